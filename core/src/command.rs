@@ -1,0 +1,339 @@
+//! Parsing of command arguments (everything after the group name). Pure, so
+//! it is unit-tested and fuzzed without a server.
+
+use crate::config::GroupConfig;
+use crate::error::EclError;
+use crate::interval::parse_interval_ms;
+use crate::store::WindowKind;
+
+/// `ECL.LOG` / `ECL.MLOG` arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogArgs<'a> {
+    pub events: Vec<(&'a [u8], u64)>,
+    /// `AT unix_ms`: the time the counts belong to.
+    pub at_ms: Option<u64>,
+    /// `ID producer seq`.
+    pub producer: Option<(&'a [u8], u64)>,
+    /// `NOW unix_ms`: the master's clock, in replicated and AOF commands only.
+    pub now_ms: Option<u64>,
+}
+
+/// `ECL.GET` arguments, resolved against the group's config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GetArgs {
+    pub interval_ms: u64,
+    pub kind: WindowKind,
+}
+
+fn is_keyword(arg: &[u8], keyword: &str) -> bool {
+    arg.eq_ignore_ascii_case(keyword.as_bytes())
+}
+
+/// A non-negative decimal integer that fits u64 (no sign, no spaces).
+pub fn parse_u64(arg: &[u8]) -> Option<u64> {
+    if arg.is_empty() || arg.len() > 20 || !arg.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(arg).ok()?.parse().ok()
+}
+
+fn count(arg: &[u8]) -> Result<u64, EclError> {
+    parse_u64(arg).ok_or_else(|| EclError::BadCount(arg.to_vec()))
+}
+
+fn integer(what: &'static str, arg: &[u8]) -> Result<u64, EclError> {
+    parse_u64(arg).ok_or_else(|| EclError::BadInteger {
+        what,
+        value: arg.to_vec(),
+    })
+}
+
+/// Parses `AT ms`, `NOW ms` and (when `allow_id`) `ID producer seq` options
+/// starting at `args[*i]`, while the next argument is one of those keywords.
+fn options<'a>(
+    args: &[&'a [u8]],
+    i: &mut usize,
+    out: &mut LogArgs<'a>,
+    allow_id: bool,
+) -> Result<(), EclError> {
+    let value = |i: usize, name: &str| -> Result<&'a [u8], EclError> {
+        args.get(i)
+            .copied()
+            .ok_or_else(|| EclError::Syntax(format!("{name} needs a value")))
+    };
+    while let Some(arg) = args.get(*i) {
+        if is_keyword(arg, "AT") && out.at_ms.is_none() {
+            out.at_ms = Some(integer("AT", value(*i + 1, "AT")?)?);
+            *i += 2;
+        } else if is_keyword(arg, "NOW") && out.now_ms.is_none() {
+            out.now_ms = Some(integer("NOW", value(*i + 1, "NOW")?)?);
+            *i += 2;
+        } else if allow_id && is_keyword(arg, "ID") && out.producer.is_none() {
+            let producer = value(*i + 1, "ID")?;
+            let seq = integer("seq", value(*i + 2, "ID")?)?;
+            out.producer = Some((producer, seq));
+            *i += 3;
+        } else {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// `ECL.LOG group event [count] [AT unix_ms]`; `args` start after the group.
+pub fn parse_log<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
+    let Some(&event) = args.first() else {
+        return Err(EclError::WrongArity("ecl.log"));
+    };
+    let mut out = LogArgs {
+        events: Vec::with_capacity(1),
+        at_ms: None,
+        producer: None,
+        now_ms: None,
+    };
+    let mut i = 1;
+    let mut n = 1;
+    if let Some(arg) = args.get(1) {
+        if !is_keyword(arg, "AT") && !is_keyword(arg, "NOW") {
+            n = count(arg)?;
+            i = 2;
+        }
+    }
+    options(args, &mut i, &mut out, false)?;
+    if let Some(extra) = args.get(i) {
+        return Err(EclError::Syntax(format!(
+            "unexpected argument '{}' (usage: ECL.LOG group event [count] [AT unix_ms])",
+            crate::event_id::display_id(extra)
+        )));
+    }
+    out.events.push((event, n));
+    Ok(out)
+}
+
+/// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`;
+/// `args` start after the group.
+pub fn parse_mlog<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
+    let mut out = LogArgs {
+        events: Vec::new(),
+        at_ms: None,
+        producer: None,
+        now_ms: None,
+    };
+    let mut i = 0;
+    options(args, &mut i, &mut out, true)?;
+    let pairs = &args[i..];
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
+        return Err(EclError::Syntax(
+            "expected event count pairs (usage: ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...])"
+                .into(),
+        ));
+    }
+    out.events.reserve(pairs.len() / 2);
+    for pair in pairs.chunks_exact(2) {
+        out.events.push((pair[0], count(pair[1])?));
+    }
+    Ok(out)
+}
+
+/// `ECL.GET group [interval] [LAST|CURRENT]`; `args` start after the group.
+pub fn parse_get(group: &GroupConfig, args: &[&[u8]]) -> Result<GetArgs, EclError> {
+    let mut kind = WindowKind::Last;
+    let mut interval: Option<&[u8]> = None;
+    match args {
+        [] => {}
+        [one] if is_keyword(one, "LAST") || is_keyword(one, "CURRENT") => kind = window_kind(one),
+        [one] => interval = Some(one),
+        [i, k] if is_keyword(k, "LAST") || is_keyword(k, "CURRENT") => {
+            interval = Some(i);
+            kind = window_kind(k);
+        }
+        [_, k] => {
+            return Err(EclError::Syntax(format!(
+                "expected LAST or CURRENT, got '{}'",
+                crate::event_id::display_id(k)
+            )))
+        }
+        _ => return Err(EclError::WrongArity("ecl.get")),
+    }
+    let interval_ms = resolve_interval(group, interval)?;
+    Ok(GetArgs { interval_ms, kind })
+}
+
+fn window_kind(arg: &[u8]) -> WindowKind {
+    if is_keyword(arg, "CURRENT") {
+        WindowKind::Current
+    } else {
+        WindowKind::Last
+    }
+}
+
+/// The interval a reader names: by length, so `5m` also finds `300s`.
+/// `None` is fine when the group has exactly one interval.
+pub fn resolve_interval(group: &GroupConfig, interval: Option<&[u8]>) -> Result<u64, EclError> {
+    let Some(text) = interval else {
+        return match group.intervals.as_slice() {
+            [only] => Ok(only.ms),
+            _ => Err(EclError::IntervalRequired {
+                group: group.name.clone(),
+                configured: group.interval_names(),
+            }),
+        };
+    };
+    let unknown = || EclError::UnknownInterval {
+        group: group.name.clone(),
+        interval: String::from_utf8_lossy(text).into_owned(),
+        configured: group.interval_names(),
+    };
+    let ms = std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| parse_interval_ms(t).ok())
+        .ok_or_else(unknown)?;
+    group.interval_by_ms(ms).map(|i| i.ms).ok_or_else(unknown)
+}
+
+/// `ECL.ROTATE group [NOW unix_ms]`; `args` start after the group.
+pub fn parse_rotate(args: &[&[u8]]) -> Result<Option<u64>, EclError> {
+    match args {
+        [] => Ok(None),
+        [k, v] if is_keyword(k, "NOW") => Ok(Some(integer("NOW", v)?)),
+        _ => Err(EclError::Syntax(
+            "usage: ECL.ROTATE group [NOW unix_ms]".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn args(s: &str) -> Vec<&[u8]> {
+        s.split_whitespace().map(str::as_bytes).collect()
+    }
+
+    #[test]
+    fn log_forms() {
+        assert_eq!(parse_log(&args("e")).unwrap().events, [(&b"e"[..], 1)]);
+        assert_eq!(parse_log(&args("e 0")).unwrap().events, [(&b"e"[..], 0)]);
+        let a = parse_log(&args("e 7 at 1000")).unwrap();
+        assert_eq!((a.events[0].1, a.at_ms), (7, Some(1000)));
+        let a = parse_log(&args("e AT 5 NOW 9")).unwrap();
+        assert_eq!((a.events[0].1, a.at_ms, a.now_ms), (1, Some(5), Some(9)));
+        assert_eq!(parse_log(&args("")), Err(EclError::WrongArity("ecl.log")));
+        assert_eq!(
+            parse_log(&args("e -1")),
+            Err(EclError::BadCount(b"-1".to_vec()))
+        );
+        assert_eq!(
+            parse_log(&args("e 1.5")),
+            Err(EclError::BadCount(b"1.5".to_vec()))
+        );
+        assert_eq!(
+            parse_log(&args("e 18446744073709551616")),
+            Err(EclError::BadCount(b"18446744073709551616".to_vec()))
+        );
+        assert!(matches!(
+            parse_log(&args("e 1 AT")),
+            Err(EclError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_log(&args("e 1 AT -5")),
+            Err(EclError::BadInteger { what: "AT", .. })
+        ));
+        assert!(matches!(
+            parse_log(&args("e 1 2")),
+            Err(EclError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_log(&args("e 1 AT 5 AT 6")),
+            Err(EclError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn mlog_forms() {
+        let a = parse_mlog(&args("a 1 b 2")).unwrap();
+        assert_eq!(a.events, [(&b"a"[..], 1), (&b"b"[..], 2)]);
+        let a = parse_mlog(&args("ID p1 42 AT 100 a 1")).unwrap();
+        assert_eq!((a.producer, a.at_ms), (Some((&b"p1"[..], 42)), Some(100)));
+        assert!(matches!(parse_mlog(&args("")), Err(EclError::Syntax(_))));
+        assert!(matches!(parse_mlog(&args("a")), Err(EclError::Syntax(_))));
+        assert!(matches!(
+            parse_mlog(&args("a 1 b")),
+            Err(EclError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_mlog(&args("AT 5")),
+            Err(EclError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_mlog(&args("ID p x a 1")),
+            Err(EclError::BadInteger { what: "seq", .. })
+        ));
+        assert_eq!(
+            parse_mlog(&args("a x")),
+            Err(EclError::BadCount(b"x".to_vec()))
+        );
+    }
+
+    #[test]
+    fn get_forms() {
+        let c = Config::parse(
+            "groups:\n  one:\n    intervals: [5m]\n  two:\n    intervals: [5s, 1h]\n",
+            "t",
+        )
+        .unwrap();
+        let one = c.group("one").unwrap();
+        let two = c.group("two").unwrap();
+        assert_eq!(
+            parse_get(one, &[]),
+            Ok(GetArgs {
+                interval_ms: 300_000,
+                kind: WindowKind::Last
+            })
+        );
+        assert_eq!(
+            parse_get(one, &args("current")).unwrap().kind,
+            WindowKind::Current
+        );
+        assert_eq!(parse_get(one, &args("300s")).unwrap().interval_ms, 300_000);
+        assert_eq!(
+            parse_get(two, &args("1h CURRENT")),
+            Ok(GetArgs {
+                interval_ms: 3_600_000,
+                kind: WindowKind::Current
+            })
+        );
+        assert!(matches!(
+            parse_get(two, &[]),
+            Err(EclError::IntervalRequired { .. })
+        ));
+        assert!(matches!(
+            parse_get(two, &args("LAST")),
+            Err(EclError::IntervalRequired { .. })
+        ));
+        assert!(matches!(
+            parse_get(two, &args("5m")),
+            Err(EclError::UnknownInterval { .. })
+        ));
+        assert!(matches!(
+            parse_get(two, &args("bogus")),
+            Err(EclError::UnknownInterval { .. })
+        ));
+        assert!(matches!(
+            parse_get(two, &args("5s sometime")),
+            Err(EclError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_get(two, &args("5s last x")),
+            Err(EclError::WrongArity(_))
+        ));
+    }
+
+    #[test]
+    fn rotate_forms() {
+        assert_eq!(parse_rotate(&[]), Ok(None));
+        assert_eq!(parse_rotate(&args("now 5")), Ok(Some(5)));
+        assert!(parse_rotate(&args("x")).is_err());
+    }
+}

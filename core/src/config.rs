@@ -1,0 +1,719 @@
+//! The YAML configuration shared by the module, the client and the CLI.
+//!
+//! Every config the original Python project accepted loads unchanged. Errors
+//! name the file, the group and the key, so an operator can fix them without
+//! reading code.
+
+use crate::event_id::{check_client_event_id, EventIdError};
+use crate::interval::{parse_interval_ms, IntervalMs};
+use serde_yaml::{Mapping, Value};
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+/// Longest group name: group names are embedded in key names and logs.
+pub const MAX_GROUP_NAME_LEN: usize = 128;
+/// `max_events` when the config does not say.
+pub const DEFAULT_MAX_EVENTS: u64 = 10_000;
+
+/// A config that could not be used, with where the problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub group: Option<String>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config {}", self.file)?;
+        if let Some(group) = &self.group {
+            write!(f, ", group '{group}'")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ", key '{key}'")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One configured interval: the text as written and its length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntervalSpec {
+    pub name: String,
+    pub ms: u64,
+}
+
+/// One event group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupConfig {
+    pub name: String,
+    pub events: Vec<String>,
+    pub intervals: Vec<IntervalSpec>,
+    pub auto_declare_events: bool,
+    /// Client side: flush local counts this often.
+    pub sync_interval: Option<Duration>,
+    /// Client side: flush as soon as a local count reaches this.
+    pub sync_limit: Option<u64>,
+    pub max_events: u64,
+}
+
+impl GroupConfig {
+    /// Whether clients keep local counts (cached mode) for this group.
+    pub fn is_cached(&self) -> bool {
+        self.sync_interval.is_some() || self.sync_limit.is_some()
+    }
+
+    /// The interval whose length equals `ms`.
+    pub fn interval_by_ms(&self, ms: u64) -> Option<&IntervalSpec> {
+        self.intervals.iter().find(|i| i.ms == ms)
+    }
+
+    /// Configured intervals, comma separated, for messages.
+    pub fn interval_names(&self) -> String {
+        let names: Vec<&str> = self.intervals.iter().map(|i| i.name.as_str()).collect();
+        names.join(", ")
+    }
+}
+
+/// Connection settings for clients and the CLI (the module ignores them).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RedisSettings {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub db: Option<i64>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// `redis://` or `rediss://` URL; overrides host, port, db and credentials.
+    pub url: Option<String>,
+    /// Unix socket path (also accepted as redis-py's `unix_socket_path`).
+    pub path: Option<String>,
+    /// Redis Cluster seed nodes `host:port`; overrides everything else.
+    pub cluster: Vec<String>,
+    /// Socket timeout (redis-py's `socket_timeout`).
+    pub timeout: Option<Duration>,
+    /// TLS (redis-py's `ssl`).
+    pub tls: bool,
+}
+
+/// A loaded, validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub redis: RedisSettings,
+    /// Groups in the order the file lists them.
+    pub groups: Vec<GroupConfig>,
+    /// Things accepted but ignored, to be logged by the caller.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            group: None,
+            key: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&text, &file)
+    }
+
+    /// Validates config text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        Parser { file }.config(text)
+    }
+
+    /// The group called `name`.
+    pub fn group(&self, name: &str) -> Option<&GroupConfig> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+}
+
+/// Validation state: only the file name, for error messages.
+struct Parser<'a> {
+    file: &'a str,
+}
+
+const GROUP_KEYS: &[&str] = &[
+    "events",
+    "intervals",
+    "auto_declare_events",
+    "sync_interval",
+    "sync_limit",
+    "max_events",
+];
+
+impl Parser<'_> {
+    fn error(
+        &self,
+        group: Option<&str>,
+        key: Option<&str>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError {
+            file: self.file.to_string(),
+            group: group.map(str::to_string),
+            key: key.map(str::to_string),
+            message: message.into(),
+        }
+    }
+
+    fn config(&self, text: &str) -> Result<Config, ConfigError> {
+        let root: Value = serde_yaml::from_str(text)
+            .map_err(|e| self.error(None, None, format!("not valid YAML: {e}")))?;
+        let root = match root {
+            Value::Mapping(m) => m,
+            Value::Null => return Err(self.error(None, None, "the file is empty")),
+            _ => {
+                return Err(self.error(
+                    None,
+                    None,
+                    "expected a mapping with 'groups' (and optionally 'redis')",
+                ))
+            }
+        };
+        let mut warnings = Vec::new();
+        let mut redis = RedisSettings::default();
+        let mut groups = None;
+        for (key, value) in &root {
+            match key.as_str() {
+                Some("redis") => redis = self.redis(value, &mut warnings)?,
+                Some("groups") => groups = Some(self.groups(value)?),
+                _ => warnings.push(format!(
+                    "config {}: ignoring unknown top-level key {}",
+                    self.file,
+                    describe_key(key)
+                )),
+            }
+        }
+        let groups = groups.ok_or_else(|| self.error(None, Some("groups"), "missing"))?;
+        Ok(Config {
+            redis,
+            groups,
+            warnings,
+        })
+    }
+
+    fn redis(
+        &self,
+        value: &Value,
+        warnings: &mut Vec<String>,
+    ) -> Result<RedisSettings, ConfigError> {
+        let mut settings = RedisSettings::default();
+        let map = match value {
+            Value::Null => return Ok(settings),
+            Value::Mapping(m) => m,
+            _ => return Err(self.error(None, Some("redis"), "expected a mapping")),
+        };
+        let mut ignored = Vec::new();
+        for (key, value) in map {
+            let Some(name) = key.as_str() else {
+                ignored.push(describe_key(key));
+                continue;
+            };
+            let at = format!("redis.{name}");
+            let string = |v: &Value| self.scalar_string(v, None, &at);
+            match name {
+                "host" => settings.host = Some(string(value)?),
+                "port" => {
+                    let port = self.unsigned(value, None, &at)?;
+                    settings.port = Some(
+                        u16::try_from(port)
+                            .ok()
+                            .filter(|p| *p > 0)
+                            .ok_or_else(|| self.error(None, Some(&at), "must be 1..=65535"))?,
+                    );
+                }
+                "db" => settings.db = Some(self.unsigned(value, None, &at)? as i64),
+                "username" => settings.username = Some(string(value)?),
+                "password" => settings.password = Some(string(value)?),
+                "url" => {
+                    let url = string(value)?;
+                    if !(url.starts_with("redis://")
+                        || url.starts_with("rediss://")
+                        || url.starts_with("unix://"))
+                    {
+                        return Err(self.error(
+                            None,
+                            Some(&at),
+                            "must start with redis://, rediss:// or unix://",
+                        ));
+                    }
+                    settings.url = Some(url);
+                }
+                "path" | "unix_socket_path" => settings.path = Some(string(value)?),
+                "socket_timeout" | "socket_connect_timeout" | "timeout" => {
+                    if !value.is_null() {
+                        settings.timeout = Some(self.seconds(value, None, &at)?);
+                    }
+                }
+                "ssl" | "tls" => {
+                    settings.tls = value
+                        .as_bool()
+                        .ok_or_else(|| self.error(None, Some(&at), "expected true or false"))?
+                }
+                "cluster" => {
+                    let Value::Sequence(nodes) = value else {
+                        return Err(self.error(None, Some(&at), "expected a list of host:port"));
+                    };
+                    for node in nodes {
+                        let node = string(node)?;
+                        if !node.contains(':') {
+                            return Err(self.error(
+                                None,
+                                Some(&at),
+                                format!("'{node}' is not host:port"),
+                            ));
+                        }
+                        settings.cluster.push(node);
+                    }
+                }
+                _ => ignored.push(name.to_string()),
+            }
+        }
+        if !ignored.is_empty() {
+            warnings.push(format!(
+                "config {}: ignoring redis keys not used by ECL: {}",
+                self.file,
+                ignored.join(", ")
+            ));
+        }
+        Ok(settings)
+    }
+
+    fn groups(&self, value: &Value) -> Result<Vec<GroupConfig>, ConfigError> {
+        let map = match value {
+            Value::Mapping(m) => m,
+            Value::Null => return Ok(Vec::new()),
+            _ => {
+                return Err(self.error(
+                    None,
+                    Some("groups"),
+                    "expected a mapping of group name to group",
+                ))
+            }
+        };
+        let mut groups: Vec<GroupConfig> = Vec::with_capacity(map.len());
+        for (name, body) in map {
+            let name = match name {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                other => {
+                    return Err(self.error(
+                        None,
+                        Some("groups"),
+                        format!("group name {} is not a string", describe_key(other)),
+                    ))
+                }
+            };
+            self.check_group_name(&name)?;
+            if groups.iter().any(|g| g.name == name) {
+                return Err(self.error(Some(&name), None, "defined twice"));
+            }
+            groups.push(self.group(&name, body)?);
+        }
+        Ok(groups)
+    }
+
+    fn check_group_name(&self, name: &str) -> Result<(), ConfigError> {
+        let problem = if name.is_empty() {
+            Some("group name is empty".to_string())
+        } else if name.len() > MAX_GROUP_NAME_LEN {
+            Some(format!(
+                "group name is longer than {MAX_GROUP_NAME_LEN} bytes"
+            ))
+        } else if name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '{' || c == '}')
+        {
+            Some("group name must not contain whitespace, '{' or '}'".to_string())
+        } else {
+            None
+        };
+        match problem {
+            Some(message) => Err(self.error(Some(name), None, message)),
+            None => Ok(()),
+        }
+    }
+
+    fn group(&self, name: &str, body: &Value) -> Result<GroupConfig, ConfigError> {
+        let group = Some(name);
+        let map: &Mapping = body.as_mapping().ok_or_else(|| {
+            self.error(
+                group,
+                None,
+                "expected a mapping with 'intervals' (and 'events', ...)",
+            )
+        })?;
+        for key in map.keys() {
+            match key.as_str() {
+                Some(k) if GROUP_KEYS.contains(&k) => {}
+                _ => {
+                    return Err(self.error(
+                        group,
+                        Some(&describe_key(key)),
+                        format!("unknown key (known: {})", GROUP_KEYS.join(", ")),
+                    ))
+                }
+            }
+        }
+        let get = |key: &str| map.get(key).filter(|v| !v.is_null());
+
+        let mut events: Vec<String> = Vec::new();
+        if let Some(value) = get("events") {
+            let list = value
+                .as_sequence()
+                .ok_or_else(|| self.error(group, Some("events"), "expected a list of event IDs"))?;
+            for item in list {
+                let id = self.scalar_string(item, group, "events")?;
+                check_client_event_id(id.as_bytes()).map_err(|e: EventIdError| {
+                    self.error(group, Some("events"), format!("event '{id}': {e}"))
+                })?;
+                if events.contains(&id) {
+                    return Err(self.error(
+                        group,
+                        Some("events"),
+                        format!("event '{id}' is listed twice"),
+                    ));
+                }
+                events.push(id);
+            }
+        }
+
+        let list = get("intervals")
+            .ok_or_else(|| {
+                self.error(
+                    group,
+                    Some("intervals"),
+                    "missing (a non-empty list such as [5s, 5m])",
+                )
+            })?
+            .as_sequence()
+            .ok_or_else(|| {
+                self.error(group, Some("intervals"), "expected a list such as [5s, 5m]")
+            })?;
+        if list.is_empty() {
+            return Err(self.error(group, Some("intervals"), "must not be empty"));
+        }
+        let mut intervals: Vec<IntervalSpec> = Vec::new();
+        for item in list {
+            let text = self.scalar_string(item, group, "intervals")?;
+            let ms = parse_interval_ms(&text)
+                .map_err(|e| self.error(group, Some("intervals"), e.to_string()))?;
+            if let Some(same) = intervals.iter().find(|i| i.ms == ms) {
+                return Err(self.error(
+                    group,
+                    Some("intervals"),
+                    format!("'{text}' duplicates '{}' ({})", same.name, IntervalMs(ms)),
+                ));
+            }
+            intervals.push(IntervalSpec { name: text, ms });
+        }
+
+        let auto_declare_events = match get("auto_declare_events") {
+            None => false,
+            Some(v) => v.as_bool().ok_or_else(|| {
+                self.error(group, Some("auto_declare_events"), "expected true or false")
+            })?,
+        };
+        let sync_interval = match get("sync_interval") {
+            None => None,
+            Some(v) => Some(self.seconds(v, group, "sync_interval")?),
+        };
+        let sync_limit = match get("sync_limit") {
+            None => None,
+            Some(v) => {
+                let n = self.unsigned(v, group, "sync_limit")?;
+                if n == 0 {
+                    return Err(self.error(group, Some("sync_limit"), "must be at least 1"));
+                }
+                Some(n)
+            }
+        };
+        let max_events = match get("max_events") {
+            None => DEFAULT_MAX_EVENTS,
+            Some(v) => self.unsigned(v, group, "max_events")?,
+        };
+        Ok(GroupConfig {
+            name: name.to_string(),
+            events,
+            intervals,
+            auto_declare_events,
+            sync_interval,
+            sync_limit,
+            max_events,
+        })
+    }
+
+    /// A string, or a number written without quotes (the seed's YAML loader
+    /// accepted `events: [404, 500]` and used them as strings).
+    fn scalar_string(
+        &self,
+        value: &Value,
+        group: Option<&str>,
+        key: &str,
+    ) -> Result<String, ConfigError> {
+        match value {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            _ => Err(self.error(
+                group,
+                Some(key),
+                format!("expected a string, got {}", describe(value)),
+            )),
+        }
+    }
+
+    fn unsigned(&self, value: &Value, group: Option<&str>, key: &str) -> Result<u64, ConfigError> {
+        value.as_u64().ok_or_else(|| {
+            self.error(
+                group,
+                Some(key),
+                format!("expected a non-negative integer, got {}", describe(value)),
+            )
+        })
+    }
+
+    /// Seconds as an int or float, positive and finite.
+    fn seconds(
+        &self,
+        value: &Value,
+        group: Option<&str>,
+        key: &str,
+    ) -> Result<Duration, ConfigError> {
+        let secs = value
+            .as_f64()
+            .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+            .ok_or_else(|| {
+                self.error(
+                    group,
+                    Some(key),
+                    format!(
+                        "expected a positive number of seconds, got {}",
+                        describe(value)
+                    ),
+                )
+            })?;
+        Ok(Duration::from_secs_f64(secs))
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing".into(),
+        Value::Bool(b) => format!("{b}"),
+        Value::Number(n) => format!("{n}"),
+        Value::String(s) => format!("'{s}'"),
+        Value::Sequence(_) => "a list".into(),
+        Value::Mapping(_) => "a mapping".into(),
+        Value::Tagged(_) => "a tagged value".into(),
+    }
+}
+
+fn describe_key(key: &Value) -> String {
+    match key {
+        Value::String(s) => s.clone(),
+        other => describe(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, "test.yml")
+    }
+
+    fn err(text: &str) -> ConfigError {
+        parse(text).expect_err("config should be refused")
+    }
+
+    const SEED: &str = include_str!("../../example_config.yml");
+
+    #[test]
+    fn loads_the_example_config() {
+        let config = parse(SEED).unwrap();
+        let group1 = config.group("group1").unwrap();
+        assert_eq!(group1.events, ["event1", "event2"]);
+        assert_eq!(
+            group1.intervals.iter().map(|i| i.ms).collect::<Vec<_>>(),
+            [10_000, 60_000]
+        );
+        assert_eq!(group1.sync_interval, Some(Duration::from_secs(2)));
+        assert_eq!(group1.sync_limit, Some(5));
+        assert!(group1.is_cached());
+        let group2 = config.group("group2").unwrap();
+        assert!(group2.auto_declare_events);
+        assert!(!group2.is_cached());
+        assert_eq!(group2.max_events, DEFAULT_MAX_EVENTS);
+        assert_eq!(config.redis.port, Some(6379));
+    }
+
+    #[test]
+    fn defaults_and_numbers_as_events() {
+        let c = parse("groups:\n  g:\n    intervals: [1s]\n  h:\n    events: [404, ok]\n    intervals: ['1.5m']\n    sync_interval: 0.5\n").unwrap();
+        let g = c.group("g").unwrap();
+        assert!(g.events.is_empty());
+        assert!(!g.auto_declare_events);
+        assert_eq!(c.group("h").unwrap().events, ["404", "ok"]);
+        assert_eq!(
+            c.group("h").unwrap().sync_interval,
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            c.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+            ["g", "h"]
+        );
+    }
+
+    #[test]
+    fn errors_name_file_group_and_key() {
+        let e = err("groups:\n  g:\n    intervals: [5x]\n");
+        assert_eq!(
+            (e.file.as_str(), e.group.as_deref(), e.key.as_deref()),
+            ("test.yml", Some("g"), Some("intervals"))
+        );
+        assert!(
+            e.to_string().starts_with(
+                "config test.yml, group 'g', key 'intervals': '5x' is not an interval"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn refuses_what_the_spec_lists() {
+        let cases: &[(&str, Option<&str>, &str)] = &[
+            (
+                "groups:\n  g:\n    intervals: [1s]\n    colour: red\n",
+                Some("colour"),
+                "unknown key",
+            ),
+            (
+                "groups:\n  g:\n    events: []\n",
+                Some("intervals"),
+                "missing",
+            ),
+            (
+                "groups:\n  g:\n    intervals: []\n",
+                Some("intervals"),
+                "must not be empty",
+            ),
+            (
+                "groups:\n  g:\n    intervals: [1s, 1000ms]\n",
+                Some("intervals"),
+                "duplicates",
+            ),
+            (
+                "groups:\n  g:\n    intervals: 1s\n",
+                Some("intervals"),
+                "expected a list",
+            ),
+            (
+                "groups:\n  g:\n    intervals: [1s]\n    events: [a, a]\n",
+                Some("events"),
+                "listed twice",
+            ),
+            (
+                "groups:\n  g:\n    intervals: [1s]\n    events: ['@x']\n",
+                Some("events"),
+                "reserved",
+            ),
+            (
+                "groups:\n  g:\n    intervals: [1s]\n    events: ['']\n",
+                Some("events"),
+                "1 to 1024",
+            ),
+            (
+                "groups:\n  g:\n    intervals: [1s]\n    auto_declare_events: 3\n",
+                Some("auto_declare_events"),
+                "true or false",
+            ),
+            (
+                "groups:\n  g:\n    intervals: [1s]\n    sync_interval: -1\n",
+                Some("sync_interval"),
+                "positive",
+            ),
+            (
+                "groups:\n  g:\n    intervals: [1s]\n    sync_limit: 0\n",
+                Some("sync_limit"),
+                "at least 1",
+            ),
+            (
+                "groups:\n  g:\n    intervals: [1s]\n    sync_limit: 1.5\n",
+                Some("sync_limit"),
+                "integer",
+            ),
+            (
+                "groups:\n  g:\n    intervals: [1s]\n    max_events: -3\n",
+                Some("max_events"),
+                "integer",
+            ),
+            (
+                "groups:\n  g:\n    intervals: [50ms]\n",
+                Some("intervals"),
+                "minimum",
+            ),
+        ];
+        for (text, key, needle) in cases {
+            let e = err(text);
+            assert_eq!(e.group.as_deref(), Some("g"), "{text}");
+            assert_eq!(e.key.as_deref(), *key, "{text}");
+            assert!(e.message.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_group_names() {
+        for name in ["''", "'a b'", "'a{b'", "'x}'", &"n".repeat(129)] {
+            let e = err(&format!("groups:\n  {name}:\n    intervals: [1s]\n"));
+            assert!(e.message.contains("group name"), "{name}: {e}");
+        }
+        assert!(parse(&format!(
+            "groups:\n  {}:\n    intervals: [1s]\n",
+            "n".repeat(128)
+        ))
+        .is_ok());
+    }
+
+    #[test]
+    fn refuses_non_configs() {
+        assert!(err("").message.contains("empty"));
+        assert!(err("[1, 2]").message.contains("mapping"));
+        assert!(err(": : :").message.contains("YAML"));
+        assert_eq!(err("redis: {}\n").key.as_deref(), Some("groups"));
+    }
+
+    #[test]
+    fn redis_section_maps_redis_py_keys_and_warns_on_the_rest() {
+        let c = parse(
+            "redis:\n  unix_socket_path: /tmp/r.sock\n  socket_timeout: 2.5\n  ssl: true\n  decode_responses: true\n  health_check_interval: 3\ngroups: {}\n",
+        )
+        .unwrap();
+        assert_eq!(c.redis.path.as_deref(), Some("/tmp/r.sock"));
+        assert_eq!(c.redis.timeout, Some(Duration::from_millis(2500)));
+        assert!(c.redis.tls);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(
+            c.warnings[0].contains("decode_responses, health_check_interval"),
+            "{:?}",
+            c.warnings
+        );
+        assert_eq!(
+            err("redis:\n  port: 70000\ngroups: {}\n").key.as_deref(),
+            Some("redis.port")
+        );
+        assert_eq!(
+            err("redis:\n  url: http://x\ngroups: {}\n").key.as_deref(),
+            Some("redis.url")
+        );
+        let c =
+            parse("redis:\n  cluster: ['127.0.0.1:7000', '127.0.0.1:7001']\ngroups: {}\n").unwrap();
+        assert_eq!(c.redis.cluster.len(), 2);
+    }
+}

@@ -1,0 +1,150 @@
+//! Event IDs mapped to dense slot numbers.
+//!
+//! Counts live in plain vectors indexed by slot, so rotating a window is a
+//! vector swap and a memset. The hash table stores only the slot (4 bytes);
+//! the ID itself is stored once, in `ids`.
+
+use hashbrown::HashTable;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+pub(crate) struct EventTable {
+    /// `None` marks a free slot, listed in `free`.
+    ids: Vec<Option<Box<[u8]>>>,
+    index: HashTable<u32>,
+    /// SipHash with a random key: auto-declared IDs come from clients, so
+    /// the table must resist hash flooding.
+    hasher: RandomState,
+    free: Vec<u32>,
+}
+
+impl EventTable {
+    pub fn new() -> Self {
+        EventTable {
+            ids: Vec::new(),
+            index: HashTable::new(),
+            hasher: RandomState::new(),
+            free: Vec::new(),
+        }
+    }
+
+    fn hash(&self, id: &[u8]) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    pub fn find(&self, id: &[u8]) -> Option<u32> {
+        let ids = &self.ids;
+        self.index
+            .find(self.hash(id), |&slot| {
+                ids[slot as usize].as_deref() == Some(id)
+            })
+            .copied()
+    }
+
+    /// Adds an ID that is not in the table; returns its slot. The slot is
+    /// either a reused free one or `slot_count()` before the call.
+    pub fn insert(&mut self, id: &[u8]) -> u32 {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.ids[slot as usize] = Some(id.into());
+                slot
+            }
+            None => {
+                self.ids.push(Some(id.into()));
+                u32::try_from(self.ids.len() - 1).expect("more than 2^32 event slots")
+            }
+        };
+        let (ids, hasher) = (&self.ids, &self.hasher);
+        self.index.insert_unique(hasher.hash_one(id), slot, |&s| {
+            hasher.hash_one(ids[s as usize].as_deref().expect("indexed slot is in use"))
+        });
+        slot
+    }
+
+    pub fn remove(&mut self, slot: u32) {
+        let Some(id) = self.ids[slot as usize].take() else {
+            return;
+        };
+        let hash = self.hash(&id);
+        if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
+            entry.remove();
+        }
+        self.free.push(slot);
+    }
+
+    pub fn id(&self, slot: u32) -> Option<&[u8]> {
+        self.ids.get(slot as usize).and_then(|id| id.as_deref())
+    }
+
+    /// Number of slots, used or free.
+    pub fn slot_count(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Drops trailing free slots so the count vectors can shrink too.
+    /// Returns the new slot count.
+    pub fn trim_free_tail(&mut self) -> usize {
+        while matches!(self.ids.last(), Some(None)) {
+            self.ids.pop();
+        }
+        let len = self.ids.len();
+        self.free.retain(|&s| (s as usize) < len);
+        if self.ids.capacity() > 2 * len + 16 {
+            self.ids.shrink_to_fit();
+            self.free.shrink_to_fit();
+            let (ids, hasher) = (&self.ids, &self.hasher);
+            self.index.shrink_to_fit(|&s| {
+                hasher.hash_one(ids[s as usize].as_deref().expect("indexed slot is in use"))
+            });
+        }
+        len
+    }
+
+    /// Approximate heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        let ids: usize = self.ids.iter().flatten().map(|id| id.len()).sum();
+        ids + self.ids.capacity() * std::mem::size_of::<Option<Box<[u8]>>>()
+            + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+            + self.free.capacity() * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_find_remove_and_reuse() {
+        let mut t = EventTable::new();
+        let a = t.insert(b"a");
+        let b = t.insert(b"b");
+        assert_eq!(
+            (t.find(b"a"), t.find(b"b"), t.find(b"c")),
+            (Some(a), Some(b), None)
+        );
+        t.remove(a);
+        assert_eq!(t.find(b"a"), None);
+        let c = t.insert(b"c");
+        assert_eq!(c, a, "a freed slot is reused");
+        assert_eq!(t.id(c), Some(&b"c"[..]));
+        t.remove(b);
+        assert_eq!(t.trim_free_tail(), 1);
+        assert_eq!(t.find(b"c"), Some(c));
+    }
+
+    #[test]
+    fn many_ids_survive_shrinking() {
+        let mut t = EventTable::new();
+        for i in 0..1000u32 {
+            t.insert(format!("e{i}").as_bytes());
+        }
+        for i in 10..1000u32 {
+            t.remove(i);
+        }
+        assert_eq!(t.trim_free_tail(), 10);
+        for i in 0..10u32 {
+            assert_eq!(t.find(format!("e{i}").as_bytes()), Some(i));
+        }
+        assert_eq!(t.find(b"e500"), None);
+    }
+}

@@ -1,0 +1,420 @@
+use super::*;
+use crate::encoding::{decode, encode};
+use proptest::prelude::*;
+
+const T0: u64 = 1_700_000_000_000; // a multiple of every interval used here
+
+fn shape(intervals: &[u64], declared: &[&str], auto: bool, max_events: u64) -> GroupShape {
+    GroupShape {
+        name: "g".into(),
+        intervals: intervals.to_vec(),
+        declared: declared.iter().map(|d| d.as_bytes().to_vec()).collect(),
+        auto_declare: auto,
+        max_events,
+    }
+}
+
+fn log(
+    store: &mut GroupStore,
+    events: &[(&str, u64)],
+    at: u64,
+    now: u64,
+) -> Result<LogOutcome, EclError> {
+    let events: Vec<(&[u8], u64)> = events.iter().map(|(e, c)| (e.as_bytes(), *c)).collect();
+    store.log(Batch {
+        events: &events,
+        at_ms: at,
+        now_ms: now,
+        producer: None,
+    })
+}
+
+fn counts(store: &GroupStore, interval: usize, kind: WindowKind, at: u64) -> Vec<(String, u64)> {
+    store
+        .window_counts(interval, kind, at)
+        .into_iter()
+        .map(|(id, c)| (String::from_utf8_lossy(id).into_owned(), c))
+        .collect()
+}
+
+fn pairs(list: &[(&str, u64)]) -> Vec<(String, u64)> {
+    list.iter().map(|(e, c)| (e.to_string(), *c)).collect()
+}
+
+#[test]
+fn counts_move_from_current_to_last_and_then_vanish() {
+    let mut s = GroupStore::new(&shape(&[1000, 5000], &["a", "b"], false, 10), T0);
+    log(&mut s, &[("a", 3)], T0 + 10, T0 + 10).unwrap();
+    log(&mut s, &[("b", 1)], T0 + 20, T0 + 20).unwrap();
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, T0 + 30),
+        pairs(&[("a", 3), ("b", 1)])
+    );
+    assert_eq!(
+        counts(&s, 0, WindowKind::Last, T0 + 30),
+        pairs(&[("a", 0), ("b", 0)])
+    );
+    // One boundary later (read without any write in between).
+    assert_eq!(
+        counts(&s, 0, WindowKind::Last, T0 + 1000),
+        pairs(&[("a", 3), ("b", 1)])
+    );
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, T0 + 1000),
+        pairs(&[("a", 0), ("b", 0)])
+    );
+    // Two boundaries later: gone from the 1 s interval, still in the 5 s one.
+    assert_eq!(
+        counts(&s, 0, WindowKind::Last, T0 + 2000),
+        pairs(&[("a", 0), ("b", 0)])
+    );
+    assert_eq!(
+        counts(&s, 1, WindowKind::Current, T0 + 2000),
+        pairs(&[("a", 3), ("b", 1)])
+    );
+    // A write far later rotates both windows away.
+    log(&mut s, &[("a", 1)], T0 + 12_000, T0 + 12_000).unwrap();
+    assert_eq!(
+        counts(&s, 1, WindowKind::Last, T0 + 12_000),
+        pairs(&[("a", 0), ("b", 0)])
+    );
+    assert_eq!(
+        counts(&s, 1, WindowKind::Current, T0 + 12_000),
+        pairs(&[("a", 1), ("b", 0)])
+    );
+    assert_eq!(s.totals(T0 + 12_000), [(&b"a"[..], 4), (&b"b"[..], 1)]);
+}
+
+#[test]
+fn at_goes_to_the_last_window_or_is_tallied_late() {
+    let mut s = GroupStore::new(&shape(&[1000], &["a"], false, 10), T0);
+    let now = T0 + 5_500;
+    log(&mut s, &[("a", 2)], now - 1000, now).unwrap(); // last window
+    log(&mut s, &[("a", 5)], now - 3000, now).unwrap(); // too old
+    log(&mut s, &[("a", 7)], now + 60_000, now).unwrap(); // future: counts as now
+    assert_eq!(counts(&s, 0, WindowKind::Last, now), pairs(&[("a", 2)]));
+    assert_eq!(counts(&s, 0, WindowKind::Current, now), pairs(&[("a", 7)]));
+    assert_eq!(s.totals(now), [(&b"a"[..], 14)]);
+    assert_eq!(
+        s.tallies(),
+        Tallies {
+            overflowed: 0,
+            late_dropped: 5
+        }
+    );
+}
+
+#[test]
+fn bad_batches_change_nothing() {
+    let mut s = GroupStore::new(&shape(&[1000], &["a", "b"], false, 10), T0);
+    log(&mut s, &[("a", 1)], T0, T0).unwrap();
+    let before = encode(&s);
+    let undeclared = log(&mut s, &[("a", 1), ("zzz", 1)], T0, T0);
+    assert!(matches!(undeclared, Err(EclError::UndeclaredEvent { .. })));
+    let reserved = log(&mut s, &[("b", 1), ("@overflow", 1)], T0, T0);
+    assert!(matches!(reserved, Err(EclError::BadEventId { .. })));
+    let overflow = log(&mut s, &[("b", 1), ("a", u64::MAX)], T0, T0);
+    assert_eq!(overflow, Err(EclError::CountOverflow(b"a".to_vec())));
+    let overflow_in_batch = log(&mut s, &[("b", u64::MAX), ("b", 1)], T0, T0);
+    assert_eq!(
+        overflow_in_batch,
+        Err(EclError::CountOverflow(b"b".to_vec()))
+    );
+    assert_eq!(encode(&s), before);
+    // Up to the limit is fine.
+    log(&mut s, &[("a", u64::MAX - 1)], T0, T0).unwrap();
+    assert_eq!(s.totals(T0)[0], (&b"a"[..], u64::MAX));
+}
+
+#[test]
+fn auto_declared_events_appear_then_are_freed() {
+    let mut s = GroupStore::new(&shape(&[1000], &["fixed"], true, 100), T0);
+    log(&mut s, &[("x", 1), ("y", 0)], T0, T0).unwrap();
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, T0),
+        pairs(&[("fixed", 0), ("x", 1)])
+    );
+    assert_eq!(s.live_auto_events(T0), 1, "a zero count creates nothing");
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, T0 + 1000),
+        pairs(&[("fixed", 0)])
+    );
+    assert_eq!(
+        counts(&s, 0, WindowKind::Last, T0 + 1000),
+        pairs(&[("fixed", 0), ("x", 1)])
+    );
+    assert_eq!(s.live_auto_events(T0 + 1999), 1);
+    assert_eq!(s.live_auto_events(T0 + 2000), 0);
+    assert!(s.totals(T0 + 2000).iter().all(|(id, _)| *id != b"x"));
+    s.advance(T0 + 2000);
+    assert!(s.sweep_pending());
+    assert!(!s.sweep(T0 + 2000, usize::MAX));
+    assert_eq!(s.events.slot_count(), 1, "the slot of x is freed");
+    // Counted again, it starts a new life with a fresh total.
+    log(&mut s, &[("x", 4)], T0 + 2500, T0 + 2500).unwrap();
+    assert_eq!(s.totals(T0 + 2500), [(&b"fixed"[..], 0), (&b"x"[..], 4)]);
+}
+
+#[test]
+fn memory_of_ephemeral_events_is_given_back() {
+    let mut s = GroupStore::new(&shape(&[1000], &[], true, 100_000), T0);
+    let empty = s.memory_bytes();
+    let names: Vec<String> = (0..10_000).map(|i| format!("event-{i}")).collect();
+    let batch: Vec<(&str, u64)> = names.iter().map(|n| (n.as_str(), 1)).collect();
+    log(&mut s, &batch, T0, T0).unwrap();
+    let full = s.memory_bytes();
+    s.advance(T0 + 2000);
+    while s.sweep(T0 + 2000, 1000) {}
+    assert_eq!(s.live_auto_events(T0 + 2000), 0);
+    let after = s.memory_bytes();
+    assert!(
+        after < empty + (full - empty) / 10,
+        "empty {empty}, full {full}, after sweep {after}"
+    );
+}
+
+#[test]
+fn a_new_event_too_late_for_every_window_is_only_tallied() {
+    let mut s = GroupStore::new(&shape(&[1000], &[], true, 1), T0);
+    log(&mut s, &[("old", 3)], T0, T0 + 5000).unwrap();
+    assert_eq!(
+        s.tallies(),
+        Tallies {
+            overflowed: 0,
+            late_dropped: 3
+        }
+    );
+    assert_eq!(s.events.slot_count(), 0);
+    log(&mut s, &[("new", 1)], T0 + 5000, T0 + 5000).unwrap();
+    assert_eq!(
+        s.live_auto_events(T0 + 5000),
+        1,
+        "the cap was not used up by the late event"
+    );
+}
+
+#[test]
+fn a_dead_but_unswept_event_restarts_its_total() {
+    let mut s = GroupStore::new(&shape(&[1000], &[], true, 100), T0);
+    log(&mut s, &[("x", 3)], T0, T0).unwrap();
+    log(&mut s, &[("x", 1)], T0 + 5000, T0 + 5000).unwrap();
+    assert_eq!(s.totals(T0 + 5000), [(&b"x"[..], 1)]);
+}
+
+#[test]
+fn events_beyond_max_events_go_to_overflow() {
+    let mut s = GroupStore::new(&shape(&[1000], &["d"], true, 2), T0);
+    log(&mut s, &[("a", 1), ("b", 2), ("c", 3), ("e", 4)], T0, T0).unwrap();
+    log(&mut s, &[("a", 1), ("f", 5)], T0 + 1, T0 + 1).unwrap();
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, T0 + 1),
+        pairs(&[("@overflow", 12), ("a", 2), ("b", 2), ("d", 0)])
+    );
+    assert_eq!(s.tallies().overflowed, 12);
+    assert_eq!(s.live_auto_events(T0 + 1), 2);
+    // Once a and b are gone, new events get slots again.
+    log(&mut s, &[("g", 1)], T0 + 2000, T0 + 2000).unwrap();
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, T0 + 2000),
+        pairs(&[("d", 0), ("g", 1)])
+    );
+}
+
+#[test]
+fn producer_retries_count_once() {
+    let mut s = GroupStore::new(&shape(&[1000], &["a"], false, 10), T0);
+    let batch = |seq| Batch {
+        events: &[(b"a", 2)],
+        at_ms: T0,
+        now_ms: T0,
+        producer: Some((b"p", seq)),
+    };
+    assert_eq!(s.log(batch(1)), Ok(LogOutcome::Applied));
+    assert_eq!(s.log(batch(1)), Ok(LogOutcome::AlreadyApplied));
+    assert_eq!(s.log(batch(0)), Ok(LogOutcome::AlreadyApplied));
+    assert_eq!(s.log(batch(2)), Ok(LogOutcome::Applied));
+    assert_eq!(s.totals(T0), [(&b"a"[..], 4)]);
+    // A refused batch does not advance the producer's sequence.
+    let bad = Batch {
+        events: &[(b"nope", 1)],
+        at_ms: T0,
+        now_ms: T0,
+        producer: Some((b"p", 3)),
+    };
+    assert!(s.log(bad).is_err());
+    assert_eq!(s.log(batch(3)), Ok(LogOutcome::Applied));
+}
+
+#[test]
+fn encoding_round_trips_and_refuses_garbage() {
+    let mut s = GroupStore::new(&shape(&[1000, 60_000], &["a", "b"], true, 2), T0);
+    log(
+        &mut s,
+        &[("a", 1), ("x", 2), ("y", 3), ("z", 4)],
+        T0 + 500,
+        T0 + 500,
+    )
+    .unwrap();
+    s.log(Batch {
+        events: &[(b"b", 9)],
+        at_ms: T0 + 900,
+        now_ms: T0 + 1200,
+        producer: Some((b"p", 7)),
+    })
+    .unwrap();
+    let bytes = encode(&s);
+    let d = decode(&bytes).unwrap();
+    assert_eq!(encode(&d), bytes);
+    for t in [T0 + 1200, T0 + 2100, T0 + 61_000] {
+        for i in 0..2 {
+            for kind in [WindowKind::Last, WindowKind::Current] {
+                assert_eq!(counts(&d, i, kind, t), counts(&s, i, kind, t));
+            }
+        }
+        assert_eq!(d.totals(t), s.totals(t));
+        assert_eq!(d.live_auto_events(t), s.live_auto_events(t));
+    }
+    assert_eq!(d.tallies(), s.tallies());
+    assert!(d.producers().is_duplicate(b"p", 7));
+    for cut in 0..bytes.len() {
+        assert!(
+            decode(&bytes[..cut]).is_err(),
+            "a payload cut at {cut} must be refused"
+        );
+    }
+    let mut newer = bytes.clone();
+    newer[3] = 2;
+    assert!(decode(&newer).unwrap_err().contains("newer"));
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(decode(&trailing).is_err());
+}
+
+#[test]
+fn reshape_keeps_pairs_that_still_exist() {
+    let mut s = GroupStore::new(&shape(&[1000, 5000], &["a", "b"], false, 10), T0);
+    log(&mut s, &[("a", 1), ("b", 2)], T0, T0).unwrap();
+    let new_shape = shape(&[5000, 60_000], &["b", "c"], false, 10);
+    let (r, report) = s.reshape(&new_shape, T0 + 10);
+    assert!(r.has_shape(&new_shape));
+    assert_eq!(
+        report,
+        ReshapeReport {
+            dropped_intervals: vec![1000],
+            dropped_events: 1
+        }
+    );
+    assert_eq!(
+        counts(&r, 0, WindowKind::Current, T0 + 10),
+        pairs(&[("b", 2), ("c", 0)])
+    );
+    assert_eq!(
+        counts(&r, 1, WindowKind::Current, T0 + 10),
+        pairs(&[("b", 0), ("c", 0)])
+    );
+    assert_eq!(r.totals(T0 + 10), [(&b"b"[..], 2), (&b"c"[..], 0)]);
+    // Turning auto-declare on keeps a no longer declared event while it has counts.
+    let auto = shape(&[5000], &[], true, 10);
+    let (r, report) = s.reshape(&auto, T0 + 10);
+    assert_eq!(report.dropped_events, 0);
+    assert_eq!(
+        counts(&r, 0, WindowKind::Current, T0 + 10),
+        pairs(&[("a", 1), ("b", 2)])
+    );
+}
+
+/// One step of a random history.
+#[derive(Debug, Clone)]
+struct Step {
+    dt: u64,
+    event: usize,
+    count: u64,
+    at_back: Option<u64>,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    (
+        0u64..2600,
+        0usize..7,
+        0u64..4,
+        proptest::option::of(0u64..4000),
+    )
+        .prop_map(|(dt, event, count, at_back)| Step {
+            dt,
+            event,
+            count,
+            at_back,
+        })
+}
+
+const EVENTS: [&str; 7] = ["a", "b", "c", "d", "e", "f", "g"];
+
+/// Every read a client can make, at time t.
+fn all_reads(
+    s: &GroupStore,
+    t: u64,
+) -> (Vec<Vec<(String, u64)>>, Vec<(Vec<u8>, u64)>, u64, Tallies) {
+    let mut windows = Vec::new();
+    for i in 0..s.intervals().len() {
+        windows.push(counts(s, i, WindowKind::Last, t));
+        windows.push(counts(s, i, WindowKind::Current, t));
+    }
+    let totals = s
+        .totals(t)
+        .into_iter()
+        .map(|(id, c)| (id.to_vec(), c))
+        .collect();
+    (windows, totals, s.live_auto_events(t), s.tallies())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A store brought forward only by writes (lazy) and one rotated at every
+    /// boundary of every interval and swept in tiny steps (eager, as the
+    /// server's timer does) answer every read alike, and so does a store
+    /// decoded from either's encoding.
+    #[test]
+    fn lazy_and_eager_rotation_agree(steps in proptest::collection::vec(step(), 1..40)) {
+        let intervals = [1000, 1500, 3000];
+        let shape = shape(&intervals, &["a", "b"], true, 2);
+        let mut lazy = GroupStore::new(&shape, T0);
+        let mut eager = GroupStore::new(&shape, T0);
+        let mut t = T0;
+        for st in steps {
+            let next = t + st.dt;
+            // Eager: visit every boundary in (t, next].
+            let mut boundaries: Vec<u64> = intervals
+                .iter()
+                .flat_map(|&len| ((t / len + 1) * len..=next).step_by(len as usize))
+                .collect();
+            boundaries.sort_unstable();
+            for b in boundaries {
+                eager.advance(b);
+                eager.sweep(b, 1);
+            }
+            eager.sweep(next, 1);
+            t = next;
+            let at = st.at_back.map_or(t, |back| t.saturating_sub(back));
+            let batch = [(EVENTS[st.event], st.count)];
+            let a = log(&mut lazy, &batch, at, t);
+            let b = log(&mut eager, &batch, at, t);
+            prop_assert_eq!(a.is_ok(), b.is_ok());
+            for probe in [t, t + 700, t + 1600, t + 5000] {
+                prop_assert_eq!(all_reads(&lazy, probe), all_reads(&eager, probe));
+            }
+            prop_assert_eq!(encode(&lazy), encode(&eager));
+            let decoded = decode(&encode(&lazy)).unwrap();
+            prop_assert_eq!(all_reads(&decoded, t + 700), all_reads(&lazy, t + 700));
+        }
+    }
+
+    /// The decoder never panics on arbitrary bytes.
+    #[test]
+    fn decode_survives_garbage(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let mut with_magic = b"ECL\x01".to_vec();
+        with_magic.extend_from_slice(&bytes);
+        let _ = decode(&bytes);
+        let _ = decode(&with_magic);
+    }
+}
