@@ -77,13 +77,14 @@ pub fn decode(payload: &[u8]) -> Result<GroupStore, String> {
         return Err("not an ECL payload".into());
     }
     let version = r.take(1)?[0];
-    let parts =
-        match version {
-            1 => decode_v1(&mut r)?,
-            v => return Err(format!(
+    let parts = match version {
+        1 => decode_v1(&mut r)?,
+        v => {
+            return Err(format!(
                 "encoding version {v} is newer than this build understands ({ENCODING_VERSION})"
-            )),
-        };
+            ))
+        }
+    };
     if r.pos != payload.len() {
         return Err(format!("{} trailing bytes", payload.len() - r.pos));
     }

@@ -349,11 +349,11 @@ fn step() -> impl Strategy<Value = Step> {
 
 const EVENTS: [&str; 7] = ["a", "b", "c", "d", "e", "f", "g"];
 
+/// Window counts, totals, live auto-declared events and tallies.
+type Reads = (Vec<Vec<(String, u64)>>, Vec<(Vec<u8>, u64)>, u64, Tallies);
+
 /// Every read a client can make, at time t.
-fn all_reads(
-    s: &GroupStore,
-    t: u64,
-) -> (Vec<Vec<(String, u64)>>, Vec<(Vec<u8>, u64)>, u64, Tallies) {
+fn all_reads(s: &GroupStore, t: u64) -> Reads {
     let mut windows = Vec::new();
     for i in 0..s.intervals().len() {
         windows.push(counts(s, i, WindowKind::Last, t));
