@@ -1,1 +1,72 @@
+//! ECL as a Redis module: `ECL.*` commands over one native-type key per
+//! group, and an in-server timer that rotates the windows. All counting logic
+//! lives in `ecl_core`; this crate adapts it to the Redis module API.
 
+mod commands;
+mod data_type;
+mod reply;
+mod state;
+mod timer;
+
+use data_type::GROUP_TYPE;
+use ecl_core::Config;
+use redis_module::{redis_module, Context, RedisString, Status};
+use std::path::Path;
+
+// Redis's allocator in the server; the system one in `cargo test`, where
+// Redis is absent (the Redis allocator would abort the test binary).
+#[cfg(not(test))]
+type Allocator = redis_module::alloc::RedisAlloc;
+#[cfg(not(test))]
+const ALLOCATOR: Allocator = redis_module::alloc::RedisAlloc;
+#[cfg(test)]
+type Allocator = std::alloc::System;
+#[cfg(test)]
+const ALLOCATOR: Allocator = std::alloc::System;
+
+/// `--loadmodule libecl.so /abs/path/config.yml`
+fn init(ctx: &Context, args: &[RedisString]) -> Status {
+    let [path] = args else {
+        ctx.log_warning("ECL: expected exactly one module argument, the path of the YAML config (--loadmodule libecl.so /path/config.yml)");
+        return Status::Err;
+    };
+    let path = path.to_string_lossy();
+    let config = match Config::load(Path::new(&path)) {
+        Ok(config) => config,
+        Err(e) => {
+            ctx.log_warning(&format!("ECL: not loading: {e}"));
+            return Status::Err;
+        }
+    };
+    for warning in &config.warnings {
+        ctx.log_notice(&format!("ECL: {warning}"));
+    }
+    if !state::install(state::ModuleState::new(&config)) {
+        ctx.log_warning("ECL: the module is already loaded");
+        return Status::Err;
+    }
+    timer::start(ctx);
+    ctx.log_notice(&format!(
+        "ECL: loaded {} groups from {path}",
+        config.groups.len()
+    ));
+    Status::Ok
+}
+
+redis_module! {
+    name: "ecl",
+    version: 1,
+    allocator: (Allocator, ALLOCATOR),
+    data_types: [GROUP_TYPE],
+    init: init,
+    commands: [
+        ["ecl.log", commands::log, "write deny-oom fast", 1, 1, 1, ""],
+        ["ecl.mlog", commands::mlog, "write deny-oom", 1, 1, 1, ""],
+        ["ecl.get", commands::get, "readonly fast", 1, 1, 1, ""],
+        ["ecl.totals", commands::totals, "readonly", 1, 1, 1, ""],
+        ["ecl.info", commands::info, "readonly", 1, 1, 1, ""],
+        ["ecl.groups", commands::groups, "readonly fast", 0, 0, 0, ""],
+        ["ecl.rotate", commands::rotate, "write", 1, 1, 1, ""],
+        ["ecl.restore", commands::restore, "write deny-oom", 1, 1, 1, ""],
+    ],
+}

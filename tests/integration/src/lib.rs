@@ -1,1 +1,291 @@
+//! Test harness: starts a real `redis-server` with the built ECL module on a
+//! free port, in a directory of its own, and stops it by pid when dropped —
+//! also when the test panics.
 
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub use redis;
+
+/// The module under test: `ECL_MODULE`, else the workspace's debug build.
+pub fn module_path() -> PathBuf {
+    let path = match std::env::var_os("ECL_MODULE") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/libecl.so"),
+    };
+    let path = path.canonicalize().unwrap_or_else(|_| {
+        panic!(
+            "{} not found: build the module first (`cargo build -p ecl-module` or `make build`)",
+            path.display()
+        )
+    });
+    path
+}
+
+/// A port nobody listens on right now (never 6379: the OS picks it).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().unwrap().port()
+}
+
+static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
+
+fn fresh_dir() -> PathBuf {
+    let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ecl-it-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the server's directory");
+    dir
+}
+
+/// A running `redis-server` with the module loaded.
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: PathBuf,
+    config_path: PathBuf,
+    extra: Vec<String>,
+}
+
+impl Server {
+    /// Starts a server with this config text and extra server arguments.
+    pub fn start(config: &str, extra: &[&str]) -> Server {
+        let dir = fresh_dir();
+        let config_path = dir.join("ecl.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut server = Server {
+            child: None,
+            port: free_port(),
+            dir,
+            config_path,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        server
+            .spawn()
+            .unwrap_or_else(|log| panic!("redis-server did not start:\n{log}"));
+        server
+    }
+
+    /// Tries to start a server that may refuse to load; returns its log on failure.
+    pub fn try_start(config: &str) -> Result<Server, String> {
+        let dir = fresh_dir();
+        let config_path = dir.join("ecl.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut server = Server {
+            child: None,
+            port: free_port(),
+            dir,
+            config_path,
+            extra: vec![],
+        };
+        server.spawn().map(|_| server)
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let mut cmd = Command::new("redis-server");
+        cmd.arg("--port")
+            .arg(self.port.to_string())
+            .arg("--bind")
+            .arg("127.0.0.1")
+            .arg("--dir")
+            .arg(&self.dir)
+            .arg("--logfile")
+            .arg(self.dir.join("redis.log"))
+            .args([
+                "--save",
+                "",
+                "--enable-debug-command",
+                "local",
+                "--repl-diskless-sync-delay",
+                "0",
+            ])
+            .args(&self.extra)
+            .arg("--loadmodule")
+            .arg(module_path())
+            .arg(&self.config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot run redis-server: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    let _ = stderr.read_to_string(&mut err);
+                }
+                return Err(format!("{err}{}", self.log()));
+            }
+            if let Ok(mut c) = self.try_conn() {
+                // The server answers LOADING while it reads its data.
+                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("timed out\n{}", self.log()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default()
+    }
+
+    fn try_conn(&self) -> redis::RedisResult<redis::Connection> {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?;
+        client.get_connection_with_timeout(Duration::from_secs(5))
+    }
+
+    /// A new connection to the server.
+    pub fn conn(&self) -> redis::Connection {
+        self.try_conn().expect("connect to the test server")
+    }
+
+    /// Stops the server with `SHUTDOWN` (saving if it is configured to) and
+    /// starts it again on the same port and directory.
+    pub fn restart(&mut self) {
+        self.shutdown("SAVE");
+        self.spawn()
+            .unwrap_or_else(|log| panic!("redis-server did not restart:\n{log}"));
+    }
+
+    /// Restarts with another config text.
+    pub fn restart_with_config(&mut self, config: &str) {
+        self.shutdown("SAVE");
+        std::fs::write(&self.config_path, config).unwrap();
+        self.spawn()
+            .unwrap_or_else(|log| panic!("redis-server did not restart:\n{log}"));
+    }
+
+    /// Restarts with the extra arguments replaced.
+    pub fn restart_with_args(&mut self, extra: &[&str]) {
+        self.shutdown("SAVE");
+        self.extra = extra.iter().map(|s| s.to_string()).collect();
+        self.spawn()
+            .unwrap_or_else(|log| panic!("redis-server did not restart:\n{log}"));
+    }
+
+    fn shutdown(&mut self, mode: &str) {
+        if let Some(mut child) = self.child.take() {
+            if let Ok(mut c) = self.try_conn() {
+                let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg(mode).query(&mut c);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server without letting it save (by pid).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again after `kill`.
+    pub fn start_again(&mut self) {
+        self.spawn()
+            .unwrap_or_else(|log| panic!("redis-server did not start again:\n{log}"));
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The server's clock in Unix ms (`TIME`).
+pub fn server_ms(c: &mut redis::Connection) -> u64 {
+    let (secs, micros): (u64, u64) = redis::cmd("TIME").query(c).unwrap();
+    secs * 1000 + micros / 1000
+}
+
+/// Sleeps until the server's clock is at least `len_ms` into a window and at
+/// most `len_ms - margin_ms` (so a few commands fit before the next boundary).
+pub fn wait_for_window_start(c: &mut redis::Connection, len_ms: u64, margin_ms: u64) -> u64 {
+    loop {
+        let now = server_ms(c);
+        let into = now % len_ms;
+        if into + margin_ms < len_ms && into < 50 {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis((len_ms - into + 5).min(len_ms)));
+    }
+}
+
+/// `ECL.GET`-style reply as pairs.
+pub type Counts = Vec<(String, u64)>;
+
+/// Runs a command that replies `event, count, ...` and returns the pairs.
+pub fn counts(c: &mut redis::Connection, args: &[&str]) -> Counts {
+    let flat: Vec<(String, u64)> = cmd(args)
+        .query(c)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    flat
+}
+
+/// Builds a command from words.
+pub fn cmd(args: &[&str]) -> redis::Cmd {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c
+}
+
+/// Runs a command expected to fail and returns the error text.
+pub fn error_of(c: &mut redis::Connection, args: &[&str]) -> String {
+    match cmd(args).query::<redis::Value>(c) {
+        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+        // Rebuild the RESP error line: code, then message.
+        Err(e) => format!(
+            "{} {}",
+            e.code().unwrap_or("?"),
+            e.detail().unwrap_or_default()
+        ),
+    }
+}
+
+/// `(event, count)` pairs from string slices, for comparisons.
+pub fn pairs(list: &[(&str, u64)]) -> Counts {
+    list.iter().map(|(e, c)| (e.to_string(), *c)).collect()
+}
+
+/// `DEBUG DIGEST-VALUE` of a key.
+pub fn digest(c: &mut redis::Connection, key: &str) -> String {
+    let v: Vec<String> = redis::cmd("DEBUG")
+        .arg("DIGEST-VALUE")
+        .arg(key)
+        .query(c)
+        .unwrap();
+    v.into_iter().next().unwrap_or_default()
+}

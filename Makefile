@@ -1,0 +1,51 @@
+# ECL — build, run and test. `make run` and `make test` install what a fresh
+# machine lacks (redis-server, libclang for the module's bindgen step).
+
+CARGO ?= cargo
+PORT ?= 6379
+CONFIG ?= $(CURDIR)/example_config.yml
+MODULE_DEBUG := $(CURDIR)/target/debug/libecl.so
+MODULE_RELEASE := $(CURDIR)/target/release/libecl.so
+
+.PHONY: all deps build release run test fmt-check clippy unit integration clean
+
+all: build
+
+# Installs redis-server, libclang and clang when missing (Debian/Ubuntu, as root).
+deps:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v clang >/dev/null 2>&1 || missing="$$missing clang"; \
+	ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/*/libclang*.so* >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(CARGO) build --workspace
+
+release: deps
+	$(CARGO) build --release -p ecl-module
+
+# Starts redis-server in the foreground with the module and the example config.
+run: release
+	redis-server --port $(PORT) --save "" --loadmodule $(MODULE_RELEASE) $(CONFIG)
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy: deps
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit: deps
+	$(CARGO) test --workspace --exclude ecl-integration
+
+integration: build
+	ECL_MODULE=$(MODULE_DEBUG) $(CARGO) test -p ecl-integration -- --test-threads 4
+
+test: fmt-check clippy unit integration
+
+clean:
+	$(CARGO) clean

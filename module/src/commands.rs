@@ -1,0 +1,302 @@
+//! The `ECL.*` commands: parse with `ecl_core::command`, act on the group's
+//! store, reply. Every error is an `EclError` and changes nothing.
+
+use crate::data_type::{fit_to_config, GROUP_TYPE};
+use crate::reply;
+use crate::state::{now_ms, state, GroupEntry};
+use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate, LogArgs};
+use ecl_core::encoding::decode;
+use ecl_core::interval::IntervalMs;
+use ecl_core::store::SWEEP_STEP;
+use ecl_core::{Batch, EclError, GroupStore, LogOutcome};
+use redis_module::{Context, ContextFlags, RedisError, RedisResult, RedisString, RedisValue};
+
+fn err(e: EclError) -> RedisError {
+    RedisError::String(e.to_string())
+}
+
+fn group_of(
+    args: &[RedisString],
+    command: &'static str,
+    min_args: usize,
+) -> Result<&'static GroupEntry, RedisError> {
+    if args.len() < min_args {
+        return Err(err(EclError::WrongArity(command)));
+    }
+    let name = args[1].as_slice();
+    state().group(name).ok_or_else(|| {
+        err(EclError::UnknownGroup(
+            String::from_utf8_lossy(name).into_owned(),
+        ))
+    })
+}
+
+fn raw_args(args: &[RedisString]) -> Vec<&[u8]> {
+    args.iter().map(RedisString::as_slice).collect()
+}
+
+/// Commands from the master or the AOF carry the master's clock (`NOW`);
+/// clients may not set it.
+fn trusted_source(ctx: &Context) -> bool {
+    ctx.get_flags()
+        .intersects(ContextFlags::REPLICATED | ContextFlags::LOADING)
+}
+
+fn resolve_now(ctx: &Context, requested: Option<u64>) -> Result<u64, RedisError> {
+    match requested {
+        None => Ok(now_ms()),
+        Some(now) if trusted_source(ctx) => Ok(now),
+        Some(_) => Err(err(EclError::ReplicationOnly("NOW"))),
+    }
+}
+
+/// `ECL.LOG group event [count] [AT unix_ms]`
+pub fn log(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+    let group = group_of(&args, "ecl.log", 3)?;
+    let raw = raw_args(&args);
+    let parsed = parse_log(&raw[2..]).map_err(err)?;
+    apply(ctx, &args[1], group, parsed)
+}
+
+/// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`
+pub fn mlog(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+    let group = group_of(&args, "ecl.mlog", 4)?;
+    let raw = raw_args(&args);
+    let parsed = parse_mlog(&raw[2..]).map_err(err)?;
+    apply(ctx, &args[1], group, parsed)
+}
+
+fn apply(
+    ctx: &Context,
+    group_arg: &RedisString,
+    group: &GroupEntry,
+    parsed: LogArgs<'_>,
+) -> RedisResult {
+    let now = resolve_now(ctx, parsed.now_ms)?;
+    let at = parsed.at_ms.map_or(now, |at| at.min(now));
+    let batch = Batch {
+        events: &parsed.events,
+        at_ms: at,
+        now_ms: now,
+        producer: parsed.producer,
+    };
+    let key = ctx.open_key_writable(&ctx.create_string(group.key_name.as_slice()));
+    let outcome = match key
+        .get_value::<GroupStore>(&GROUP_TYPE)
+        .map_err(|_| err(EclError::WrongType))?
+    {
+        Some(store) => store.log(batch).map_err(err)?,
+        None => {
+            // Create the key only once the batch is known to be good.
+            let mut store = GroupStore::new(&group.shape, now);
+            let outcome = store.log(batch).map_err(err)?;
+            key.set_value(&GROUP_TYPE, store)?;
+            outcome
+        }
+    };
+    if outcome == LogOutcome::Applied {
+        replicate_batch(ctx, group_arg, &parsed, at, now);
+    }
+    Ok(RedisValue::SimpleStringStatic("OK"))
+}
+
+/// Replicas and the AOF get the batch with the master's resolved times, so
+/// they apply exactly what the master applied.
+fn replicate_batch(
+    ctx: &Context,
+    group_arg: &RedisString,
+    parsed: &LogArgs<'_>,
+    at: u64,
+    now: u64,
+) {
+    let (at, now) = (at.to_string(), now.to_string());
+    let mut out: Vec<&[u8]> = Vec::with_capacity(8 + 2 * parsed.events.len());
+    out.extend([
+        group_arg.as_slice(),
+        b"AT",
+        at.as_bytes(),
+        b"NOW",
+        now.as_bytes(),
+    ]);
+    let seq;
+    if let Some((producer, s)) = parsed.producer {
+        seq = s.to_string();
+        out.extend([&b"ID"[..], producer, seq.as_bytes()]);
+    }
+    let counts: Vec<String> = parsed.events.iter().map(|(_, c)| c.to_string()).collect();
+    for ((id, _), count) in parsed.events.iter().zip(&counts) {
+        out.push(id);
+        out.push(count.as_bytes());
+    }
+    ctx.replicate("ECL.MLOG", out.as_slice());
+}
+
+/// Runs `f` on the group's store as seen now; a group never written to reads
+/// as an empty store.
+fn with_store<R>(
+    ctx: &Context,
+    group: &GroupEntry,
+    f: impl FnOnce(&GroupStore, u64) -> R,
+) -> Result<R, RedisError> {
+    let now = now_ms();
+    let key = ctx.open_key(&ctx.create_string(group.key_name.as_slice()));
+    match key
+        .get_value::<GroupStore>(&GROUP_TYPE)
+        .map_err(|_| err(EclError::WrongType))?
+    {
+        Some(store) => Ok(f(store, now)),
+        None => Ok(f(&GroupStore::new(&group.shape, now), now)),
+    }
+}
+
+/// `ECL.GET group [interval] [LAST|CURRENT]`
+pub fn get(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+    let group = group_of(&args, "ecl.get", 2)?;
+    let raw = raw_args(&args);
+    let request = parse_get(&group.config, &raw[2..]).map_err(err)?;
+    with_store(ctx, group, |store, now| {
+        let index = store
+            .interval_index(request.interval_ms)
+            .expect("stores have their config's shape");
+        reply::counts(ctx, &store.window_counts(index, request.kind, now));
+    })?;
+    Ok(RedisValue::NoReply)
+}
+
+/// `ECL.TOTALS group`
+pub fn totals(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+    if args.len() != 2 {
+        return Err(err(EclError::WrongArity("ecl.totals")));
+    }
+    let group = group_of(&args, "ecl.totals", 2)?;
+    with_store(ctx, group, |store, now| {
+        reply::counts(ctx, &store.totals(now))
+    })?;
+    Ok(RedisValue::NoReply)
+}
+
+/// `ECL.INFO group`
+pub fn info(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+    if args.len() != 2 {
+        return Err(err(EclError::WrongArity("ecl.info")));
+    }
+    let group = group_of(&args, "ecl.info", 2)?;
+    with_store(ctx, group, |store, now| {
+        let intervals = group
+            .config
+            .intervals
+            .iter()
+            .map(|spec| {
+                let state =
+                    &store.intervals()[store.interval_index(spec.ms).expect("config shape")];
+                let current = state.current_start_at(now);
+                reply::map(vec![
+                    ("name", RedisValue::BulkString(spec.name.clone())),
+                    ("length_ms", reply::unsigned_value(spec.ms)),
+                    (
+                        "normalized",
+                        RedisValue::BulkString(IntervalMs(spec.ms).to_string()),
+                    ),
+                    ("current_start_ms", reply::unsigned_value(current)),
+                    (
+                        "last_start_ms",
+                        reply::unsigned_value(current.saturating_sub(spec.ms)),
+                    ),
+                ])
+            })
+            .collect();
+        let tallies = store.tallies();
+        let (last_tick, max_tick) = crate::timer::tick_stats_us();
+        reply::map(vec![
+            ("group", RedisValue::BulkString(group.config.name.clone())),
+            ("intervals", RedisValue::Array(intervals)),
+            (
+                "declared_events",
+                reply::unsigned_value(group.config.events.len() as u64),
+            ),
+            (
+                "auto_declared_events",
+                reply::unsigned_value(store.live_auto_events(now)),
+            ),
+            (
+                "auto_declare_events",
+                RedisValue::Integer(i64::from(group.config.auto_declare_events)),
+            ),
+            ("max_events", reply::unsigned_value(store.max_events())),
+            ("overflowed", reply::unsigned_value(tallies.overflowed)),
+            ("late_dropped", reply::unsigned_value(tallies.late_dropped)),
+            (
+                "producers",
+                reply::unsigned_value(store.producers().len() as u64),
+            ),
+            (
+                "memory_bytes",
+                reply::unsigned_value(store.memory_bytes() as u64),
+            ),
+            ("timer_last_tick_us", reply::unsigned_value(last_tick)),
+            ("timer_max_tick_us", reply::unsigned_value(max_tick)),
+        ])
+    })
+    .map(Ok)?
+}
+
+/// `ECL.GROUPS`
+pub fn groups(_ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+    if args.len() != 1 {
+        return Err(err(EclError::WrongArity("ecl.groups")));
+    }
+    Ok(RedisValue::Array(
+        state()
+            .groups
+            .iter()
+            .map(|g| RedisValue::BulkString(g.config.name.clone()))
+            .collect(),
+    ))
+}
+
+/// `ECL.ROTATE group [NOW unix_ms]`: brings the stored group to now and frees
+/// a step of dead auto-declared events. The timer does this on its own; the
+/// command exists so the master can replicate it (with `NOW`).
+pub fn rotate(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+    let group = group_of(&args, "ecl.rotate", 2)?;
+    let raw = raw_args(&args);
+    let now = resolve_now(ctx, parse_rotate(&raw[2..]).map_err(err)?)?;
+    let key = ctx.open_key_writable(&ctx.create_string(group.key_name.as_slice()));
+    if let Some(store) = key
+        .get_value::<GroupStore>(&GROUP_TYPE)
+        .map_err(|_| err(EclError::WrongType))?
+    {
+        store.advance(now);
+        store.sweep(now, SWEEP_STEP);
+        let now = now.to_string();
+        ctx.replicate(
+            "ECL.ROTATE",
+            &[args[1].as_slice(), b"NOW", now.as_bytes()][..],
+        );
+    }
+    Ok(RedisValue::SimpleStringStatic("OK"))
+}
+
+/// `ECL.RESTORE group payload`: replaces the group's store with an encoded
+/// one (what AOF rewrite emits). The payload is fully checked first.
+pub fn restore(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+    if args.len() != 3 {
+        return Err(err(EclError::WrongArity("ecl.restore")));
+    }
+    let group = group_of(&args, "ecl.restore", 3)?;
+    let store = decode(args[2].as_slice()).map_err(|e| err(EclError::BadPayload(e)))?;
+    if store.name() != group.config.name {
+        return Err(err(EclError::BadPayload(format!(
+            "payload is for group '{}'",
+            store.name()
+        ))));
+    }
+    let store = fit_to_config(store);
+    let key = ctx.open_key_writable(&ctx.create_string(group.key_name.as_slice()));
+    if !key.is_empty() && key.get_value::<GroupStore>(&GROUP_TYPE).is_err() {
+        return Err(err(EclError::WrongType));
+    }
+    key.set_value(&GROUP_TYPE, store)?;
+    ctx.replicate_verbatim();
+    Ok(RedisValue::SimpleStringStatic("OK"))
+}

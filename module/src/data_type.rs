@@ -1,0 +1,123 @@
+//! The `ecl-group` native type: RDB, AOF rewrite, memory and digest
+//! callbacks. All of them go through `ecl_core::encoding`.
+
+use crate::state::{now_ms, try_state};
+use ecl_core::encoding::{decode, encode};
+use ecl_core::GroupStore;
+use redis_module::logging::log_warning;
+use redis_module::native_types::RedisType;
+use redis_module::raw;
+use std::ffi::CString;
+use std::os::raw::{c_int, c_void};
+
+/// Type encoding version given to Redis. The payload carries its own
+/// version too (`ecl_core::encoding`), which is what decoding dispatches on.
+const TYPE_ENCVER: i32 = 1;
+
+pub static GROUP_TYPE: RedisType = RedisType::new(
+    "ecl-group", // exactly 9 characters, as Redis requires
+    TYPE_ENCVER,
+    raw::RedisModuleTypeMethods {
+        version: raw::REDISMODULE_TYPE_METHOD_VERSION as u64,
+        rdb_load: Some(rdb_load),
+        rdb_save: Some(rdb_save),
+        aof_rewrite: Some(aof_rewrite),
+        free: Some(free),
+        mem_usage: Some(mem_usage),
+        digest: Some(digest),
+        aux_load: None,
+        aux_save: None,
+        aux_save2: None,
+        aux_save_triggers: 0,
+        free_effort: None,
+        unlink: None,
+        copy: None,
+        defrag: None,
+        copy2: None,
+        free_effort2: None,
+        mem_usage2: None,
+        unlink2: None,
+    },
+);
+
+/// Brings a decoded store to the shape the config gives its group now
+/// (SPEC §4.1). Stores of groups no longer configured keep their shape.
+pub fn fit_to_config(store: GroupStore) -> GroupStore {
+    let Some(entry) = try_state().and_then(|s| s.group(store.name().as_bytes())) else {
+        return store;
+    };
+    if store.has_shape(&entry.shape) {
+        return store;
+    }
+    let (reshaped, report) = store.reshape(&entry.shape, now_ms());
+    log_warning(format!(
+        "ECL: group '{}' reshaped to the current config; dropped intervals (ms) {:?} and {} events",
+        entry.config.name, report.dropped_intervals, report.dropped_events
+    ));
+    reshaped
+}
+
+unsafe extern "C" fn rdb_load(rdb: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
+    if encver > TYPE_ENCVER {
+        log_warning(format!(
+            "ECL: RDB value of encoding version {encver} is newer than this module"
+        ));
+        return std::ptr::null_mut();
+    }
+    let buffer = match raw::load_string_buffer(rdb) {
+        Ok(buffer) => buffer,
+        Err(_) => return std::ptr::null_mut(),
+    };
+    match decode(buffer.as_ref()) {
+        Ok(store) => Box::into_raw(Box::new(fit_to_config(store))).cast(),
+        Err(e) => {
+            log_warning(format!("ECL: cannot load a group from RDB: {e}"));
+            std::ptr::null_mut()
+        }
+    }
+}
+
+unsafe extern "C" fn rdb_save(rdb: *mut raw::RedisModuleIO, value: *mut c_void) {
+    let store = &*value.cast::<GroupStore>();
+    raw::save_slice(rdb, &encode(store));
+}
+
+unsafe extern "C" fn aof_rewrite(
+    aof: *mut raw::RedisModuleIO,
+    _key: *mut raw::RedisModuleString,
+    value: *mut c_void,
+) {
+    let store = &*value.cast::<GroupStore>();
+    let payload = encode(store);
+    let command = CString::new("ECL.RESTORE").expect("no NUL");
+    let format = CString::new("bb").expect("no NUL");
+    let name = store.name().as_bytes();
+    raw::RedisModule_EmitAOF.expect("EmitAOF is available")(
+        aof,
+        command.as_ptr(),
+        format.as_ptr(),
+        name.as_ptr(),
+        name.len(),
+        payload.as_ptr(),
+        payload.len(),
+    );
+}
+
+unsafe extern "C" fn free(value: *mut c_void) {
+    drop(Box::from_raw(value.cast::<GroupStore>()));
+}
+
+unsafe extern "C" fn mem_usage(value: *const c_void) -> usize {
+    (*value.cast::<GroupStore>()).memory_bytes()
+}
+
+unsafe extern "C" fn digest(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
+    let store = &*value.cast::<GroupStore>();
+    let payload = encode(store);
+    raw::RedisModule_DigestAddStringBuffer.expect("digest API")(
+        md,
+        payload.as_ptr().cast_mut().cast(),
+        payload.len(),
+    );
+    raw::RedisModule_DigestEndSequence.expect("digest API")(md);
+}

@@ -1,0 +1,75 @@
+//! The config loaded at module start, shared by commands, callbacks and the
+//! timer. Set once in `init`, read-only afterwards.
+
+use ecl_core::{Config, GroupConfig, GroupShape};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A configured group with everything the hot path needs ready-made.
+pub struct GroupEntry {
+    pub config: GroupConfig,
+    pub shape: GroupShape,
+    /// The Redis key holding the group: `ecl:{name}`. The hash tag puts it in
+    /// the slot of the group name itself, which is the command's declared key.
+    pub key_name: Vec<u8>,
+}
+
+pub struct ModuleState {
+    pub groups: Vec<GroupEntry>,
+    by_name: HashMap<Vec<u8>, usize>,
+}
+
+static STATE: OnceLock<ModuleState> = OnceLock::new();
+
+impl ModuleState {
+    pub fn new(config: &Config) -> Self {
+        let groups: Vec<GroupEntry> = config
+            .groups
+            .iter()
+            .map(|g| GroupEntry {
+                config: g.clone(),
+                shape: GroupShape::from(g),
+                key_name: key_name(&g.name),
+            })
+            .collect();
+        let by_name = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.config.name.as_bytes().to_vec(), i))
+            .collect();
+        ModuleState { groups, by_name }
+    }
+
+    pub fn group(&self, name: &[u8]) -> Option<&GroupEntry> {
+        self.by_name.get(name).map(|&i| &self.groups[i])
+    }
+}
+
+/// The key that stores a group.
+pub fn key_name(group: &str) -> Vec<u8> {
+    format!("ecl:{{{group}}}").into_bytes()
+}
+
+/// Installs the state; false if it was installed before.
+pub fn install(state: ModuleState) -> bool {
+    STATE.set(state).is_ok()
+}
+
+/// The module's state. Commands only run after a successful `init`.
+pub fn state() -> &'static ModuleState {
+    STATE.get().expect("ECL module state is set in init")
+}
+
+/// The state, if `init` got that far (data type callbacks may run first
+/// in theory; they then skip config-dependent work).
+pub fn try_state() -> Option<&'static ModuleState> {
+    STATE.get()
+}
+
+/// The server's clock in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
