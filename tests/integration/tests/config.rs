@@ -1,0 +1,91 @@
+//! Loading configs: the seed's own, bad ones, and a changed one on restart.
+
+use ecl_integration::*;
+
+#[test]
+fn the_seed_example_config_loads_unchanged() {
+    let seed = include_str!("../data/seed_example_config.yml");
+    let s = Server::start(seed, &[]);
+    let mut c = s.conn();
+    let groups: Vec<String> = cmd(&["ECL.GROUPS"]).query(&mut c).unwrap();
+    assert_eq!(groups, ["group1", "group2"]);
+    cmd(&["ECL.LOG", "group1", "event1"])
+        .query::<()>(&mut c)
+        .unwrap();
+    cmd(&["ECL.LOG", "group2", "anything"])
+        .query::<()>(&mut c)
+        .unwrap();
+    assert_eq!(
+        counts(&mut c, &["ECL.GET", "group2", "CURRENT"]),
+        pairs(&[("anything", 1)])
+    );
+}
+
+#[test]
+fn the_project_example_config_loads() {
+    let text = include_str!("../../../example_config.yml");
+    let s = Server::start(text, &[]);
+    let groups: Vec<String> = cmd(&["ECL.GROUPS"]).query(&mut s.conn()).unwrap();
+    assert_eq!(groups, ["group1", "group2"]);
+}
+
+#[test]
+fn a_bad_config_stops_the_load_with_one_clear_line() {
+    let log = Server::try_start("groups:\n  g:\n    intervals: [5x]\n")
+        .err()
+        .expect("the server must not start");
+    assert!(
+        log.contains("ECL: not loading: config ")
+            && log.contains(", group 'g', key 'intervals': '5x' is not an interval"),
+        "{log}"
+    );
+    let log = Server::try_start("groups:\n  g:\n    intervals: [1s]\n    colour: red\n")
+        .err()
+        .unwrap();
+    assert!(log.contains("key 'colour': unknown key"), "{log}");
+}
+
+#[test]
+fn a_missing_config_stops_the_load() {
+    let s = Server::try_start("groups: {}\n").expect("an empty group list is fine");
+    std::fs::remove_file(s.config_path()).unwrap();
+    let mut s = s;
+    s.kill();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.start_again()));
+    assert!(
+        result.is_err(),
+        "the server must not start without its config"
+    );
+    assert!(s.log().contains("cannot read"), "{}", s.log());
+}
+
+#[test]
+fn a_changed_config_keeps_the_pairs_that_still_exist() {
+    let before = "groups:\n  g:\n    events: [a, b]\n    intervals: [1h, 1d]\n";
+    let after = "groups:\n  g:\n    events: [b, c]\n    intervals: [1d, 1m]\n";
+    let mut s = Server::start(before, &[]);
+    let mut c = s.conn();
+    cmd(&["ECL.MLOG", "g", "a", "1", "b", "2"])
+        .query::<()>(&mut c)
+        .unwrap();
+    s.restart_with_config(after);
+    let mut c = s.conn();
+    assert_eq!(
+        counts(&mut c, &["ECL.GET", "g", "1d", "CURRENT"]),
+        pairs(&[("b", 2), ("c", 0)])
+    );
+    assert_eq!(
+        counts(&mut c, &["ECL.GET", "g", "1m", "CURRENT"]),
+        pairs(&[("b", 0), ("c", 0)])
+    );
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "g"]),
+        pairs(&[("b", 2), ("c", 0)])
+    );
+    assert!(error_of(&mut c, &["ECL.GET", "g", "1h"]).contains("unknown interval"));
+    assert!(
+        s.log().contains("reshaped to the current config"),
+        "{}",
+        s.log()
+    );
+}
