@@ -43,7 +43,7 @@ unit: deps
 	$(CARGO) test --workspace --exclude ecl-integration
 
 integration: build
-	ECL_MODULE=$(MODULE_DEBUG) $(CARGO) test -p ecl-integration -- --test-threads 4
+	ECL_MODULE=$(MODULE_DEBUG) $(CARGO) test -p ecl-integration --tests -- --test-threads 4
 
 test: fmt-check clippy unit integration
 

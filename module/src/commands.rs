@@ -80,7 +80,7 @@ fn apply(
         now_ms: now,
         producer: parsed.producer,
     };
-    let key = ctx.open_key_writable(&ctx.create_string(group.key_name.as_slice()));
+    let key = ctx.open_key_writable(group.key.get());
     let outcome = match key
         .get_value::<GroupStore>(&GROUP_TYPE)
         .map_err(|_| err(EclError::WrongType))?
@@ -95,9 +95,65 @@ fn apply(
         }
     };
     if outcome == LogOutcome::Applied {
-        replicate_batch(ctx, group_arg, &parsed, at, now);
+        match (parsed.events.as_slice(), parsed.producer) {
+            ([(event, count)], None) => replicate_one(ctx, group_arg, event, *count, at, now),
+            _ => replicate_batch(ctx, group_arg, &parsed, at, now),
+        }
     }
-    Ok(RedisValue::SimpleStringStatic("OK"))
+    Ok(reply::ok(ctx))
+}
+
+/// `replicate_batch` for the common one-event `ECL.LOG`, without building
+/// intermediate strings: numbers are formatted on the stack.
+fn replicate_one(
+    ctx: &Context,
+    group_arg: &RedisString,
+    event: &[u8],
+    count: u64,
+    at: u64,
+    now: u64,
+) {
+    let (mut at_buf, mut now_buf, mut count_buf) = ([0u8; 20], [0u8; 20], [0u8; 20]);
+    let at = decimal(at, &mut at_buf);
+    let now = decimal(now, &mut now_buf);
+    let count = decimal(count, &mut count_buf);
+    let group = group_arg.as_slice();
+    // SAFETY: every `b` in the format is followed by a pointer and a length
+    // describing a live buffer; Redis copies them before returning.
+    unsafe {
+        redis_module::raw::RedisModule_Replicate.expect("Replicate")(
+            ctx.ctx,
+            c"ECL.MLOG".as_ptr(),
+            c"bbbbbbb".as_ptr(),
+            group.as_ptr(),
+            group.len(),
+            b"AT".as_ptr(),
+            2usize,
+            at.as_ptr(),
+            at.len(),
+            b"NOW".as_ptr(),
+            3usize,
+            now.as_ptr(),
+            now.len(),
+            event.as_ptr(),
+            event.len(),
+            count.as_ptr(),
+            count.len(),
+        );
+    }
+}
+
+/// Formats `n` in decimal into `buf`, returning the digits.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
 }
 
 /// Replicas and the AOF get the batch with the master's resolved times, so
@@ -139,7 +195,7 @@ fn with_store<R>(
     f: impl FnOnce(&GroupStore, u64) -> R,
 ) -> Result<R, RedisError> {
     let now = now_ms();
-    let key = ctx.open_key(&ctx.create_string(group.key_name.as_slice()));
+    let key = ctx.open_key(group.key.get());
     match key
         .get_value::<GroupStore>(&GROUP_TYPE)
         .map_err(|_| err(EclError::WrongType))?
@@ -261,7 +317,7 @@ pub fn rotate(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
     let group = group_of(&args, "ecl.rotate", 2)?;
     let raw = raw_args(&args);
     let now = resolve_now(ctx, parse_rotate(&raw[2..]).map_err(err)?)?;
-    let key = ctx.open_key_writable(&ctx.create_string(group.key_name.as_slice()));
+    let key = ctx.open_key_writable(group.key.get());
     if let Some(store) = key
         .get_value::<GroupStore>(&GROUP_TYPE)
         .map_err(|_| err(EclError::WrongType))?
@@ -274,7 +330,7 @@ pub fn rotate(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
             &[args[1].as_slice(), b"NOW", now.as_bytes()][..],
         );
     }
-    Ok(RedisValue::SimpleStringStatic("OK"))
+    Ok(reply::ok(ctx))
 }
 
 /// `ECL.RESTORE group payload`: replaces the group's store with an encoded
@@ -292,11 +348,11 @@ pub fn restore(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
         ))));
     }
     let store = fit_to_config(store);
-    let key = ctx.open_key_writable(&ctx.create_string(group.key_name.as_slice()));
+    let key = ctx.open_key_writable(group.key.get());
     if !key.is_empty() && key.get_value::<GroupStore>(&GROUP_TYPE).is_err() {
         return Err(err(EclError::WrongType));
     }
     key.set_value(&GROUP_TYPE, store)?;
     ctx.replicate_verbatim();
-    Ok(RedisValue::SimpleStringStatic("OK"))
+    Ok(reply::ok(ctx))
 }

@@ -43,3 +43,10 @@ pub fn map(fields: Vec<(&str, RedisValue)>) -> RedisValue {
             .collect(),
     )
 }
+
+/// Replies `+OK` (without the allocation `RedisValue::SimpleStringStatic`
+/// makes) and returns the value that tells the caller a reply was sent.
+pub fn ok(ctx: &Context) -> RedisValue {
+    raw::reply_with_simple_string(ctx.ctx, c"OK".as_ptr());
+    RedisValue::NoReply
+}

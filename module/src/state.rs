@@ -2,6 +2,7 @@
 //! timer. Set once in `init`, read-only afterwards.
 
 use ecl_core::{Config, GroupConfig, GroupShape};
+use redis_module::RedisString;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,9 +11,29 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct GroupEntry {
     pub config: GroupConfig,
     pub shape: GroupShape,
-    /// The Redis key holding the group: `ecl:{name}`. The hash tag puts it in
-    /// the slot of the group name itself, which is the command's declared key.
-    pub key_name: Vec<u8>,
+    /// The Redis key holding the group, `ecl:{name}`, made once so the hot
+    /// path allocates none. The hash tag puts it in the slot of the group
+    /// name itself, which is the command's declared key.
+    pub key: KeyString,
+}
+
+/// A Redis string created without a context at module load and never freed.
+pub struct KeyString(RedisString);
+
+// SAFETY: Redis runs module commands, callbacks and timers on its main
+// thread only; the string is created in `init` and never mutated or freed.
+unsafe impl Send for KeyString {}
+unsafe impl Sync for KeyString {}
+
+impl KeyString {
+    fn new(bytes: &[u8]) -> Self {
+        // SAFETY: pointer and length describe `bytes`, which Redis copies.
+        KeyString(unsafe { RedisString::from_raw_parts(None, bytes.as_ptr().cast(), bytes.len()) })
+    }
+
+    pub fn get(&self) -> &RedisString {
+        &self.0
+    }
 }
 
 pub struct ModuleState {
@@ -27,10 +48,13 @@ impl ModuleState {
         let groups: Vec<GroupEntry> = config
             .groups
             .iter()
-            .map(|g| GroupEntry {
-                config: g.clone(),
-                shape: GroupShape::from(g),
-                key_name: key_name(&g.name),
+            .map(|g| {
+                let key = KeyString::new(&key_name(&g.name));
+                GroupEntry {
+                    config: g.clone(),
+                    shape: GroupShape::from(g),
+                    key,
+                }
             })
             .collect();
         let by_name = groups

@@ -83,7 +83,7 @@ fn rotate_everywhere(ctx: &Context, now: u64) -> (bool, bool) {
             break; // past the last database
         }
         for group in &state().groups {
-            let key = ctx.open_key_writable(&ctx.create_string(group.key_name.as_slice()));
+            let key = ctx.open_key_writable(group.key.get());
             let Ok(Some(store)) = key.get_value::<GroupStore>(&GROUP_TYPE) else {
                 continue;
             };

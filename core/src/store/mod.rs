@@ -362,6 +362,11 @@ impl GroupStore {
         let now = batch.now_ms;
         let at = batch.at_ms.min(now);
         self.advance(now);
+        if let Some(outcome) =
+            self.log_existing_one(batch.events, batch.producer.is_some(), at, now)?
+        {
+            return Ok(outcome);
+        }
 
         // Resolve every event before changing anything.
         let mut targets: Vec<(Target, u64)> = Vec::with_capacity(batch.events.len());
@@ -483,6 +488,33 @@ impl GroupStore {
             self.producers.record(producer, seq, now);
         }
         Ok(LogOutcome::Applied)
+    }
+
+    /// The hot path: one event that already has a slot, no producer ID.
+    /// Returns `None` when the general path must decide.
+    fn log_existing_one(
+        &mut self,
+        events: &[(&[u8], u64)],
+        has_producer: bool,
+        at: u64,
+        now: u64,
+    ) -> Result<Option<LogOutcome>, EclError> {
+        let [(id, count)] = events else {
+            return Ok(None);
+        };
+        if has_producer || id.first() == Some(&b'@') {
+            return Ok(None);
+        }
+        let Some(slot) = self.events.find(id) else {
+            return Ok(None);
+        };
+        if self.live_total(slot, now).checked_add(*count).is_none() {
+            return Err(EclError::CountOverflow(id.to_vec()));
+        }
+        if *count > 0 {
+            self.add(slot, *count, at, now);
+        }
+        Ok(Some(LogOutcome::Applied))
     }
 
     fn overflow_error(&self, target: Target, new_ids: &[&[u8]]) -> EclError {
