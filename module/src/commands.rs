@@ -66,36 +66,59 @@ pub fn mlog(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
     apply(ctx, &args[1], group, parsed)
 }
 
+/// Applies a batch and replicates it so that replicas and the AOF apply
+/// exactly the same.
+///
+/// Replication: a command that creates the group, rotates a window or has
+/// `AT` is rewritten as `ECL.MLOG group AT at NOW now ...` with the master's
+/// resolved times. Any other write acts at the store's position (no window
+/// moved), so it is replicated verbatim, which costs nothing; a replica or
+/// the AOF applies a command without `NOW` at the store's position too.
 fn apply(
     ctx: &Context,
     group_arg: &RedisString,
     group: &GroupEntry,
     parsed: LogArgs<'_>,
 ) -> RedisResult {
-    let now = resolve_now(ctx, parsed.now_ms)?;
-    let at = parsed.at_ms.map_or(now, |at| at.min(now));
-    let batch = Batch {
+    let trusted = trusted_source(ctx);
+    if parsed.now_ms.is_some() && !trusted {
+        return Err(err(EclError::ReplicationOnly("NOW")));
+    }
+    let key = ctx.open_key_writable(group.key.get());
+    let existing = key
+        .get_value::<GroupStore>(&GROUP_TYPE)
+        .map_err(|_| err(EclError::WrongType))?;
+    let clock = match (parsed.now_ms, &existing) {
+        (Some(now), _) => now,
+        // From the master without NOW: the store's position (see above).
+        (None, Some(store)) if trusted => store.position_ms(),
+        _ => now_ms(),
+    };
+    let batch = |now_ms| Batch {
         events: &parsed.events,
-        at_ms: at,
-        now_ms: now,
+        at_ms: parsed.at_ms,
+        now_ms,
         producer: parsed.producer,
     };
-    let key = ctx.open_key_writable(group.key.get());
-    let outcome = match key
-        .get_value::<GroupStore>(&GROUP_TYPE)
-        .map_err(|_| err(EclError::WrongType))?
-    {
-        Some(store) => store.log(batch).map_err(err)?,
+    let (outcome, explicit, at, now) = match existing {
+        Some(store) => {
+            let moved = store.advance(clock);
+            let (at, now) = store.resolve_times(parsed.at_ms, clock);
+            let outcome = store.log(batch(clock)).map_err(err)?;
+            (outcome, moved || parsed.at_ms.is_some(), at, now)
+        }
         None => {
             // Create the key only once the batch is known to be good.
-            let mut store = GroupStore::new(&group.shape, now);
-            let outcome = store.log(batch).map_err(err)?;
+            let mut store = GroupStore::new(&group.shape, clock);
+            let (at, now) = store.resolve_times(parsed.at_ms, clock);
+            let outcome = store.log(batch(clock)).map_err(err)?;
             key.set_value(&GROUP_TYPE, store)?;
-            outcome
+            (outcome, true, at, now)
         }
     };
     if outcome == LogOutcome::Applied {
         match (parsed.events.as_slice(), parsed.producer) {
+            _ if !explicit || trusted => ctx.replicate_verbatim(),
             ([(event, count)], None) => replicate_one(ctx, group_arg, event, *count, at, now),
             _ => replicate_batch(ctx, group_arg, &parsed, at, now),
         }

@@ -54,8 +54,8 @@ pub enum WindowKind {
 #[derive(Debug, Clone, Copy)]
 pub struct Batch<'a> {
     pub events: &'a [(&'a [u8], u64)],
-    /// The time the counts belong to; at most `now_ms`.
-    pub at_ms: u64,
+    /// The time the counts belong to (`AT`); `None` is now.
+    pub at_ms: Option<u64>,
     /// The server's time.
     pub now_ms: u64,
     /// `(producer, seq)` for exactly-once retries.
@@ -272,6 +272,25 @@ impl GroupStore {
         moved
     }
 
+    /// The earliest time inside the current window of every interval: where
+    /// the store stands. A time that rotates no interval is equivalent to it
+    /// for every decision the store makes (windows, expiry, the cap).
+    pub fn position_ms(&self) -> u64 {
+        self.intervals
+            .iter()
+            .map(|i| i.cur_window.saturating_mul(i.len_ms))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The `(at, now)` a batch acts at: time never goes back behind the
+    /// store's position (a clock stepped back counts as the position), and
+    /// `at` is never later than `now`.
+    pub fn resolve_times(&self, at_ms: Option<u64>, now_ms: u64) -> (u64, u64) {
+        let now = now_ms.max(self.position_ms());
+        (at_ms.map_or(now, |at| at.min(now)), now)
+    }
+
     /// Whether dead auto-declared events may be waiting to be freed.
     pub fn sweep_pending(&self) -> bool {
         self.sweep.pending
@@ -359,8 +378,7 @@ impl GroupStore {
 
     /// Adds a batch of counts: every event or none.
     pub fn log(&mut self, batch: Batch<'_>) -> Result<LogOutcome, EclError> {
-        let now = batch.now_ms;
-        let at = batch.at_ms.min(now);
+        let (at, now) = self.resolve_times(batch.at_ms, batch.now_ms);
         self.advance(now);
         if let Some(outcome) =
             self.log_existing_one(batch.events, batch.producer.is_some(), at, now)?
@@ -485,7 +503,8 @@ impl GroupStore {
             }
         }
         if let Some((producer, seq)) = batch.producer {
-            self.producers.record(producer, seq, now);
+            // The store's position, not the clock: replicas see the same.
+            self.producers.record(producer, seq, self.position_ms());
         }
         Ok(LogOutcome::Applied)
     }

@@ -23,7 +23,7 @@ fn log(
     let events: Vec<(&[u8], u64)> = events.iter().map(|(e, c)| (e.as_bytes(), *c)).collect();
     store.log(Batch {
         events: &events,
-        at_ms: at,
+        at_ms: Some(at),
         now_ms: now,
         producer: None,
     })
@@ -194,6 +194,29 @@ fn a_new_event_too_late_for_every_window_is_only_tallied() {
 }
 
 #[test]
+fn a_clock_stepped_back_counts_as_the_store_position() {
+    let mut s = GroupStore::new(&shape(&[1000, 60_000], &["a"], false, 10), T0 + 5500);
+    assert_eq!(s.position_ms(), T0 + 5000);
+    assert_eq!(
+        s.resolve_times(Some(T0 + 9000), T0 + 100),
+        (T0 + 5000, T0 + 5000)
+    );
+    assert_eq!(s.resolve_times(None, T0 + 100), (T0 + 5000, T0 + 5000));
+    s.log(Batch {
+        events: &[(b"a", 1)],
+        at_ms: None,
+        now_ms: T0 + 100,
+        producer: None,
+    })
+    .unwrap();
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, T0 + 5500),
+        pairs(&[("a", 1)])
+    );
+    assert_eq!(s.tallies().late_dropped, 0);
+}
+
+#[test]
 fn a_dead_but_unswept_event_restarts_its_total() {
     let mut s = GroupStore::new(&shape(&[1000], &[], true, 100), T0);
     log(&mut s, &[("x", 3)], T0, T0).unwrap();
@@ -225,7 +248,7 @@ fn producer_retries_count_once() {
     let mut s = GroupStore::new(&shape(&[1000], &["a"], false, 10), T0);
     let batch = |seq| Batch {
         events: &[(b"a", 2)],
-        at_ms: T0,
+        at_ms: None,
         now_ms: T0,
         producer: Some((b"p", seq)),
     };
@@ -237,7 +260,7 @@ fn producer_retries_count_once() {
     // A refused batch does not advance the producer's sequence.
     let bad = Batch {
         events: &[(b"nope", 1)],
-        at_ms: T0,
+        at_ms: None,
         now_ms: T0,
         producer: Some((b"p", 3)),
     };
@@ -257,7 +280,7 @@ fn encoding_round_trips_and_refuses_garbage() {
     .unwrap();
     s.log(Batch {
         events: &[(b"b", 9)],
-        at_ms: T0 + 900,
+        at_ms: Some(T0 + 900),
         now_ms: T0 + 1200,
         producer: Some((b"p", 7)),
     })

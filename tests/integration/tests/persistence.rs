@@ -48,6 +48,14 @@ fn fill(c: &mut redis::Connection) {
     ])
     .query::<()>(c)
     .unwrap();
+    // Writes that move no window are replicated verbatim and replayed at
+    // the store position.
+    cmd(&["ECL.LOG", "requests", "req1", "2"])
+        .query::<()>(c)
+        .unwrap();
+    cmd(&["ECL.MLOG", "dyn", "a", "5", "d", "1"])
+        .query::<()>(c)
+        .unwrap();
     cmd(&["SELECT", "2"]).query::<()>(c).unwrap();
     cmd(&["ECL.LOG", "requests", "req2", "9"])
         .query::<()>(c)
@@ -62,7 +70,7 @@ fn check_retry_remembered(c: &mut redis::Connection) {
     let totals = counts(c, &["ECL.TOTALS", "dyn"]);
     assert_eq!(
         totals.iter().find(|p| p.0 == "a").map(|p| p.1),
-        Some(1),
+        Some(6),
         "the producer table survived"
     );
 }
