@@ -6,16 +6,30 @@ use crate::error::EclError;
 use crate::interval::parse_interval_ms;
 use crate::store::WindowKind;
 
-/// `ECL.LOG` / `ECL.MLOG` arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogArgs<'a> {
-    pub events: Vec<(&'a [u8], u64)>,
+/// Options of `ECL.LOG` / `ECL.MLOG`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogOptions<'a> {
     /// `AT unix_ms`: the time the counts belong to.
     pub at_ms: Option<u64>,
-    /// `ID producer seq`.
+    /// `ID producer seq` (`ECL.MLOG` only).
     pub producer: Option<(&'a [u8], u64)>,
     /// `NOW unix_ms`: the master's clock, in replicated and AOF commands only.
     pub now_ms: Option<u64>,
+}
+
+/// `ECL.LOG` arguments: one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogOne<'a> {
+    pub event: &'a [u8],
+    pub count: u64,
+    pub options: LogOptions<'a>,
+}
+
+/// `ECL.MLOG` arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogArgs<'a> {
+    pub events: Vec<(&'a [u8], u64)>,
+    pub options: LogOptions<'a>,
 }
 
 /// `ECL.GET` arguments, resolved against the group's config.
@@ -53,7 +67,7 @@ fn integer(what: &'static str, arg: &[u8]) -> Result<u64, EclError> {
 fn options<'a>(
     args: &[&'a [u8]],
     i: &mut usize,
-    out: &mut LogArgs<'a>,
+    out: &mut LogOptions<'a>,
     allow_id: bool,
 ) -> Result<(), EclError> {
     let value = |i: usize, name: &str| -> Result<&'a [u8], EclError> {
@@ -81,16 +95,11 @@ fn options<'a>(
 }
 
 /// `ECL.LOG group event [count] [AT unix_ms]`; `args` start after the group.
-pub fn parse_log<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
+pub fn parse_log<'a>(args: &[&'a [u8]]) -> Result<LogOne<'a>, EclError> {
     let Some(&event) = args.first() else {
         return Err(EclError::WrongArity("ecl.log"));
     };
-    let mut out = LogArgs {
-        events: Vec::with_capacity(1),
-        at_ms: None,
-        producer: None,
-        now_ms: None,
-    };
+    let mut options_out = LogOptions::default();
     let mut i = 1;
     let mut n = 1;
     if let Some(arg) = args.get(1) {
@@ -99,15 +108,18 @@ pub fn parse_log<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
             i = 2;
         }
     }
-    options(args, &mut i, &mut out, false)?;
+    options(args, &mut i, &mut options_out, false)?;
     if let Some(extra) = args.get(i) {
         return Err(EclError::Syntax(format!(
             "unexpected argument '{}' (usage: ECL.LOG group event [count] [AT unix_ms])",
             crate::event_id::display_id(extra)
         )));
     }
-    out.events.push((event, n));
-    Ok(out)
+    Ok(LogOne {
+        event,
+        count: n,
+        options: options_out,
+    })
 }
 
 /// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`;
@@ -115,12 +127,10 @@ pub fn parse_log<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
 pub fn parse_mlog<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
     let mut out = LogArgs {
         events: Vec::new(),
-        at_ms: None,
-        producer: None,
-        now_ms: None,
+        options: LogOptions::default(),
     };
     let mut i = 0;
-    options(args, &mut i, &mut out, true)?;
+    options(args, &mut i, &mut out.options, true)?;
     let pairs = &args[i..];
     if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(EclError::Syntax(
@@ -213,12 +223,19 @@ mod tests {
 
     #[test]
     fn log_forms() {
-        assert_eq!(parse_log(&args("e")).unwrap().events, [(&b"e"[..], 1)]);
-        assert_eq!(parse_log(&args("e 0")).unwrap().events, [(&b"e"[..], 0)]);
+        let one = parse_log(&args("e")).unwrap();
+        assert_eq!(
+            (one.event, one.count, one.options),
+            (&b"e"[..], 1, LogOptions::default())
+        );
+        assert_eq!(parse_log(&args("e 0")).unwrap().count, 0);
         let a = parse_log(&args("e 7 at 1000")).unwrap();
-        assert_eq!((a.events[0].1, a.at_ms), (7, Some(1000)));
+        assert_eq!((a.count, a.options.at_ms), (7, Some(1000)));
         let a = parse_log(&args("e AT 5 NOW 9")).unwrap();
-        assert_eq!((a.events[0].1, a.at_ms, a.now_ms), (1, Some(5), Some(9)));
+        assert_eq!(
+            (a.count, a.options.at_ms, a.options.now_ms),
+            (1, Some(5), Some(9))
+        );
         assert_eq!(parse_log(&args("")), Err(EclError::WrongArity("ecl.log")));
         assert_eq!(
             parse_log(&args("e -1")),
@@ -255,7 +272,10 @@ mod tests {
         let a = parse_mlog(&args("a 1 b 2")).unwrap();
         assert_eq!(a.events, [(&b"a"[..], 1), (&b"b"[..], 2)]);
         let a = parse_mlog(&args("ID p1 42 AT 100 a 1")).unwrap();
-        assert_eq!((a.producer, a.at_ms), (Some((&b"p1"[..], 42)), Some(100)));
+        assert_eq!(
+            (a.options.producer, a.options.at_ms),
+            (Some((&b"p1"[..], 42)), Some(100))
+        );
         assert!(matches!(parse_mlog(&args("")), Err(EclError::Syntax(_))));
         assert!(matches!(parse_mlog(&args("a")), Err(EclError::Syntax(_))));
         assert!(matches!(

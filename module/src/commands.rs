@@ -4,7 +4,7 @@
 use crate::data_type::{fit_to_config, GROUP_TYPE};
 use crate::reply;
 use crate::state::{now_ms, state, GroupEntry};
-use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate, LogArgs};
+use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate, LogOptions};
 use ecl_core::encoding::decode;
 use ecl_core::interval::IntervalMs;
 use ecl_core::store::SWEEP_STEP;
@@ -23,7 +23,10 @@ fn group_of(
     if args.len() < min_args {
         return Err(err(EclError::WrongArity(command)));
     }
-    let name = args[1].as_slice();
+    group_named(args[1].as_slice())
+}
+
+fn group_named(name: &[u8]) -> Result<&'static GroupEntry, RedisError> {
     state().group(name).ok_or_else(|| {
         err(EclError::UnknownGroup(
             String::from_utf8_lossy(name).into_owned(),
@@ -50,12 +53,15 @@ fn resolve_now(ctx: &Context, requested: Option<u64>) -> Result<u64, RedisError>
     }
 }
 
-/// `ECL.LOG group event [count] [AT unix_ms]`
-pub fn log(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
-    let group = group_of(&args, "ecl.log", 3)?;
-    let raw = raw_args(&args);
-    let parsed = parse_log(&raw[2..]).map_err(err)?;
-    apply(ctx, &args[1], group, parsed)
+/// `ECL.LOG group event [count] [AT unix_ms]`, from the raw argument
+/// slices (see `raw_command`: this is the hot path, so no `Vec`).
+pub fn log(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    if args.len() < 3 {
+        return Err(err(EclError::WrongArity("ecl.log")));
+    }
+    let group = group_named(args[1])?;
+    let one = parse_log(&args[2..]).map_err(err)?;
+    apply(ctx, args[1], group, &[(one.event, one.count)], &one.options)
 }
 
 /// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`
@@ -63,7 +69,7 @@ pub fn mlog(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
     let group = group_of(&args, "ecl.mlog", 4)?;
     let raw = raw_args(&args);
     let parsed = parse_mlog(&raw[2..]).map_err(err)?;
-    apply(ctx, &args[1], group, parsed)
+    apply(ctx, raw[1], group, &parsed.events, &parsed.options)
 }
 
 /// Applies a batch and replicates it so that replicas and the AOF apply
@@ -76,9 +82,10 @@ pub fn mlog(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
 /// the AOF applies a command without `NOW` at the store's position too.
 fn apply(
     ctx: &Context,
-    group_arg: &RedisString,
+    group_arg: &[u8],
     group: &GroupEntry,
-    parsed: LogArgs<'_>,
+    events: &[(&[u8], u64)],
+    parsed: &LogOptions<'_>,
 ) -> RedisResult {
     let trusted = trusted_source(ctx);
     if parsed.now_ms.is_some() && !trusted {
@@ -95,7 +102,7 @@ fn apply(
         _ => now_ms(),
     };
     let batch = |now_ms| Batch {
-        events: &parsed.events,
+        events,
         at_ms: parsed.at_ms,
         now_ms,
         producer: parsed.producer,
@@ -117,10 +124,10 @@ fn apply(
         }
     };
     if outcome == LogOutcome::Applied {
-        match (parsed.events.as_slice(), parsed.producer) {
+        match (events, parsed.producer) {
             _ if !explicit || trusted => ctx.replicate_verbatim(),
             ([(event, count)], None) => replicate_one(ctx, group_arg, event, *count, at, now),
-            _ => replicate_batch(ctx, group_arg, &parsed, at, now),
+            _ => replicate_batch(ctx, group_arg, events, parsed, at, now),
         }
     }
     Ok(reply::ok(ctx))
@@ -128,19 +135,11 @@ fn apply(
 
 /// `replicate_batch` for the common one-event `ECL.LOG`, without building
 /// intermediate strings: numbers are formatted on the stack.
-fn replicate_one(
-    ctx: &Context,
-    group_arg: &RedisString,
-    event: &[u8],
-    count: u64,
-    at: u64,
-    now: u64,
-) {
+fn replicate_one(ctx: &Context, group: &[u8], event: &[u8], count: u64, at: u64, now: u64) {
     let (mut at_buf, mut now_buf, mut count_buf) = ([0u8; 20], [0u8; 20], [0u8; 20]);
     let at = decimal(at, &mut at_buf);
     let now = decimal(now, &mut now_buf);
     let count = decimal(count, &mut count_buf);
-    let group = group_arg.as_slice();
     // SAFETY: every `b` in the format is followed by a pointer and a length
     // describing a live buffer; Redis copies them before returning.
     unsafe {
@@ -183,27 +182,22 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 /// they apply exactly what the master applied.
 fn replicate_batch(
     ctx: &Context,
-    group_arg: &RedisString,
-    parsed: &LogArgs<'_>,
+    group: &[u8],
+    events: &[(&[u8], u64)],
+    parsed: &LogOptions<'_>,
     at: u64,
     now: u64,
 ) {
     let (at, now) = (at.to_string(), now.to_string());
-    let mut out: Vec<&[u8]> = Vec::with_capacity(8 + 2 * parsed.events.len());
-    out.extend([
-        group_arg.as_slice(),
-        b"AT",
-        at.as_bytes(),
-        b"NOW",
-        now.as_bytes(),
-    ]);
+    let mut out: Vec<&[u8]> = Vec::with_capacity(8 + 2 * events.len());
+    out.extend([group, b"AT", at.as_bytes(), b"NOW", now.as_bytes()]);
     let seq;
     if let Some((producer, s)) = parsed.producer {
         seq = s.to_string();
         out.extend([&b"ID"[..], producer, seq.as_bytes()]);
     }
-    let counts: Vec<String> = parsed.events.iter().map(|(_, c)| c.to_string()).collect();
-    for ((id, _), count) in parsed.events.iter().zip(&counts) {
+    let counts: Vec<String> = events.iter().map(|(_, c)| c.to_string()).collect();
+    for ((id, _), count) in events.iter().zip(&counts) {
         out.push(id);
         out.push(count.as_bytes());
     }

@@ -4,6 +4,7 @@
 
 mod commands;
 mod data_type;
+mod raw_command;
 mod reply;
 mod state;
 mod timer;
@@ -45,6 +46,10 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         ctx.log_warning("ECL: the module is already loaded");
         return Status::Err;
     }
+    if raw_command::register(ctx) == Status::Err {
+        ctx.log_warning("ECL: cannot register ecl.log");
+        return Status::Err;
+    }
     timer::start(ctx);
     ctx.log_notice(&format!(
         "ECL: loaded {} groups from {path}",
@@ -60,7 +65,6 @@ redis_module! {
     data_types: [GROUP_TYPE],
     init: init,
     commands: [
-        ["ecl.log", commands::log, "write deny-oom fast", 1, 1, 1, ""],
         ["ecl.mlog", commands::mlog, "write deny-oom", 1, 1, 1, ""],
         ["ecl.get", commands::get, "readonly fast", 1, 1, 1, ""],
         ["ecl.totals", commands::totals, "readonly", 1, 1, 1, ""],
