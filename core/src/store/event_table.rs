@@ -82,22 +82,32 @@ impl EventTable {
     }
 
     /// Drops trailing free slots so the count vectors can shrink too.
-    /// Returns the new slot count.
+    /// Returns the new slot count. Cheap: gives no memory back (see
+    /// [`shrink`](Self::shrink)).
     pub fn trim_free_tail(&mut self) -> usize {
         while matches!(self.ids.last(), Some(None)) {
             self.ids.pop();
         }
         let len = self.ids.len();
         self.free.retain(|&s| (s as usize) < len);
-        if self.ids.capacity() > 2 * len + 16 {
-            self.ids.shrink_to_fit();
-            self.free.shrink_to_fit();
-            let (ids, hasher) = (&self.ids, &self.hasher);
-            self.index.shrink_to_fit(|&s| {
-                hasher.hash_one(ids[s as usize].as_deref().expect("indexed slot is in use"))
-            });
-        }
         len
+    }
+
+    /// Gives back memory held for slots and index entries no longer used,
+    /// in three parts (`part` 0..3) so each costs one deallocation.
+    pub fn shrink(&mut self, part: usize) {
+        let len = self.ids.len();
+        match part {
+            0 if self.ids.capacity() > 2 * len + 16 => self.ids.shrink_to_fit(),
+            1 => self.free.shrink_to_fit(),
+            2 => {
+                let (ids, hasher) = (&self.ids, &self.hasher);
+                self.index.shrink_to_fit(|&s| {
+                    hasher.hash_one(ids[s as usize].as_deref().expect("indexed slot is in use"))
+                });
+            }
+            _ => {}
+        }
     }
 
     /// Approximate heap bytes held.
@@ -142,6 +152,7 @@ mod tests {
             t.remove(i);
         }
         assert_eq!(t.trim_free_tail(), 10);
+        (0..3).for_each(|part| t.shrink(part));
         for i in 0..10u32 {
             assert_eq!(t.find(format!("e{i}").as_bytes()), Some(i));
         }

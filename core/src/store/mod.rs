@@ -142,11 +142,15 @@ impl IntervalState {
 }
 
 /// Progress of freeing expired auto-declared events, done in bounded steps so
-/// that rotating a huge group never stalls the server.
+/// that rotating a huge group never stalls the server: first the slots,
+/// `SWEEP_STEP` at a time, then giving back memory, one buffer per step
+/// (returning a buffer of megabytes to the allocator is what takes time).
 #[derive(Debug, Clone, Copy, Default)]
 struct Sweep {
     pending: bool,
     cursor: usize,
+    /// Set once the slots are done: the buffers to shrink next.
+    shrink_stage: Option<usize>,
 }
 
 /// Everything stored for one group.
@@ -180,8 +184,8 @@ enum Target {
     Overflow,
 }
 
-/// Slots freed per sweep step; a few hundred microseconds of work.
-pub const SWEEP_STEP: usize = 20_000;
+/// Slots visited per sweep step: about a millisecond of work at most.
+pub const SWEEP_STEP: usize = 5_000;
 
 impl GroupStore {
     /// An empty store shaped by the config, its windows at `now_ms`.
@@ -267,6 +271,7 @@ impl GroupStore {
             self.sweep = Sweep {
                 pending: true,
                 cursor: self.declared_count,
+                shrink_stage: None,
             };
         }
         moved
@@ -302,6 +307,9 @@ impl GroupStore {
         if !self.sweep.pending {
             return false;
         }
+        if let Some(stage) = self.sweep.shrink_stage {
+            return self.shrink_step(stage);
+        }
         let end = self.events.slot_count();
         let stop = self.sweep.cursor.saturating_add(budget).min(end);
         for slot in self.sweep.cursor..stop {
@@ -314,10 +322,48 @@ impl GroupStore {
         if stop < end {
             return true;
         }
-        self.sweep.pending = false;
+        // Slots done. Cut the free tail now (cheap, and new slots must not
+        // land beyond it); give the memory back in the next steps.
         let len = self.events.trim_free_tail();
-        self.truncate_slots(len);
-        false
+        self.totals.truncate(len);
+        self.expires_ms.truncate(len);
+        for interval in &mut self.intervals {
+            interval.cur.truncate(len);
+            interval.last.truncate(len);
+        }
+        self.sweep.shrink_stage = Some(0);
+        true
+    }
+
+    /// Shrinks one buffer: stage 0 and 1 the totals and expiries, then each
+    /// interval's two windows, then the event table. Returns whether more
+    /// stages remain.
+    fn shrink_step(&mut self, stage: usize) -> bool {
+        fn shrink(v: &mut Vec<u64>) {
+            if v.capacity() > 2 * v.len() + 16 {
+                v.shrink_to_fit();
+            }
+        }
+        let windows = 2 * self.intervals.len();
+        match stage {
+            0 => shrink(&mut self.totals),
+            1 => shrink(&mut self.expires_ms),
+            s if s < 2 + windows => {
+                let interval = &mut self.intervals[(s - 2) / 2];
+                shrink(if s % 2 == 0 {
+                    &mut interval.cur
+                } else {
+                    &mut interval.last
+                });
+            }
+            s if s < 2 + windows + 3 => self.events.shrink(s - 2 - windows),
+            _ => {
+                self.sweep = Sweep::default();
+                return false;
+            }
+        }
+        self.sweep.shrink_stage = Some(stage + 1);
+        true
     }
 
     fn free_slot(&mut self, slot: u32) {
@@ -334,21 +380,6 @@ impl GroupStore {
         for interval in &mut self.intervals {
             interval.cur[s] = 0;
             interval.last[s] = 0;
-        }
-    }
-
-    fn truncate_slots(&mut self, len: usize) {
-        let shrink = |v: &mut Vec<u64>| {
-            v.truncate(len);
-            if v.capacity() > 2 * len + 16 {
-                v.shrink_to_fit();
-            }
-        };
-        shrink(&mut self.totals);
-        shrink(&mut self.expires_ms);
-        for interval in &mut self.intervals {
-            shrink(&mut interval.cur);
-            shrink(&mut interval.last);
         }
     }
 
