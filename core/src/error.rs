@@ -39,6 +39,8 @@ pub enum EclError {
     ReplicationOnly(&'static str),
     #[error("ERR bad ECL payload: {0}")]
     BadPayload(String),
+    #[error("ERR the key of group '{group}' holds the data of group '{stored}' (was it renamed?)")]
+    ForeignGroup { group: String, stored: String },
     #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
     WrongType,
 }

@@ -95,6 +95,9 @@ fn apply(
     let existing = key
         .get_value::<GroupStore>(&GROUP_TYPE)
         .map_err(|_| err(EclError::WrongType))?;
+    if let Some(store) = &existing {
+        check_owner(store, group)?;
+    }
     let clock = match (parsed.now_ms, &existing) {
         (Some(now), _) => now,
         // From the master without NOW: the store's position (see above).
@@ -217,8 +220,24 @@ fn with_store<R>(
         .get_value::<GroupStore>(&GROUP_TYPE)
         .map_err(|_| err(EclError::WrongType))?
     {
-        Some(store) => Ok(f(store, now)),
+        Some(store) => {
+            check_owner(store, group)?;
+            Ok(f(store, now))
+        }
         None => Ok(f(&GroupStore::new(&group.shape, now), now)),
+    }
+}
+
+/// A store under the key of another group (after a `RENAME`) is refused:
+/// its shape is not this group's.
+fn check_owner(store: &GroupStore, group: &GroupEntry) -> Result<(), RedisError> {
+    if store.name() == group.config.name {
+        Ok(())
+    } else {
+        Err(err(EclError::ForeignGroup {
+            group: group.config.name.clone(),
+            stored: store.name().to_string(),
+        }))
     }
 }
 
@@ -228,9 +247,11 @@ pub fn get(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
     let raw = raw_args(&args);
     let request = parse_get(&group.config, &raw[2..]).map_err(err)?;
     with_store(ctx, group, |store, now| {
-        let index = store
-            .interval_index(request.interval_ms)
-            .expect("stores have their config's shape");
+        // Stores take their group's config shape when loaded, so the
+        // configured interval is there.
+        let Some(index) = store.interval_index(request.interval_ms) else {
+            return reply::counts(ctx, &[]);
+        };
         reply::counts(ctx, &store.window_counts(index, request.kind, now));
     })?;
     Ok(RedisValue::NoReply)
@@ -259,11 +280,10 @@ pub fn info(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
             .config
             .intervals
             .iter()
-            .map(|spec| {
-                let state =
-                    &store.intervals()[store.interval_index(spec.ms).expect("config shape")];
+            .filter_map(|spec| {
+                let state = &store.intervals()[store.interval_index(spec.ms)?];
                 let current = state.current_start_at(now);
-                reply::map(vec![
+                Some(reply::map(vec![
                     ("name", RedisValue::BulkString(spec.name.clone())),
                     ("length_ms", reply::unsigned_value(spec.ms)),
                     (
@@ -275,7 +295,7 @@ pub fn info(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
                         "last_start_ms",
                         reply::unsigned_value(current.saturating_sub(spec.ms)),
                     ),
-                ])
+                ]))
             })
             .collect();
         let tallies = store.tallies();
@@ -339,6 +359,7 @@ pub fn rotate(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
         .get_value::<GroupStore>(&GROUP_TYPE)
         .map_err(|_| err(EclError::WrongType))?
     {
+        check_owner(store, group)?;
         store.advance(now);
         store.sweep(now, SWEEP_STEP);
         let now = now.to_string();

@@ -87,6 +87,9 @@ fn rotate_everywhere(ctx: &Context, now: u64) -> (bool, bool) {
             let Ok(Some(store)) = key.get_value::<GroupStore>(&GROUP_TYPE) else {
                 continue;
             };
+            if store.name() != group.config.name {
+                continue; // renamed from another group's key: not ours to rotate
+            }
             let moved = store.advance(now);
             let swept = store.sweep_pending();
             if swept {

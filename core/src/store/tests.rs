@@ -441,3 +441,41 @@ proptest! {
         let _ = decode(&with_magic);
     }
 }
+
+/// A version 1 payload written by the first release. Every later build must
+/// keep decoding it (bump `ENCODING_VERSION` for a new layout; never change
+/// what this decodes to).
+const GOLDEN_V1: &str = "45434c01016702e80781e2cfaa06e0d40395aac10d010202016101620509406f766572666c6f77040004040001610100010100016209000909000178020002020001790300030300040001017007e8d795ffbc31";
+
+fn golden_store() -> GroupStore {
+    let mut s = GroupStore::new(&shape(&[1000, 60_000], &["a", "b"], true, 2), T0);
+    log(
+        &mut s,
+        &[("a", 1), ("x", 2), ("y", 3), ("z", 4)],
+        T0 + 500,
+        T0 + 500,
+    )
+    .unwrap();
+    s.log(Batch {
+        events: &[(b"b", 9)],
+        at_ms: Some(T0 + 900),
+        now_ms: T0 + 1200,
+        producer: Some((b"p", 7)),
+    })
+    .unwrap();
+    s
+}
+
+#[test]
+fn version_1_payloads_still_decode() {
+    let golden: Vec<u8> = (0..GOLDEN_V1.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&GOLDEN_V1[i..i + 2], 16).unwrap())
+        .collect();
+    let decoded = decode(&golden).expect("a version 1 payload decodes");
+    let expected = golden_store();
+    for t in [T0 + 1200, T0 + 2100, T0 + 61_000] {
+        assert_eq!(all_reads(&decoded, t), all_reads(&expected, t));
+    }
+    assert!(decoded.producers().is_duplicate(b"p", 7));
+}

@@ -336,3 +336,35 @@ fn works_in_any_database() {
     cmd(&["SELECT", "0"]).query::<()>(&mut c).unwrap();
     assert_eq!(totals(&mut c, "single"), pairs(&[("a", 0), ("b", 0)]));
 }
+
+#[test]
+fn a_renamed_group_key_is_refused_not_misread() {
+    let s = Server::start(CONFIG, &[]);
+    let mut c = s.conn();
+    cmd(&["ECL.LOG", "single", "a", "2"])
+        .query::<()>(&mut c)
+        .unwrap();
+    cmd(&["RENAME", "ecl:{single}", "ecl:{requests}"])
+        .query::<()>(&mut c)
+        .unwrap();
+    for args in [
+        vec!["ECL.LOG", "requests", "req1"],
+        vec!["ECL.GET", "requests", "5s"],
+        vec!["ECL.TOTALS", "requests"],
+        vec!["ECL.INFO", "requests"],
+        vec!["ECL.ROTATE", "requests"],
+    ] {
+        let e = error_of(&mut c, &args);
+        assert!(
+            e.contains("the key of group 'requests' holds the data of group 'single'"),
+            "{args:?}: {e}"
+        );
+    }
+    cmd(&["RENAME", "ecl:{requests}", "ecl:{single}"])
+        .query::<()>(&mut c)
+        .unwrap();
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "single"]),
+        pairs(&[("a", 2), ("b", 0)])
+    );
+}

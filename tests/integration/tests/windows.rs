@@ -117,6 +117,8 @@ fn at_lands_in_the_last_window_or_is_tallied_late() {
 fn the_timer_frees_ephemeral_events() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    // Not database 0: the timer must find groups in every database.
+    cmd(&["SELECT", "5"]).query::<()>(&mut c).unwrap();
     let mut mlog = redis::cmd("ECL.MLOG");
     mlog.arg("dyn");
     for i in 0..5000 {
