@@ -270,21 +270,7 @@ fn producer_retries_count_once() {
 
 #[test]
 fn encoding_round_trips_and_refuses_garbage() {
-    let mut s = GroupStore::new(&shape(&[1000, 60_000], &["a", "b"], true, 2), T0);
-    log(
-        &mut s,
-        &[("a", 1), ("x", 2), ("y", 3), ("z", 4)],
-        T0 + 500,
-        T0 + 500,
-    )
-    .unwrap();
-    s.log(Batch {
-        events: &[(b"b", 9)],
-        at_ms: Some(T0 + 900),
-        now_ms: T0 + 1200,
-        producer: Some((b"p", 7)),
-    })
-    .unwrap();
+    let s = golden_store();
     let bytes = encode(&s);
     let d = decode(&bytes).unwrap();
     assert_eq!(encode(&d), bytes);

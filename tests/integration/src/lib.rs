@@ -54,6 +54,16 @@ pub struct Server {
 impl Server {
     /// Starts a server with this config text and extra server arguments.
     pub fn start(config: &str, extra: &[&str]) -> Server {
+        Server::try_start_with(config, extra)
+            .unwrap_or_else(|log| panic!("redis-server did not start:\n{log}"))
+    }
+
+    /// Tries to start a server that may refuse to load; returns its log on failure.
+    pub fn try_start(config: &str) -> Result<Server, String> {
+        Server::try_start_with(config, &[])
+    }
+
+    fn try_start_with(config: &str, extra: &[&str]) -> Result<Server, String> {
         let dir = fresh_dir();
         let config_path = dir.join("ecl.yml");
         std::fs::write(&config_path, config).unwrap();
@@ -63,24 +73,6 @@ impl Server {
             dir,
             config_path,
             extra: extra.iter().map(|s| s.to_string()).collect(),
-        };
-        server
-            .spawn()
-            .unwrap_or_else(|log| panic!("redis-server did not start:\n{log}"));
-        server
-    }
-
-    /// Tries to start a server that may refuse to load; returns its log on failure.
-    pub fn try_start(config: &str) -> Result<Server, String> {
-        let dir = fresh_dir();
-        let config_path = dir.join("ecl.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let mut server = Server {
-            child: None,
-            port: free_port(),
-            dir,
-            config_path,
-            extra: vec![],
         };
         server.spawn().map(|_| server)
     }
