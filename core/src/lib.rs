@@ -10,6 +10,7 @@ pub mod error;
 pub mod event_id;
 pub mod interval;
 pub mod store;
+pub mod window;
 
 pub use config::{Config, ConfigError, GroupConfig, IntervalSpec, RedisSettings};
 pub use error::EclError;

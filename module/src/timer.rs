@@ -7,6 +7,7 @@
 use crate::data_type::GROUP_TYPE;
 use crate::state::{now_ms, state};
 use ecl_core::store::SWEEP_STEP;
+use ecl_core::window::next_boundary;
 use ecl_core::GroupStore;
 use redis_module::{raw, Context, ContextFlags};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,8 +41,7 @@ fn until_next_boundary(now: u64) -> Duration {
     let next = state()
         .groups
         .iter()
-        .flat_map(|g| g.config.intervals.iter())
-        .map(|i| (now / i.ms + 1) * i.ms)
+        .filter_map(|g| next_boundary(&g.shape.intervals, now))
         .min();
     match next {
         // +1 ms: Redis timers may fire a hair early; land inside the new window.
