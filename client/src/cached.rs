@@ -1,0 +1,130 @@
+//! Local counting for cached groups: what `log` touches.
+//!
+//! Every event has two counter banks. `log` adds to the active bank with one
+//! atomic add and never reads the clock. The flusher owns time: at each span
+//! boundary (a window boundary of any of the group's intervals) it makes the
+//! other bank active and, after a short grace, drains the old one into a batch
+//! stamped with the old span's start. So a count goes to the window in which
+//! it was logged, however late the batch reaches Redis.
+
+use crate::flusher::Wake;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// The local counts of one event.
+#[derive(Default)]
+pub(crate) struct EventCounter {
+    banks: [AtomicU64; 2],
+}
+
+impl EventCounter {
+    /// Takes everything counted in `bank`.
+    pub fn drain(&self, bank: usize) -> u64 {
+        self.banks[bank].swap(0, Ordering::AcqRel)
+    }
+}
+
+/// The cached state of one group.
+pub(crate) struct CachedGroup {
+    pub name: String,
+    pub intervals_ms: Vec<u64>,
+    pub auto_declare: bool,
+    pub sync_limit: Option<u64>,
+    pub sync_interval: Option<std::time::Duration>,
+    /// Index of the bank `log` adds to.
+    active: AtomicUsize,
+    /// Read-mostly: new IDs are added only for auto-declared events.
+    events: RwLock<HashMap<Box<[u8]>, Arc<EventCounter>>>,
+    /// Set by `log` when a count crosses `sync_limit`.
+    pub limit_hit: AtomicBool,
+    wake: Arc<Wake>,
+}
+
+impl CachedGroup {
+    pub fn new(config: &ecl_core::GroupConfig, wake: Arc<Wake>) -> CachedGroup {
+        let events = config
+            .events
+            .iter()
+            .map(|e| (e.as_bytes().into(), Arc::new(EventCounter::default())))
+            .collect();
+        CachedGroup {
+            name: config.name.clone(),
+            intervals_ms: config.intervals.iter().map(|i| i.ms).collect(),
+            auto_declare: config.auto_declare_events,
+            sync_limit: config.sync_limit,
+            sync_interval: config.sync_interval,
+            active: AtomicUsize::new(0),
+            events: RwLock::new(events),
+            limit_hit: AtomicBool::new(false),
+            wake,
+        }
+    }
+
+    /// The counter of a known event.
+    pub fn find(&self, id: &[u8]) -> Option<Arc<EventCounter>> {
+        self.events
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// The counter of an event the caller checked may be counted (declared,
+    /// or valid in an auto-declaring group), created if new.
+    pub fn find_or_insert(&self, id: &[u8]) -> Arc<EventCounter> {
+        if let Some(counter) = self.find(id) {
+            return counter;
+        }
+        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
+        events.entry(id.into()).or_default().clone()
+    }
+
+    /// Adds `n` to an event's active bank: the whole hot path.
+    #[inline]
+    pub fn add(&self, counter: &EventCounter, n: u64) {
+        let bank = self.active.load(Ordering::Acquire);
+        let before = counter.banks[bank].fetch_add(n, Ordering::Relaxed);
+        if let Some(limit) = self.sync_limit {
+            if before < limit && before.saturating_add(n) >= limit {
+                self.limit_hit.store(true, Ordering::Release);
+                self.wake.notify();
+            }
+        }
+    }
+
+    /// Makes the other bank active; returns the bank that was active.
+    pub fn flip(&self) -> usize {
+        self.active.fetch_xor(1, Ordering::AcqRel)
+    }
+
+    pub fn active_bank(&self) -> usize {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// Forgets auto-declared events with nothing counted that no handle
+    /// holds, so a stream of one-off IDs does not grow memory forever.
+    pub fn prune_idle(&self) {
+        if !self.auto_declare {
+            return;
+        }
+        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
+        // Under the write lock nobody can be cloning a counter by name, so a
+        // strong count of 1 means no handle and no `log` in flight holds it.
+        events.retain(|_, c| {
+            Arc::strong_count(c) > 1 || c.banks.iter().any(|b| b.load(Ordering::Acquire) != 0)
+        });
+    }
+
+    /// Takes every non-zero count of `bank`.
+    pub fn drain(&self, bank: usize) -> Vec<(Box<[u8]>, u64)> {
+        let events = self.events.read().unwrap_or_else(|e| e.into_inner());
+        events
+            .iter()
+            .filter_map(|(id, counter)| {
+                let n = counter.drain(bank);
+                (n > 0).then(|| (id.clone(), n))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,212 @@
+//! `EclClient`: one per process, shared by all threads.
+
+use crate::cached::CachedGroup;
+use crate::connection::{connection_info, Pool};
+use crate::error::ClientError;
+use crate::flusher::{FlushStats, FlusherHandle, Wake};
+use crate::group::{Group, GroupKind};
+use ecl_core::{Config, GroupConfig, RedisSettings};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The ECL client. Cheap to clone; every clone, group and event handle
+/// shares one connection pool and one background flusher. When the last of
+/// them is dropped, everything counted is flushed (see [`EclClient::flush`]).
+///
+/// ```no_run
+/// let ecl = ecl_client::EclClient::from_config_file("example_config.yml")?;
+/// let requests = ecl.group("group1");
+/// requests.log("event1")?;
+/// let hits = requests.event("event2")?; // pre-resolved: one atomic add per inc()
+/// hits.inc();
+/// ecl.flush()?;
+/// # Ok::<(), ecl_client::ClientError>(())
+/// ```
+#[derive(Clone)]
+pub struct EclClient {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub pool: Arc<Pool>,
+    groups: HashMap<String, GroupKind>,
+    flusher: Option<FlusherHandle>,
+    /// `(group, event)` pairs already reported as errors, to report each once.
+    reported: Mutex<HashSet<(String, Vec<u8>)>>,
+    flush_timeout: Duration,
+}
+
+impl ClientInner {
+    /// Logs a problem the first time it happens for this group and event.
+    pub fn report_once(&self, group: &str, event: &[u8], message: &str) {
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        if reported.insert((group.to_string(), event.to_vec())) {
+            log::warn!("ECL: {message}");
+        }
+    }
+}
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        if let Some(flusher) = &self.flusher {
+            flusher.shutdown();
+        }
+    }
+}
+
+/// Builds a client from code instead of a file.
+///
+/// ```no_run
+/// use ecl_client::EclClient;
+/// let ecl = EclClient::builder()
+///     .url("redis://127.0.0.1:6379/0")
+///     .group_yaml("requests", "events: [ok, error]\nintervals: [5s, 5m]\nsync_interval: 1")?
+///     .build()?;
+/// # Ok::<(), ecl_client::ClientError>(())
+/// ```
+#[derive(Default)]
+pub struct ClientBuilder {
+    redis: RedisSettings,
+    groups: Vec<GroupConfig>,
+    flush_timeout: Option<Duration>,
+}
+
+impl ClientBuilder {
+    /// Connects to this URL (`redis://`, `rediss://`, `unix://`).
+    pub fn url(mut self, url: &str) -> Self {
+        self.redis.url = Some(url.to_string());
+        self
+    }
+
+    /// Uses these connection settings (as the config's `redis:` section).
+    pub fn redis(mut self, settings: RedisSettings) -> Self {
+        self.redis = settings;
+        self
+    }
+
+    /// Adds a group.
+    pub fn group(mut self, group: GroupConfig) -> Self {
+        self.groups.push(group);
+        self
+    }
+
+    /// Adds a group written as the YAML body of a config's group entry.
+    pub fn group_yaml(self, name: &str, body: &str) -> Result<Self, ClientError> {
+        let indented: String = body.lines().map(|l| format!("    {l}\n")).collect();
+        let config = Config::parse(&format!("groups:\n  {name}:\n{indented}"), "<builder>")?;
+        Ok(self.group(config.groups.into_iter().next().expect("one group")))
+    }
+
+    /// How long `flush()` waits at most (default 10 s).
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = Some(timeout);
+        self
+    }
+
+    pub fn build(self) -> Result<EclClient, ClientError> {
+        EclClient::new(
+            &self.redis,
+            self.groups,
+            self.flush_timeout.unwrap_or(Duration::from_secs(10)),
+        )
+    }
+}
+
+impl EclClient {
+    /// Reads a config file (the same YAML as the module's).
+    pub fn from_config_file(path: impl AsRef<Path>) -> Result<EclClient, ClientError> {
+        EclClient::from_config(&Config::load(path.as_ref())?)
+    }
+
+    /// From a loaded config.
+    pub fn from_config(config: &Config) -> Result<EclClient, ClientError> {
+        for warning in &config.warnings {
+            log::warn!("ECL: {warning}");
+        }
+        EclClient::new(
+            &config.redis,
+            config.groups.clone(),
+            Duration::from_secs(10),
+        )
+    }
+
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    fn new(
+        redis: &RedisSettings,
+        groups: Vec<GroupConfig>,
+        flush_timeout: Duration,
+    ) -> Result<EclClient, ClientError> {
+        let pool = Arc::new(Pool::new(connection_info(redis)?, redis.timeout)?);
+        let wake = Arc::new(Wake::default());
+        let mut kinds = HashMap::new();
+        let mut cached = Vec::new();
+        for config in groups {
+            let config = Arc::new(config);
+            let kind = if config.is_cached() {
+                let group = Arc::new(CachedGroup::new(&config, wake.clone()));
+                cached.push(group.clone());
+                GroupKind::Cached(config.clone(), group)
+            } else {
+                GroupKind::Direct(config.clone())
+            };
+            kinds.insert(config.name.clone(), kind);
+        }
+        let flusher =
+            (!cached.is_empty()).then(|| FlusherHandle::start(pool.clone(), cached, wake));
+        Ok(EclClient {
+            inner: Arc::new(ClientInner {
+                pool,
+                groups: kinds,
+                flusher,
+                reported: Mutex::new(HashSet::new()),
+                flush_timeout,
+            }),
+        })
+    }
+
+    /// The group called `name`. An unknown group gives a group whose calls
+    /// do nothing (with one warning), so a typo never takes an application down.
+    pub fn group(&self, name: &str) -> Group {
+        let kind = match self.inner.groups.get(name) {
+            Some(kind) => kind.clone(),
+            None => {
+                self.inner.report_once(
+                    name,
+                    b"",
+                    &format!("unknown group '{name}': its events are not counted"),
+                );
+                GroupKind::Noop(name.to_string())
+            }
+        };
+        Group {
+            client: self.inner.clone(),
+            kind,
+        }
+    }
+
+    /// Sends everything counted so far by cached groups and waits for the
+    /// server's acknowledgement. On failure the counts stay queued and are
+    /// sent when Redis is back.
+    pub fn flush(&self) -> Result<(), ClientError> {
+        match &self.inner.flusher {
+            Some(flusher) => flusher
+                .flush(self.inner.flush_timeout)
+                .map_err(ClientError::Flush),
+            None => Ok(()),
+        }
+    }
+
+    /// Delivery counters of the background flusher.
+    pub fn stats(&self) -> FlushStats {
+        self.inner
+            .flusher
+            .as_ref()
+            .map(|f| f.stats.snapshot())
+            .unwrap_or_default()
+    }
+}

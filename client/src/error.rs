@@ -1,0 +1,30 @@
+//! Errors of the client.
+
+use ecl_core::event_id::EventIdError;
+use ecl_core::ConfigError;
+
+/// What went wrong in a client call.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The config file could not be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Redis could not be reached, or refused the command.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The event is not declared and the group does not auto-declare.
+    #[error("event '{event}' is not declared in group '{group}' and auto_declare_events is off")]
+    UndeclaredEvent { group: String, event: String },
+    /// The event ID is empty, too long, or reserved (`@...`).
+    #[error("bad event ID '{event}': {reason}")]
+    BadEventId { event: String, reason: EventIdError },
+    /// The group has no such interval (or several and none was named).
+    #[error("{0}")]
+    Interval(String),
+    /// `flush()` or shutdown could not deliver everything.
+    #[error("flush incomplete: {0}")]
+    Flush(String),
+    /// A connection setting this build cannot honour.
+    #[error("unsupported connection setting: {0}")]
+    Unsupported(String),
+}

@@ -1,0 +1,523 @@
+//! The background flusher of cached groups: closes a batch at every span
+//! boundary, drains local counts every `sync_interval` or when `sync_limit`
+//! is reached, and sends `ECL.MLOG group AT span ID producer seq ...` in
+//! sequence order on its own connection. A batch whose reply was lost is
+//! resent with the same `seq`, which the server applies once.
+
+use crate::cached::CachedGroup;
+use crate::connection::Pool;
+use ecl_core::window::{next_boundary, span_start};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Pause between closing a bank and draining it, so a `log` that picked the
+/// bank just before the flip has finished its add.
+const GRACE: Duration = Duration::from_millis(2);
+/// Events per `ECL.MLOG` at most.
+const MAX_BATCH_EVENTS: usize = 1000;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long shutdown keeps trying to deliver before giving up (and saying so).
+pub(crate) const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn clock_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Wakes the flusher: on `sync_limit`, `flush()` and shutdown.
+#[derive(Default)]
+pub(crate) struct Wake {
+    state: Mutex<WakeState>,
+    cond: Condvar,
+}
+
+#[derive(Default)]
+struct WakeState {
+    notified: bool,
+    flush_requested: u64,
+    shutdown: bool,
+}
+
+impl Wake {
+    pub fn notify(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.notified = true;
+        self.cond.notify_one();
+    }
+
+    fn request_flush(&self) -> u64 {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.flush_requested += 1;
+        s.notified = true;
+        self.cond.notify_one();
+        s.flush_requested
+    }
+
+    pub fn shutdown(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.shutdown = true;
+        s.notified = true;
+        self.cond.notify_one();
+    }
+
+    /// Sleeps until notified or `timeout`; returns (flush generation, shutdown).
+    fn wait(&self, timeout: Duration) -> (u64, bool) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !s.notified {
+            s = self
+                .cond
+                .wait_timeout(s, timeout)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        s.notified = false;
+        (s.flush_requested, s.shutdown)
+    }
+}
+
+/// Outcome of flush requests, for `flush()` callers to wait on.
+#[derive(Default)]
+pub(crate) struct FlushDone {
+    state: Mutex<(u64, Option<String>)>,
+    cond: Condvar,
+}
+
+impl FlushDone {
+    fn complete(&self, generation: u64, error: Option<String>) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if generation > s.0 {
+            *s = (generation, error);
+            self.cond.notify_all();
+        }
+    }
+}
+
+/// Delivery counters, readable through `EclClient::stats`.
+#[derive(Default, Debug)]
+pub struct Stats {
+    pub(crate) sent_batches: AtomicU64,
+    pub(crate) sent_counts: AtomicU64,
+    pub(crate) rejected_batches: AtomicU64,
+    pub(crate) rejected_counts: AtomicU64,
+    pub(crate) failed_attempts: AtomicU64,
+    pub(crate) pending_counts: AtomicU64,
+}
+
+/// A snapshot of [`Stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlushStats {
+    /// Batches the server acknowledged.
+    pub sent_batches: u64,
+    /// Counts in those batches.
+    pub sent_counts: u64,
+    /// Batches the server refused (logged as errors; their counts are lost).
+    pub rejected_batches: u64,
+    /// Counts in refused batches.
+    pub rejected_counts: u64,
+    /// Send attempts that failed for want of a connection (and were retried).
+    pub failed_attempts: u64,
+    /// Counts drained from local memory and not yet acknowledged.
+    pub pending_counts: u64,
+}
+
+impl Stats {
+    pub fn snapshot(&self) -> FlushStats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        FlushStats {
+            sent_batches: get(&self.sent_batches),
+            sent_counts: get(&self.sent_counts),
+            rejected_batches: get(&self.rejected_batches),
+            rejected_counts: get(&self.rejected_counts),
+            failed_attempts: get(&self.failed_attempts),
+            pending_counts: get(&self.pending_counts),
+        }
+    }
+}
+
+/// What callers keep of the flusher.
+pub(crate) struct FlusherHandle {
+    pub wake: Arc<Wake>,
+    pub done: Arc<FlushDone>,
+    pub stats: Arc<Stats>,
+    pub thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl FlusherHandle {
+    pub fn start(pool: Arc<Pool>, groups: Vec<Arc<CachedGroup>>, wake: Arc<Wake>) -> FlusherHandle {
+        let done = Arc::new(FlushDone::default());
+        let stats = Arc::new(Stats::default());
+        let flusher = Flusher::new(pool, groups, wake.clone(), done.clone(), stats.clone());
+        let thread = std::thread::Builder::new()
+            .name("ecl-flusher".into())
+            .spawn(move || flusher.run())
+            .expect("spawn the ECL flusher thread");
+        FlusherHandle {
+            wake,
+            done,
+            stats,
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    /// Sends everything counted so far; waits at most `timeout`.
+    pub fn flush(&self, timeout: Duration) -> Result<(), String> {
+        let generation = self.wake.request_flush();
+        let deadline = Instant::now() + timeout;
+        let mut s = self.done.state.lock().unwrap_or_else(|e| e.into_inner());
+        while s.0 < generation {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!("timed out after {timeout:?}"));
+            }
+            s = self
+                .done
+                .cond
+                .wait_timeout(s, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        match &s.1 {
+            None => Ok(()),
+            Some(e) => Err(e.clone()),
+        }
+    }
+
+    /// Stops the flusher after it delivered everything (or gave up).
+    pub fn shutdown(&self) {
+        self.wake.shutdown();
+        if let Some(thread) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Counts waiting to be acknowledged.
+struct PendingBatch {
+    group: usize,
+    at_ms: u64,
+    /// Given at the first send attempt; from then on the batch is resent as is.
+    seq: Option<u64>,
+    counts: HashMap<Box<[u8]>, u64>,
+}
+
+impl PendingBatch {
+    fn total(&self) -> u64 {
+        self.counts.values().fold(0u64, |a, &n| a.saturating_add(n))
+    }
+}
+
+/// One group's bank that was closed at a boundary, to drain after `GRACE`.
+struct Closing {
+    bank: usize,
+    span: u64,
+    due: Instant,
+}
+
+struct Flusher {
+    pool: Arc<Pool>,
+    connection: Option<redis::Connection>,
+    groups: Vec<Arc<CachedGroup>>,
+    spans: Vec<u64>,
+    closing: Vec<Option<Closing>>,
+    next_sync: Vec<Option<Instant>>,
+    pending: VecDeque<PendingBatch>,
+    producer: String,
+    next_seq: u64,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    wake: Arc<Wake>,
+    done: Arc<FlushDone>,
+    stats: Arc<Stats>,
+}
+
+/// A producer ID unique to this client instance: host, process, start time
+/// and a random part (so restarts and several clients per process differ).
+fn producer_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(nanos);
+    format!(
+        "{}-{}-{:x}-{:08x}",
+        host.trim(),
+        std::process::id(),
+        nanos,
+        h.finish() as u32
+    )
+}
+
+impl Flusher {
+    fn new(
+        pool: Arc<Pool>,
+        groups: Vec<Arc<CachedGroup>>,
+        wake: Arc<Wake>,
+        done: Arc<FlushDone>,
+        stats: Arc<Stats>,
+    ) -> Flusher {
+        let now_ms = clock_ms();
+        let spans = groups
+            .iter()
+            .map(|g| span_start(&g.intervals_ms, now_ms))
+            .collect();
+        let next_sync = groups
+            .iter()
+            .map(|g| g.sync_interval.map(|d| Instant::now() + d))
+            .collect();
+        Flusher {
+            pool,
+            connection: None,
+            closing: groups.iter().map(|_| None).collect(),
+            groups,
+            spans,
+            next_sync,
+            pending: VecDeque::new(),
+            producer: producer_id(),
+            next_seq: 1,
+            retry_at: None,
+            backoff: FIRST_BACKOFF,
+            wake,
+            done,
+            stats,
+        }
+    }
+
+    fn run(mut self) {
+        let mut served_flush = 0u64;
+        let mut shutdown_deadline: Option<Instant> = None;
+        let (mut flush_gen, mut shutdown) = (0, false);
+        loop {
+            let flushing = flush_gen > served_flush || shutdown;
+            self.close_spans(flushing);
+            self.drain_due(flushing);
+            if flushing {
+                self.retry_at = None; // a flush tries now
+            }
+            let delivered = self.send_pending();
+            if flush_gen > served_flush {
+                let error = (!delivered).then(|| {
+                    format!(
+                        "{} counts not delivered yet (Redis unreachable?)",
+                        self.pending_total()
+                    )
+                });
+                self.done.complete(flush_gen, error);
+                served_flush = flush_gen;
+            }
+            if shutdown {
+                if delivered {
+                    return;
+                }
+                let deadline =
+                    *shutdown_deadline.get_or_insert_with(|| Instant::now() + SHUTDOWN_TIMEOUT);
+                if Instant::now() >= deadline {
+                    log::error!(
+                        "ECL: shutting down with {} counts undelivered: Redis unreachable for {:?}",
+                        self.pending_total(),
+                        SHUTDOWN_TIMEOUT
+                    );
+                    return;
+                }
+            }
+            (flush_gen, shutdown) = self.wake.wait(self.sleep_time());
+        }
+    }
+
+    /// At a span boundary: flip the group's bank and schedule the old one's
+    /// drain. With `now` (flush), drain closed banks at once.
+    fn close_spans(&mut self, now: bool) {
+        let now_ms = clock_ms();
+        for g in 0..self.groups.len() {
+            let span = span_start(&self.groups[g].intervals_ms, now_ms);
+            if span > self.spans[g] {
+                // A bank closed a whole span ago is overdue: drain it first.
+                if let Some(closing) = self.closing[g].take() {
+                    self.drain_bank(g, closing.bank, closing.span);
+                }
+                let old = self.groups[g].flip();
+                self.closing[g] = Some(Closing {
+                    bank: old,
+                    span: self.spans[g],
+                    due: Instant::now() + GRACE,
+                });
+                self.spans[g] = span;
+                self.groups[g].prune_idle();
+            }
+        }
+        if now {
+            std::thread::sleep(GRACE.min(Duration::from_millis(1)));
+        }
+    }
+
+    fn drain_due(&mut self, all: bool) {
+        let now = Instant::now();
+        for g in 0..self.groups.len() {
+            if let Some(closing) = &self.closing[g] {
+                if all || closing.due <= now {
+                    let closing = self.closing[g].take().expect("checked");
+                    self.drain_bank(g, closing.bank, closing.span);
+                }
+            }
+            let group = self.groups[g].clone();
+            let limit_hit = group
+                .limit_hit
+                .swap(false, std::sync::atomic::Ordering::AcqRel);
+            let sync_due = self.next_sync[g].is_some_and(|t| t <= now);
+            if all || limit_hit || sync_due {
+                self.drain_bank(g, group.active_bank(), self.spans[g]);
+                if let Some(every) = group.sync_interval {
+                    self.next_sync[g] = Some(now + every);
+                }
+            }
+        }
+    }
+
+    /// Moves a bank's counts into the pending batch of `(group, span)`,
+    /// merging with one not yet sent.
+    fn drain_bank(&mut self, g: usize, bank: usize, span: u64) {
+        let counts = self.groups[g].drain(bank);
+        if counts.is_empty() {
+            return;
+        }
+        let added: u64 = counts.iter().fold(0u64, |a, c| a.saturating_add(c.1));
+        self.stats
+            .pending_counts
+            .fetch_add(added, Ordering::Relaxed);
+        for (id, n) in counts {
+            let batch = match self.pending.iter_mut().rev().find(|b| {
+                b.group == g
+                    && b.at_ms == span
+                    && b.seq.is_none()
+                    && (b.counts.len() < MAX_BATCH_EVENTS || b.counts.contains_key(&id))
+            }) {
+                Some(batch) => batch,
+                None => {
+                    self.pending.push_back(PendingBatch {
+                        group: g,
+                        at_ms: span,
+                        seq: None,
+                        counts: HashMap::new(),
+                    });
+                    self.pending.back_mut().expect("just pushed")
+                }
+            };
+            let slot = batch.counts.entry(id).or_insert(0);
+            *slot = slot.saturating_add(n);
+        }
+    }
+
+    fn pending_total(&self) -> u64 {
+        self.pending
+            .iter()
+            .fold(0u64, |a, b| a.saturating_add(b.total()))
+    }
+
+    /// Sends pending batches in order. Returns whether none is left.
+    fn send_pending(&mut self) -> bool {
+        if self.retry_at.is_some_and(|t| Instant::now() < t) {
+            return self.pending.is_empty();
+        }
+        while let Some(batch) = self.pending.front_mut() {
+            let seq = *batch.seq.get_or_insert_with(|| {
+                let s = self.next_seq;
+                self.next_seq += 1;
+                s
+            });
+            let group = &self.groups[batch.group];
+            let mut cmd = redis::cmd("ECL.MLOG");
+            cmd.arg(&group.name)
+                .arg("AT")
+                .arg(batch.at_ms)
+                .arg("ID")
+                .arg(&self.producer)
+                .arg(seq);
+            let mut ids: Vec<(&Box<[u8]>, &u64)> = batch.counts.iter().collect();
+            ids.sort_unstable();
+            for (id, n) in ids {
+                cmd.arg(&**id).arg(*n);
+            }
+            let total = batch.total();
+            let connection = match self.connection.as_mut() {
+                Some(c) => Ok(c),
+                None => self.pool.connect().map(|c| self.connection.insert(c)),
+            };
+            let result = connection.and_then(|c| cmd.query::<()>(c));
+            match result {
+                Ok(()) => {
+                    self.stats.sent_batches.fetch_add(1, Ordering::Relaxed);
+                    self.stats.sent_counts.fetch_add(total, Ordering::Relaxed);
+                    self.stats.pending_counts.fetch_sub(
+                        total.min(self.stats.pending_counts.load(Ordering::Relaxed)),
+                        Ordering::Relaxed,
+                    );
+                    self.pending.pop_front();
+                    self.backoff = FIRST_BACKOFF;
+                }
+                Err(e) if is_server_refusal(&e) => {
+                    // The server will refuse it again: report, never silently.
+                    log::error!(
+                        "ECL: group '{}' refused a batch of {total} counts: {e}",
+                        group.name
+                    );
+                    self.stats.rejected_batches.fetch_add(1, Ordering::Relaxed);
+                    self.stats
+                        .rejected_counts
+                        .fetch_add(total, Ordering::Relaxed);
+                    self.stats.pending_counts.fetch_sub(
+                        total.min(self.stats.pending_counts.load(Ordering::Relaxed)),
+                        Ordering::Relaxed,
+                    );
+                    self.pending.pop_front();
+                }
+                Err(e) => {
+                    // Unknown whether it was applied: resend as is (same seq).
+                    log::warn!(
+                        "ECL: cannot reach Redis ({e}); {} counts kept, retrying in {:?}",
+                        self.pending_total(),
+                        self.backoff
+                    );
+                    self.stats.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                    self.connection = None;
+                    self.retry_at = Some(Instant::now() + self.backoff);
+                    self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn sleep_time(&self) -> Duration {
+        let now = Instant::now();
+        let now_ms = clock_ms();
+        let mut until = Duration::from_secs(1);
+        for (g, group) in self.groups.iter().enumerate() {
+            if let Some(b) = next_boundary(&group.intervals_ms, now_ms) {
+                until = until.min(Duration::from_millis(b - now_ms));
+            }
+            if let Some(c) = &self.closing[g] {
+                until = until.min(c.due.saturating_duration_since(now));
+            }
+            if let Some(t) = self.next_sync[g] {
+                until = until.min(t.saturating_duration_since(now));
+            }
+        }
+        if let Some(t) = self.retry_at {
+            until = until.min(t.saturating_duration_since(now));
+        }
+        until
+    }
+}
+
+/// A refusal the server will repeat (bad input). Everything else — broken
+/// connections, timeouts, `LOADING`, `OOM`, `BUSY`, `READONLY` after a
+/// failover — is worth retrying.
+fn is_server_refusal(e: &redis::RedisError) -> bool {
+    matches!(e.code(), Some("ERR") | Some("WRONGTYPE"))
+}

@@ -1,0 +1,310 @@
+//! Groups and event handles: where applications count.
+
+use crate::cached::{CachedGroup, EventCounter};
+use crate::client::ClientInner;
+use crate::error::ClientError;
+use ecl_core::event_id::{check_client_event_id, display_id};
+use ecl_core::GroupConfig;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub(crate) enum GroupKind {
+    /// Not in the config: counts nothing.
+    Noop(String),
+    /// No `sync_interval`/`sync_limit`: one `ECL.LOG` per call.
+    Direct(Arc<GroupConfig>),
+    /// Local counts, sent by the flusher.
+    Cached(Arc<GroupConfig>, Arc<CachedGroup>),
+}
+
+/// An event group. Cheap to clone.
+#[derive(Clone)]
+pub struct Group {
+    pub(crate) client: Arc<ClientInner>,
+    pub(crate) kind: GroupKind,
+}
+
+/// A pre-resolved event of a group: the fastest way to count. Cheap to clone.
+///
+/// In a cached group `inc()` is one atomic add on process memory.
+#[derive(Clone)]
+pub struct EventHandle {
+    client: Arc<ClientInner>,
+    target: HandleTarget,
+}
+
+#[derive(Clone)]
+enum HandleTarget {
+    Noop,
+    Direct {
+        group: Arc<GroupConfig>,
+        event: Arc<[u8]>,
+    },
+    Cached {
+        group: Arc<CachedGroup>,
+        counter: Arc<EventCounter>,
+    },
+}
+
+/// One event's counts in one interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntervalCounts {
+    /// The interval as configured (`5m`).
+    pub interval: String,
+    /// In the last complete window.
+    pub last: u64,
+    /// In the window in progress (as far as Redis knows: cached counts not
+    /// flushed yet are not included).
+    pub current: u64,
+}
+
+/// `(event, count)` pairs sorted by event ID.
+pub type Counts = Vec<(String, u64)>;
+
+impl Group {
+    /// The group's name.
+    pub fn name(&self) -> &str {
+        match &self.kind {
+            GroupKind::Noop(name) => name,
+            GroupKind::Direct(c) | GroupKind::Cached(c, _) => &c.name,
+        }
+    }
+
+    /// Whether the group is in the config (an unknown group counts nothing).
+    pub fn is_configured(&self) -> bool {
+        !matches!(self.kind, GroupKind::Noop(_))
+    }
+
+    /// Counts one occurrence of `event`.
+    pub fn log(&self, event: impl AsRef<[u8]>) -> Result<(), ClientError> {
+        self.log_n(event, 1)
+    }
+
+    /// Counts `n` occurrences of `event`. In a cached group this touches
+    /// only process memory; in a direct group it is one `ECL.LOG`.
+    pub fn log_n(&self, event: impl AsRef<[u8]>, n: u64) -> Result<(), ClientError> {
+        let event = event.as_ref();
+        match &self.kind {
+            GroupKind::Noop(_) => Ok(()),
+            GroupKind::Direct(config) => {
+                self.check(config, event)?;
+                self.client.pool.with(|c| {
+                    redis::cmd("ECL.LOG")
+                        .arg(&config.name)
+                        .arg(event)
+                        .arg(n)
+                        .query::<()>(c)
+                })?;
+                Ok(())
+            }
+            GroupKind::Cached(config, group) => {
+                let counter = self.counter(config, group, event)?;
+                group.add(&counter, n);
+                Ok(())
+            }
+        }
+    }
+
+    /// A handle for `event`, resolved once; errors as `log` would.
+    pub fn event(&self, event: impl AsRef<[u8]>) -> Result<EventHandle, ClientError> {
+        let event = event.as_ref();
+        let target = match &self.kind {
+            GroupKind::Noop(_) => HandleTarget::Noop,
+            GroupKind::Direct(config) => {
+                self.check(config, event)?;
+                HandleTarget::Direct {
+                    group: config.clone(),
+                    event: event.into(),
+                }
+            }
+            GroupKind::Cached(config, group) => HandleTarget::Cached {
+                group: group.clone(),
+                counter: self.counter(config, group, event)?,
+            },
+        };
+        Ok(EventHandle {
+            client: self.client.clone(),
+            target,
+        })
+    }
+
+    fn counter(
+        &self,
+        config: &GroupConfig,
+        group: &CachedGroup,
+        event: &[u8],
+    ) -> Result<Arc<EventCounter>, ClientError> {
+        if let Some(counter) = group.find(event) {
+            return Ok(counter);
+        }
+        self.check(config, event)?;
+        Ok(group.find_or_insert(event))
+    }
+
+    /// Checks an event locally, so a bad one costs no round trip.
+    fn check(&self, config: &GroupConfig, event: &[u8]) -> Result<(), ClientError> {
+        if let Err(reason) = check_client_event_id(event) {
+            let e = ClientError::BadEventId {
+                event: display_id(event),
+                reason,
+            };
+            self.client.report_once(&config.name, event, &e.to_string());
+            return Err(e);
+        }
+        if !config.auto_declare_events && !config.events.iter().any(|d| d.as_bytes() == event) {
+            return Err(self.undeclared(config, event));
+        }
+        Ok(())
+    }
+
+    fn undeclared(&self, config: &GroupConfig, event: &[u8]) -> ClientError {
+        let e = ClientError::UndeclaredEvent {
+            group: config.name.clone(),
+            event: display_id(event),
+        };
+        self.client.report_once(&config.name, event, &e.to_string());
+        e
+    }
+
+    fn config(&self) -> Result<&GroupConfig, ClientError> {
+        match &self.kind {
+            GroupKind::Noop(name) => Err(ClientError::Interval(format!("unknown group '{name}'"))),
+            GroupKind::Direct(c) | GroupKind::Cached(c, _) => Ok(c),
+        }
+    }
+
+    fn read_pairs(&self, args: &[&[u8]]) -> Result<Counts, ClientError> {
+        let mut cmd = redis::cmd(std::str::from_utf8(args[0]).expect("command names are ASCII"));
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        let pairs: Vec<(Vec<u8>, u64)> = self.client.pool.with(|c| cmd.query(c))?;
+        Ok(pairs
+            .into_iter()
+            .map(|(e, n)| (String::from_utf8_lossy(&e).into_owned(), n))
+            .collect())
+    }
+
+    fn interval_name(&self, interval: Option<&str>) -> Result<String, ClientError> {
+        let config = self.config()?;
+        match interval {
+            Some(i) => Ok(i.to_string()),
+            None if config.intervals.len() == 1 => Ok(config.intervals[0].name.clone()),
+            None => Err(ClientError::Interval(format!(
+                "group '{}' has several intervals ({}): name one",
+                config.name,
+                config.interval_names()
+            ))),
+        }
+    }
+
+    /// Counts of the last complete window of `interval` (`None` when the
+    /// group has one interval). The original library's `get_counts`.
+    pub fn last_counts(&self, interval: Option<&str>) -> Result<Counts, ClientError> {
+        let interval = self.interval_name(interval)?;
+        self.read_pairs(&[
+            b"ECL.GET",
+            self.name().as_bytes(),
+            interval.as_bytes(),
+            b"LAST",
+        ])
+    }
+
+    /// Counts of the window in progress. The original `get_current_counts`.
+    pub fn current_counts(&self, interval: Option<&str>) -> Result<Counts, ClientError> {
+        let interval = self.interval_name(interval)?;
+        self.read_pairs(&[
+            b"ECL.GET",
+            self.name().as_bytes(),
+            interval.as_bytes(),
+            b"CURRENT",
+        ])
+    }
+
+    /// One event's count in the last window. The original `get_last_count`.
+    pub fn last_count(&self, event: &str, interval: Option<&str>) -> Result<u64, ClientError> {
+        Ok(self
+            .last_counts(interval)?
+            .into_iter()
+            .find(|(e, _)| e == event)
+            .map_or(0, |p| p.1))
+    }
+
+    /// One event's count in the current window. The original `get_current_count`.
+    pub fn current_count(&self, event: &str, interval: Option<&str>) -> Result<u64, ClientError> {
+        Ok(self
+            .current_counts(interval)?
+            .into_iter()
+            .find(|(e, _)| e == event)
+            .map_or(0, |p| p.1))
+    }
+
+    /// One event's last and current counts in every interval.
+    pub fn event_counts(&self, event: &str) -> Result<Vec<IntervalCounts>, ClientError> {
+        let config = self.config()?;
+        let find = |counts: Counts| {
+            counts
+                .into_iter()
+                .find(|(e, _)| e == event)
+                .map_or(0, |p| p.1)
+        };
+        config
+            .intervals
+            .iter()
+            .map(|i| {
+                Ok(IntervalCounts {
+                    interval: i.name.clone(),
+                    last: find(self.last_counts(Some(&i.name))?),
+                    current: find(self.current_counts(Some(&i.name))?),
+                })
+            })
+            .collect()
+    }
+
+    /// Every event's cumulative total (`ECL.TOTALS`).
+    pub fn totals(&self) -> Result<Counts, ClientError> {
+        self.config()?;
+        self.read_pairs(&[b"ECL.TOTALS", self.name().as_bytes()])
+    }
+}
+
+impl EventHandle {
+    /// Counts one occurrence.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    /// Counts `n` occurrences. In a cached group: one atomic add. In a
+    /// direct group: one `ECL.LOG`, whose failure is logged (use
+    /// [`try_add`](Self::try_add) to handle it).
+    #[inline]
+    pub fn add(&self, n: u64) {
+        if let HandleTarget::Cached { group, counter } = &self.target {
+            group.add(counter, n);
+        } else if let Err(e) = self.try_add(n) {
+            log::error!("ECL: {e}");
+        }
+    }
+
+    /// Like [`add`](Self::add), returning the error of a direct group's round trip.
+    pub fn try_add(&self, n: u64) -> Result<(), ClientError> {
+        match &self.target {
+            HandleTarget::Noop => Ok(()),
+            HandleTarget::Cached { group, counter } => {
+                group.add(counter, n);
+                Ok(())
+            }
+            HandleTarget::Direct { group, event } => {
+                self.client.pool.with(|c| {
+                    redis::cmd("ECL.LOG")
+                        .arg(&group.name)
+                        .arg(&**event)
+                        .arg(n)
+                        .query::<()>(c)
+                })?;
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The `ecl-client` crate against a real server with the module.
+
+use ecl_client::EclClient;
+use ecl_integration::*;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const GROUPS: &str = "\
+groups:
+  cached:
+    events: [e0, e1, e2, e3, e4, e5, e6, e7]
+    intervals: [1h]
+    sync_interval: 0.2
+    sync_limit: 500
+  dyn:
+    auto_declare_events: true
+    intervals: [1h]
+    sync_interval: 0.2
+  fast:
+    events: [a, b]
+    intervals: [1s]
+    sync_interval: 30
+  direct:
+    events: [x, y]
+    intervals: [1h, 1m]
+";
+
+fn client_for(port: u16, groups: &str) -> EclClient {
+    let text = format!("redis:\n  host: 127.0.0.1\n  port: {port}\n{groups}");
+    EclClient::from_config(&ecl_client::Config::parse(&text, "client.yml").unwrap()).unwrap()
+}
+
+fn total_of(c: &mut redis::Connection, group: &str) -> u64 {
+    counts(c, &["ECL.TOTALS", group]).iter().map(|p| p.1).sum()
+}
+
+#[test]
+fn many_threads_cached_counts_all_arrive() {
+    let s = Server::start(GROUPS, &[]);
+    let ecl = client_for(s.port, GROUPS);
+    let per_thread = 20_000u64;
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let ecl = ecl.clone();
+            std::thread::spawn(move || {
+                let group = ecl.group("cached");
+                let handles: Vec<_> = (0..8)
+                    .map(|e| group.event(format!("e{e}")).unwrap())
+                    .collect();
+                let dynamic = ecl.group("dyn");
+                for i in 0..per_thread {
+                    if i.is_multiple_of(2) {
+                        handles[(i % 8) as usize].inc();
+                    } else {
+                        group.log(format!("e{}", (i + t) % 8)).unwrap();
+                    }
+                    if i.is_multiple_of(100) {
+                        dynamic.log_n(format!("d{}", i % 700), 2).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    ecl.flush().unwrap();
+    let mut c = s.conn();
+    assert_eq!(total_of(&mut c, "cached"), 4 * per_thread);
+    assert_eq!(total_of(&mut c, "dyn"), 4 * 2 * (per_thread / 100));
+    // After drop too.
+    let group = ecl.group("cached");
+    group.log_n("e3", 5).unwrap();
+    let handle = group.event("e4").unwrap();
+    drop(ecl);
+    drop(group);
+    handle.add(7);
+    drop(handle);
+    assert_eq!(total_of(&mut c, "cached"), 4 * per_thread + 12);
+}
+
+#[test]
+fn counts_land_in_the_window_they_were_logged_in() {
+    let s = Server::start(GROUPS, &[]);
+    let ecl = client_for(s.port, GROUPS);
+    let mut c = s.conn();
+    let start = wait_for_window_start(&mut c, 1000, 300);
+    let window = start / 1000 * 1000;
+    // Just before the boundary (sync_interval is 30 s: nothing flushes by time).
+    while server_ms(&mut c) < window + 850 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    ecl.group("fast").log_n("a", 7).unwrap();
+    while server_ms(&mut c) < window + 1300 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    ecl.flush().unwrap();
+    assert_eq!(
+        counts(&mut c, &["ECL.GET", "fast", "LAST"]),
+        pairs(&[("a", 7), ("b", 0)])
+    );
+    assert_eq!(
+        counts(&mut c, &["ECL.GET", "fast", "CURRENT"]),
+        pairs(&[("a", 0), ("b", 0)])
+    );
+}
+
+#[test]
+fn redis_down_for_a_while_loses_and_doubles_nothing() {
+    let mut s = Server::start(GROUPS, &["--appendonly", "yes", "--appendfsync", "always"]);
+    let ecl = client_for(s.port, GROUPS);
+    let handle = ecl.group("cached").event("e1").unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let logged = {
+        let (handle, stop) = (handle.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                handle.inc();
+                n += 1;
+                if n.is_multiple_of(1000) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            n
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    s.kill();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        ecl.flush().is_err(),
+        "flush reports that Redis is unreachable"
+    );
+    s.start_again();
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let logged = logged.join().unwrap();
+    ecl.flush().unwrap();
+    let mut c = s.conn();
+    assert_eq!(total_of(&mut c, "cached"), logged);
+    assert!(ecl.stats().failed_attempts > 0);
+}
+
+/// A TCP proxy that, once armed, forwards one `ECL.MLOG` to the server and
+/// then cuts the connection instead of returning the reply.
+struct LosingProxy {
+    port: u16,
+    armed: Arc<AtomicBool>,
+}
+
+impl LosingProxy {
+    fn start(server_port: u16) -> LosingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let armed = Arc::new(AtomicBool::new(false));
+        let armed_for_thread = armed.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
+                    return;
+                };
+                let cut = Arc::new(AtomicBool::new(false));
+                let (mut c_in, mut s_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (armed, cut_up) = (armed_for_thread.clone(), cut.clone());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 65536];
+                    while let Ok(n) = c_in.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if armed.load(Ordering::SeqCst)
+                            && buf[..n].windows(8).any(|w| w == b"ECL.MLOG")
+                        {
+                            armed.store(false, Ordering::SeqCst);
+                            cut_up.store(true, Ordering::SeqCst);
+                        }
+                        if s_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let (mut s_in, mut c_out) = (server, client);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 65536];
+                    while let Ok(n) = s_in.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if cut.load(Ordering::SeqCst) {
+                            // The server applied the batch; the client never hears.
+                            let _ = c_out.shutdown(Shutdown::Both);
+                            let _ = s_in.shutdown(Shutdown::Both);
+                            break;
+                        }
+                        if c_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        LosingProxy { port, armed }
+    }
+}
+
+#[test]
+fn a_batch_whose_reply_was_lost_is_counted_once() {
+    let s = Server::start(GROUPS, &[]);
+    let proxy = LosingProxy::start(s.port);
+    let ecl = client_for(proxy.port, GROUPS);
+    let group = ecl.group("cached");
+    group.log_n("e2", 40).unwrap();
+    ecl.flush().unwrap();
+    proxy.armed.store(true, Ordering::SeqCst);
+    group.log_n("e2", 2).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ecl.flush().is_err() {
+        assert!(Instant::now() < deadline, "the retry never succeeded");
+    }
+    assert!(!proxy.armed.load(Ordering::SeqCst), "the proxy cut a reply");
+    assert!(ecl.stats().failed_attempts >= 1);
+    let mut c = s.conn();
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "cached"])[2],
+        ("e2".to_string(), 42)
+    );
+}
+
+#[test]
+fn direct_mode_unknown_groups_and_undeclared_events() {
+    let s = Server::start(GROUPS, &[]);
+    let ecl = client_for(s.port, GROUPS);
+    let direct = ecl.group("direct");
+    direct.log("x").unwrap();
+    direct.log_n("y", 3).unwrap();
+    direct.event("y").unwrap().inc();
+    let mut c = s.conn();
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "direct"]),
+        pairs(&[("x", 1), ("y", 4)])
+    );
+    assert_eq!(direct.current_count("y", Some("1m")).unwrap(), 4);
+    assert_eq!(
+        direct.current_counts(Some("1h")).unwrap(),
+        pairs(&[("x", 1), ("y", 4)])
+    );
+    let per_interval = direct.event_counts("y").unwrap();
+    assert_eq!(
+        per_interval.iter().map(|i| i.current).collect::<Vec<_>>(),
+        [4, 4]
+    );
+    assert!(matches!(
+        direct.last_counts(None),
+        Err(ecl_client::ClientError::Interval(_))
+    ));
+    // Unknown group: a no-op.
+    let unknown = ecl.group("nope");
+    assert!(!unknown.is_configured());
+    unknown.log("anything").unwrap();
+    // Undeclared event: an error, found locally (a dead server is not asked).
+    let dead = client_for(free_port(), GROUPS);
+    for group in ["direct", "cached"] {
+        let e = dead.group(group).log("zzz").unwrap_err();
+        assert!(
+            matches!(e, ecl_client::ClientError::UndeclaredEvent { .. }),
+            "{group}: {e}"
+        );
+    }
+    assert!(matches!(
+        dead.group("dyn").log("@x"),
+        Err(ecl_client::ClientError::BadEventId { .. })
+    ));
+}
+
+#[test]
+fn a_refused_batch_is_reported_not_hidden() {
+    let s = Server::start(GROUPS, &[]);
+    // The client declares an event the server's config does not.
+    let client_groups = GROUPS.replace("events: [e0, e1", "events: [extra, e0, e1");
+    let ecl = client_for(s.port, &client_groups);
+    ecl.group("cached").log_n("extra", 3).unwrap();
+    ecl.flush().unwrap();
+    let stats = ecl.stats();
+    assert_eq!((stats.rejected_batches, stats.rejected_counts), (1, 3));
+}
