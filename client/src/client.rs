@@ -105,6 +105,7 @@ impl ClientBuilder {
         self
     }
 
+    /// Builds the client (and starts its flusher if a group is cached).
     pub fn build(self) -> Result<EclClient, ClientError> {
         EclClient::new(
             &self.redis,
@@ -113,6 +114,14 @@ impl ClientBuilder {
         )
     }
 }
+
+// Shared by all threads of a process.
+const _: () = {
+    const fn assert_shareable<T: Clone + Send + Sync>() {}
+    assert_shareable::<EclClient>();
+    assert_shareable::<crate::Group>();
+    assert_shareable::<crate::EventHandle>();
+};
 
 impl EclClient {
     /// Reads a config file (the same YAML as the module's).
@@ -132,6 +141,7 @@ impl EclClient {
         )
     }
 
+    /// Starts building a client from code.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }

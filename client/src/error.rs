@@ -14,10 +14,20 @@ pub enum ClientError {
     Redis(#[from] redis::RedisError),
     /// The event is not declared and the group does not auto-declare.
     #[error("event '{event}' is not declared in group '{group}' and auto_declare_events is off")]
-    UndeclaredEvent { group: String, event: String },
+    UndeclaredEvent {
+        /// The group.
+        group: String,
+        /// The event ID, printable.
+        event: String,
+    },
     /// The event ID is empty, too long, or reserved (`@...`).
     #[error("bad event ID '{event}': {reason}")]
-    BadEventId { event: String, reason: EventIdError },
+    BadEventId {
+        /// The event ID, printable.
+        event: String,
+        /// What is wrong with it.
+        reason: EventIdError,
+    },
     /// The group has no such interval (or several and none was named).
     #[error("{0}")]
     Interval(String),

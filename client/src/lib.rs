@@ -27,6 +27,8 @@
 //! # Ok::<(), ecl_client::ClientError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod cached;
 mod client;
 mod connection;
