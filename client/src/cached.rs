@@ -8,7 +8,9 @@
 //! it was logged, however late the batch reaches Redis.
 
 use crate::flusher::Wake;
-use std::collections::HashMap;
+// hashbrown's default hasher (foldhash, randomly seeded): several times
+// faster than SipHash on short IDs, on the by-name hot path.
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -58,6 +60,20 @@ impl CachedGroup {
             events: RwLock::new(events),
             limit_hit: AtomicBool::new(false),
             wake,
+        }
+    }
+
+    /// Adds `n` to a known event; false if the event has no counter yet.
+    /// The by-name hot path: one read lock, no reference counting.
+    #[inline]
+    pub fn add_by_name(&self, id: &[u8], n: u64) -> bool {
+        let events = self.events.read().unwrap_or_else(|e| e.into_inner());
+        match events.get(id) {
+            Some(counter) => {
+                self.add(counter, n);
+                true
+            }
+            None => false,
         }
     }
 

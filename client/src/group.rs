@@ -98,8 +98,10 @@ impl Group {
                 Ok(())
             }
             GroupKind::Cached(config, group) => {
-                let counter = self.counter(config, group, event)?;
-                group.add(&counter, n);
+                if !group.add_by_name(event, n) {
+                    let counter = self.counter(config, group, event)?;
+                    group.add(&counter, n);
+                }
                 Ok(())
             }
         }
