@@ -10,10 +10,17 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 fn client() -> EclClient {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     EclClient::builder()
         .url(&format!("redis://127.0.0.1:{port}/"))
-        .group_yaml("bench", "events: [e0, e1, e2, e3]\nintervals: [1s, 1m, 1h]\nsync_interval: 3600")
+        .group_yaml(
+            "bench",
+            "events: [e0, e1, e2, e3]\nintervals: [1s, 1m, 1h]\nsync_interval: 3600",
+        )
         .unwrap()
         .flush_timeout(Duration::from_millis(1))
         .build()

@@ -17,7 +17,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .group(group.name())
         .map(|g| g.events.clone())
         .unwrap_or_default();
-    let handles = events.iter().map(|e| group.event(e)).collect::<Result<Vec<_>, _>>()?;
+    let handles = events
+        .iter()
+        .map(|e| group.event(e))
+        .collect::<Result<Vec<_>, _>>()?;
     if handles.is_empty() {
         return Err("the group declares no events".into());
     }

@@ -6,7 +6,9 @@
 use ecl_client::{ClientError, EclClient};
 
 fn main() -> Result<(), ClientError> {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "example_config.yml".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "example_config.yml".into());
     let ecl = EclClient::from_config_file(&path)?;
 
     // group1 is cached (sync_interval 2, sync_limit 5): logging is local.
@@ -22,9 +24,15 @@ fn main() -> Result<(), ClientError> {
     let group2 = ecl.group("group2");
     group2.log("login-failed")?;
 
-    println!("group1, current 10s window: {:?}", group1.current_counts(Some("10s"))?);
+    println!(
+        "group1, current 10s window: {:?}",
+        group1.current_counts(Some("10s"))?
+    );
     println!("group1, totals: {:?}", group1.totals()?);
-    println!("group2, current 30s window: {:?}", group2.current_counts(None)?);
+    println!(
+        "group2, current 30s window: {:?}",
+        group2.current_counts(None)?
+    );
     println!("delivery: {:?}", ecl.stats());
     Ok(())
 }
