@@ -58,6 +58,38 @@ pub struct IntervalCounts {
     pub current: u64,
 }
 
+/// What `ECL.INFO` says of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupInfo {
+    /// One entry per configured interval.
+    pub intervals: Vec<IntervalInfo>,
+    /// Events listed in the config.
+    pub declared_events: u64,
+    /// Auto-declared events with a count in a kept window.
+    pub auto_declared_events: u64,
+    /// Cap on live auto-declared events.
+    pub max_events: u64,
+    /// Counts sent to `@overflow` because of the cap.
+    pub overflowed: u64,
+    /// Counts too old for a kept window (they reached the totals only).
+    pub late_dropped: u64,
+    /// Memory the group's key uses on the server.
+    pub memory_bytes: u64,
+}
+
+/// One interval of [`GroupInfo`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IntervalInfo {
+    /// As configured (`5m`).
+    pub name: String,
+    /// Length in milliseconds.
+    pub length_ms: u64,
+    /// Start (Unix ms) of the window in progress.
+    pub current_start_ms: u64,
+    /// Start (Unix ms) of the last complete window.
+    pub last_start_ms: u64,
+}
+
 /// `(event, count)` pairs sorted by event ID.
 pub type Counts = Vec<(String, u64)>;
 
@@ -261,6 +293,46 @@ impl Group {
                 })
             })
             .collect()
+    }
+
+    /// Window times, event numbers and tallies (`ECL.INFO`).
+    pub fn info(&self) -> Result<GroupInfo, ClientError> {
+        use std::collections::HashMap;
+        self.config()?;
+        let reply: HashMap<String, redis::Value> = self
+            .client
+            .pool
+            .with(|c| redis::cmd("ECL.INFO").arg(self.name()).query(c))?;
+        let int = |map: &HashMap<String, redis::Value>, key: &str| -> u64 {
+            map.get(key)
+                .and_then(|v| redis::from_redis_value(v).ok())
+                .unwrap_or(0)
+        };
+        let intervals: Vec<HashMap<String, redis::Value>> = reply
+            .get("intervals")
+            .map(redis::from_redis_value)
+            .transpose()?
+            .unwrap_or_default();
+        Ok(GroupInfo {
+            intervals: intervals
+                .iter()
+                .map(|i| IntervalInfo {
+                    name: i
+                        .get("name")
+                        .and_then(|v| redis::from_redis_value(v).ok())
+                        .unwrap_or_default(),
+                    length_ms: int(i, "length_ms"),
+                    current_start_ms: int(i, "current_start_ms"),
+                    last_start_ms: int(i, "last_start_ms"),
+                })
+                .collect(),
+            declared_events: int(&reply, "declared_events"),
+            auto_declared_events: int(&reply, "auto_declared_events"),
+            max_events: int(&reply, "max_events"),
+            overflowed: int(&reply, "overflowed"),
+            late_dropped: int(&reply, "late_dropped"),
+            memory_bytes: int(&reply, "memory_bytes"),
+        })
     }
 
     /// Every event's cumulative total (`ECL.TOTALS`).

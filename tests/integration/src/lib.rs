@@ -281,3 +281,41 @@ pub fn digest(c: &mut redis::Connection, key: &str) -> String {
         .unwrap();
     v.into_iter().next().unwrap_or_default()
 }
+
+/// A binary of the workspace (`ecl`, `ecl_reader`, ...): `ECL_BIN_DIR`, else
+/// the debug build (run `cargo build --workspace` or `make build` first).
+pub fn bin_path(name: &str) -> PathBuf {
+    let dir = match std::env::var_os("ECL_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug"),
+    };
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not found: build the workspace first",
+        path.display()
+    );
+    path
+}
+
+/// Output of a finished command: exit code, stdout, stderr.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs a workspace binary with arguments and environment variables.
+pub fn run_bin(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = Command::new(bin_path(name))
+        .args(args)
+        .env_remove("ECL_REDIS_URL")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run the binary");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

@@ -1,0 +1,246 @@
+//! The commands behind `ecl`, `ecl_reader` and `ecl_log_event`: each returns
+//! its output as text, or a [`CliError`] that says which exit code it means.
+
+use ecl_client::{ClientError, Config, Counts, EclClient};
+use ecl_core::command::resolve_interval;
+use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Environment variable overriding the config's Redis connection.
+pub const URL_ENV: &str = "ECL_REDIS_URL";
+
+/// A failure, with the exit code it maps to.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad arguments or config: exit code 2.
+    Usage(String),
+    /// Redis unreachable or a server error: exit code 1.
+    Runtime(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Runtime(_) => 1,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            CliError::Usage(m) | CliError::Runtime(m) => m,
+        }
+    }
+}
+
+impl From<ClientError> for CliError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Redis(_) | ClientError::Flush(_) => CliError::Runtime(e.to_string()),
+            _ => CliError::Usage(e.to_string()),
+        }
+    }
+}
+
+/// Output format of reading commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Which windows `read` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Windows {
+    Last,
+    Current,
+    Both,
+}
+
+/// The config, with `url` (or `ECL_REDIS_URL`) overriding its `redis:`
+/// section. Every group is made direct: the CLI reads, or logs once.
+pub fn load_config(path: &Path, url: Option<&str>) -> Result<Config, CliError> {
+    let mut config = Config::load(path).map_err(|e| CliError::Usage(e.to_string()))?;
+    let env_url = std::env::var(URL_ENV).ok().filter(|u| !u.is_empty());
+    if let Some(url) = url.map(str::to_string).or(env_url) {
+        config.redis.url = Some(url);
+        config.redis.cluster.clear();
+    }
+    for group in &mut config.groups {
+        group.sync_interval = None;
+        group.sync_limit = None;
+    }
+    config.warnings.clear();
+    Ok(config)
+}
+
+fn client(config: &Config) -> Result<EclClient, CliError> {
+    Ok(EclClient::from_config(config)?)
+}
+
+fn group_config<'a>(
+    config: &'a Config,
+    group: &str,
+) -> Result<&'a ecl_client::GroupConfig, CliError> {
+    config
+        .group(group)
+        .ok_or_else(|| CliError::Usage(format!("group '{group}' is not in the config")))
+}
+
+/// The configured name of the interval a user asked for (or the only one).
+fn interval_name(config: &Config, group: &str, interval: Option<&str>) -> Result<String, CliError> {
+    let g = group_config(config, group)?;
+    let ms = resolve_interval(g, interval.map(str::as_bytes))
+        .map_err(|e| CliError::Usage(e.to_string().trim_start_matches("ERR ").to_string()))?;
+    Ok(g.interval_by_ms(ms)
+        .expect("resolved from the config")
+        .name
+        .clone())
+}
+
+fn lines(out: &mut String, counts: &Counts) {
+    for (event, count) in counts {
+        let _ = writeln!(out, "{event}:{count}");
+    }
+}
+
+fn object(counts: &Counts) -> Value {
+    Value::Object(
+        counts
+            .iter()
+            .map(|(e, c)| (e.clone(), json!(c)))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+/// `ecl read` / `ecl_reader`: `event:count` lines sorted by event ID, with
+/// `Last:` and `Current:` headers for both windows — as the original reader.
+pub fn read(
+    config: &Config,
+    group: &str,
+    interval: Option<&str>,
+    windows: Windows,
+    format: Format,
+) -> Result<String, CliError> {
+    let interval = interval_name(config, group, interval)?;
+    let ecl = client(config)?;
+    let g = ecl.group(group);
+    let last = matches!(windows, Windows::Last | Windows::Both)
+        .then(|| g.last_counts(Some(&interval)))
+        .transpose()?;
+    let current = matches!(windows, Windows::Current | Windows::Both)
+        .then(|| g.current_counts(Some(&interval)))
+        .transpose()?;
+    let mut out = String::new();
+    match format {
+        Format::Text => {
+            let both = windows == Windows::Both;
+            if both {
+                out.push_str("Last:\n");
+            }
+            if let Some(last) = &last {
+                lines(&mut out, last);
+            }
+            if both {
+                out.push_str("Current:\n");
+            }
+            if let Some(current) = &current {
+                lines(&mut out, current);
+            }
+        }
+        Format::Json => {
+            let mut doc = Map::new();
+            doc.insert("group".into(), json!(group));
+            doc.insert("interval".into(), json!(interval));
+            if let Some(last) = &last {
+                doc.insert("last".into(), object(last));
+            }
+            if let Some(current) = &current {
+                doc.insert("current".into(), object(current));
+            }
+            out = Value::Object(doc).to_string() + "\n";
+        }
+    }
+    Ok(out)
+}
+
+/// `ecl log` / `ecl_log_event`: adds `count` to an event, one `ECL.LOG`.
+pub fn log(config: &Config, group: &str, event: &str, count: u64) -> Result<String, CliError> {
+    group_config(config, group)?;
+    client(config)?.group(group).log_n(event, count)?;
+    Ok(String::new())
+}
+
+/// `ecl totals`: `event:count` lines of every total.
+pub fn totals(config: &Config, group: &str, format: Format) -> Result<String, CliError> {
+    group_config(config, group)?;
+    let totals = client(config)?.group(group).totals()?;
+    Ok(match format {
+        Format::Text => {
+            let mut out = String::new();
+            lines(&mut out, &totals);
+            out
+        }
+        Format::Json => json!({ "group": group, "totals": object(&totals) }).to_string() + "\n",
+    })
+}
+
+/// `ecl info`: groups, intervals, window times, events and tallies.
+pub fn info(config: &Config, group: Option<&str>, format: Format) -> Result<String, CliError> {
+    let names: Vec<&str> = match group {
+        Some(g) => vec![group_config(config, g)?.name.as_str()],
+        None => config.groups.iter().map(|g| g.name.as_str()).collect(),
+    };
+    let ecl = client(config)?;
+    let mut text = String::new();
+    let mut docs = Vec::new();
+    for name in names {
+        let info = ecl.group(name).info()?;
+        let _ = writeln!(text, "group {name}");
+        for i in &info.intervals {
+            let _ = writeln!(
+                text,
+                "  interval {} ({} ms): current window from {} ms, last from {} ms",
+                i.name, i.length_ms, i.current_start_ms, i.last_start_ms
+            );
+        }
+        let _ = writeln!(
+            text,
+            "  events: {} declared, {} auto-declared (max {}); overflowed {}, late_dropped {}; memory {} bytes",
+            info.declared_events, info.auto_declared_events, info.max_events, info.overflowed, info.late_dropped, info.memory_bytes
+        );
+        docs.push(json!({
+            "group": name,
+            "intervals": info.intervals.iter().map(|i| json!({
+                "name": i.name, "length_ms": i.length_ms,
+                "current_start_ms": i.current_start_ms, "last_start_ms": i.last_start_ms,
+            })).collect::<Vec<_>>(),
+            "declared_events": info.declared_events,
+            "auto_declared_events": info.auto_declared_events,
+            "max_events": info.max_events,
+            "overflowed": info.overflowed,
+            "late_dropped": info.late_dropped,
+            "memory_bytes": info.memory_bytes,
+        }));
+    }
+    Ok(match format {
+        Format::Text => text,
+        Format::Json => Value::Array(docs).to_string() + "\n",
+    })
+}
+
+/// Prints a command's outcome and exits with the code SPEC §6 gives:
+/// 0 success, 1 runtime failure, 2 usage or config error.
+pub fn finish(program: &str, result: Result<String, CliError>) -> ! {
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            std::process::exit(0)
+        }
+        Err(e) => {
+            eprintln!("{program}: {}", e.message().replace('\n', " "));
+            std::process::exit(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! `ecl`: read and log ECL counts from the command line.
+
+use clap::{Parser, Subcommand};
+use ecl_cli::{finish, info, load_config, log, read, totals, Format, Windows};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "ecl",
+    version,
+    about = "Read and log ECL event counts",
+    after_help = "Examples:\n  ecl read ecl.yml -g requests -i 5m\n  ecl read ecl.yml -g requests -i 5m --both --format json\n  ecl log ecl.yml requests req1 3\n  ecl totals ecl.yml -g requests\n  ECL_REDIS_URL=redis://10.0.0.5:6379/0 ecl info ecl.yml\n\nExit codes: 0 success, 1 Redis unreachable or server error, 2 usage or config error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command shares.
+#[derive(clap::Args)]
+struct Common {
+    /// The YAML config (groups, and `redis:` for the connection).
+    config: PathBuf,
+    /// Redis URL overriding the config's `redis:` section (also ECL_REDIS_URL).
+    #[arg(long)]
+    url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the counts of a window: `event:count` lines sorted by event ID.
+    Read {
+        #[command(flatten)]
+        common: Common,
+        /// The group.
+        #[arg(short, long)]
+        group: String,
+        /// The interval (may be omitted when the group has one).
+        #[arg(short, long)]
+        interval: Option<String>,
+        /// The last complete window (default).
+        #[arg(long, group = "window")]
+        last: bool,
+        /// The window in progress.
+        #[arg(long, group = "window")]
+        current: bool,
+        /// Both, under `Last:` and `Current:` headers.
+        #[arg(long, group = "window")]
+        both: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Add COUNT (default 1) to an event.
+    Log {
+        #[command(flatten)]
+        common: Common,
+        group: String,
+        event: String,
+        #[arg(default_value_t = 1)]
+        count: u64,
+    },
+    /// Print every event's total since its counters were created.
+    Totals {
+        #[command(flatten)]
+        common: Common,
+        #[arg(short, long)]
+        group: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Print groups, intervals, window start times, events and tallies.
+    Info {
+        #[command(flatten)]
+        common: Common,
+        /// One group (default: all).
+        #[arg(short, long)]
+        group: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Read {
+            common,
+            group,
+            interval,
+            current,
+            both,
+            format,
+            ..
+        } => {
+            let windows = if both {
+                Windows::Both
+            } else if current {
+                Windows::Current
+            } else {
+                Windows::Last
+            };
+            load_config(&common.config, common.url.as_deref())
+                .and_then(|c| read(&c, &group, interval.as_deref(), windows, format))
+        }
+        Command::Log {
+            common,
+            group,
+            event,
+            count,
+        } => load_config(&common.config, common.url.as_deref())
+            .and_then(|c| log(&c, &group, &event, count)),
+        Command::Totals {
+            common,
+            group,
+            format,
+        } => load_config(&common.config, common.url.as_deref())
+            .and_then(|c| totals(&c, &group, format)),
+        Command::Info {
+            common,
+            group,
+            format,
+        } => load_config(&common.config, common.url.as_deref())
+            .and_then(|c| info(&c, group.as_deref(), format)),
+    };
+    finish("ecl", result);
+}

@@ -1,0 +1,263 @@
+//! The real `ecl`, `ecl_reader` and `ecl_log_event` binaries against a real server.
+
+use ecl_integration::*;
+
+const GROUPS: &str = "\
+groups:
+  requests:
+    events: [req1, req2, error]
+    intervals: [1h, 1d]
+    sync_interval: 2
+  dyn:
+    auto_declare_events: true
+    intervals: [1h]
+";
+
+/// A server and a client config pointing at it.
+fn setup() -> (Server, String) {
+    let s = Server::start(GROUPS, &[]);
+    let path = s.dir.join("client.yml");
+    std::fs::write(
+        &path,
+        format!("redis:\n  host: 127.0.0.1\n  port: {}\n{GROUPS}", s.port),
+    )
+    .unwrap();
+    let path = path.to_string_lossy().into_owned();
+    (s, path)
+}
+
+fn ok(run: Run) -> String {
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    run.stdout
+}
+
+#[test]
+fn ecl_reader_prints_exactly_what_the_original_printed() {
+    let (s, config) = setup();
+    let mut c = s.conn();
+    let hour_ago = (server_ms(&mut c) - 3_600_000).to_string();
+    cmd(&["ECL.MLOG", "requests", "req2", "5", "req1", "3"])
+        .query::<()>(&mut c)
+        .unwrap();
+    cmd(&["ECL.LOG", "requests", "error", "2", "AT", &hour_ago])
+        .query::<()>(&mut c)
+        .unwrap();
+    let read = |extra: &[&str]| {
+        let mut args = vec![config.as_str(), "-g", "requests", "-i", "1h"];
+        args.extend(extra);
+        ok(run_bin("ecl_reader", &args, &[]))
+    };
+    assert_eq!(read(&[]), "error:2\nreq1:0\nreq2:0\n");
+    assert_eq!(read(&["--last"]), "error:2\nreq1:0\nreq2:0\n");
+    assert_eq!(read(&["--current"]), "error:0\nreq1:3\nreq2:5\n");
+    assert_eq!(
+        read(&["--both"]),
+        "Last:\nerror:2\nreq1:0\nreq2:0\nCurrent:\nerror:0\nreq1:3\nreq2:5\n"
+    );
+    // The same through `ecl read`, and the interval may be omitted with one interval.
+    assert_eq!(
+        ok(run_bin(
+            "ecl",
+            &["read", &config, "-g", "requests", "-i", "60m", "--both"],
+            &[]
+        )),
+        read(&["--both"])
+    );
+    cmd(&["ECL.LOG", "dyn", "x", "4"])
+        .query::<()>(&mut c)
+        .unwrap();
+    assert_eq!(
+        ok(run_bin(
+            "ecl_reader",
+            &[&config, "-g", "dyn", "--current"],
+            &[]
+        )),
+        "x:4\n"
+    );
+    assert_eq!(ok(run_bin("ecl_reader", &[&config, "-g", "dyn"], &[])), "");
+}
+
+#[test]
+fn logging_from_the_command_line() {
+    let (s, config) = setup();
+    ok(run_bin(
+        "ecl_log_event",
+        &[&config, "requests", "req1"],
+        &[],
+    ));
+    ok(run_bin(
+        "ecl_log_event",
+        &[&config, "requests", "req1", "4"],
+        &[],
+    ));
+    ok(run_bin(
+        "ecl",
+        &["log", &config, "dyn", "new-event", "2"],
+        &[],
+    ));
+    let mut c = s.conn();
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "requests"]),
+        pairs(&[("error", 0), ("req1", 5), ("req2", 0)])
+    );
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "dyn"]),
+        pairs(&[("new-event", 2)])
+    );
+    assert_eq!(
+        ok(run_bin("ecl", &["totals", &config, "-g", "requests"], &[])),
+        "error:0\nreq1:5\nreq2:0\n"
+    );
+}
+
+#[test]
+fn json_output() {
+    let (s, config) = setup();
+    let mut c = s.conn();
+    cmd(&["ECL.LOG", "requests", "req1", "3"])
+        .query::<()>(&mut c)
+        .unwrap();
+    let out = ok(run_bin(
+        "ecl",
+        &[
+            "read", &config, "-g", "requests", "-i", "1h", "--both", "--format", "json",
+        ],
+        &[],
+    ));
+    assert_eq!(
+        out,
+        "{\"current\":{\"error\":0,\"req1\":3,\"req2\":0},\"group\":\"requests\",\"interval\":\"1h\",\"last\":{\"error\":0,\"req1\":0,\"req2\":0}}\n"
+    );
+    let out = ok(run_bin(
+        "ecl",
+        &["totals", &config, "-g", "requests", "--format", "json"],
+        &[],
+    ));
+    assert_eq!(
+        out,
+        "{\"group\":\"requests\",\"totals\":{\"error\":0,\"req1\":3,\"req2\":0}}\n"
+    );
+    let out = ok(run_bin("ecl", &["info", &config, "--format", "json"], &[]));
+    assert!(
+        out.starts_with("[{")
+            && out.contains("\"group\":\"requests\"")
+            && out.contains("\"group\":\"dyn\""),
+        "{out}"
+    );
+    assert!(out.contains("\"length_ms\":3600000"), "{out}");
+    let text = ok(run_bin("ecl", &["info", &config, "-g", "dyn"], &[]));
+    assert!(
+        text.starts_with("group dyn\n  interval 1h (3600000 ms)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn url_overrides_the_config() {
+    let (s, _) = setup();
+    let wrong = s.dir.join("wrong.yml");
+    std::fs::write(&wrong, format!("redis:\n  port: {}\n{GROUPS}", free_port())).unwrap();
+    let wrong = wrong.to_string_lossy().into_owned();
+    let url = format!("redis://127.0.0.1:{}/0", s.port);
+    assert_eq!(
+        run_bin("ecl", &["totals", &wrong, "-g", "dyn"], &[]).code,
+        1
+    );
+    ok(run_bin(
+        "ecl",
+        &["totals", &wrong, "-g", "dyn", "--url", &url],
+        &[],
+    ));
+    ok(run_bin(
+        "ecl",
+        &["totals", &wrong, "-g", "dyn"],
+        &[("ECL_REDIS_URL", &url)],
+    ));
+}
+
+#[test]
+fn failures_exit_with_one_clear_line() {
+    let (s, config) = setup();
+    let bad = s.dir.join("bad.yml");
+    std::fs::write(&bad, "groups:\n  g:\n    intervals: [5x]\n").unwrap();
+    let bad = bad.to_string_lossy().into_owned();
+    let down = s.dir.join("down.yml");
+    std::fs::write(&down, format!("redis:\n  port: {}\n{GROUPS}", free_port())).unwrap();
+    let down = down.to_string_lossy().into_owned();
+    let cases: Vec<(&str, Vec<&str>, i32, &str)> = vec![
+        (
+            "ecl_reader",
+            vec!["/no/such/config.yml", "-g", "requests"],
+            2,
+            "cannot read",
+        ),
+        (
+            "ecl_reader",
+            vec![&bad, "-g", "g"],
+            2,
+            "key 'intervals': '5x' is not an interval",
+        ),
+        (
+            "ecl_reader",
+            vec![&config, "-g", "nope"],
+            2,
+            "group 'nope' is not in the config",
+        ),
+        (
+            "ecl_reader",
+            vec![&config, "-g", "requests", "-i", "5m"],
+            2,
+            "unknown interval '5m'",
+        ),
+        (
+            "ecl_reader",
+            vec![&config, "-g", "requests"],
+            2,
+            "several intervals (1h, 1d): name one",
+        ),
+        (
+            "ecl_reader",
+            vec![&down, "-g", "requests", "-i", "1h"],
+            1,
+            "Connection refused",
+        ),
+        (
+            "ecl_log_event",
+            vec![&config, "requests", "nope"],
+            2,
+            "event 'nope' is not declared",
+        ),
+        (
+            "ecl_log_event",
+            vec![&down, "requests", "req1"],
+            1,
+            "Connection refused",
+        ),
+        (
+            "ecl",
+            vec!["log", &config, "nope", "x"],
+            2,
+            "group 'nope' is not in the config",
+        ),
+        ("ecl", vec!["read", &config], 2, "--group"),
+    ];
+    for (bin, args, code, needle) in cases {
+        let run = run_bin(bin, &args, &[]);
+        assert_eq!(run.code, code, "{bin} {args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{bin} {args:?}: {}", run.stdout);
+        assert!(
+            run.stderr.contains(needle),
+            "{bin} {args:?}: {}",
+            run.stderr
+        );
+        if bin != "ecl" || args[0] != "read" {
+            assert_eq!(
+                run.stderr.trim_end().lines().count(),
+                1,
+                "{bin} {args:?}: {}",
+                run.stderr
+            );
+        }
+    }
+}
