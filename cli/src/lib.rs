@@ -1,6 +1,8 @@
 //! The commands behind `ecl`, `ecl_reader` and `ecl_log_event`: each returns
 //! its output as text, or a [`CliError`] that says which exit code it means.
 
+pub mod munin;
+
 use ecl_client::{ClientError, Config, Counts, EclClient};
 use ecl_core::command::resolve_interval;
 use serde_json::{json, Map, Value};

@@ -1,8 +1,8 @@
 //! `ecl`: read and log ECL counts from the command line.
 
 use clap::{Parser, Subcommand};
-use ecl_cli::{finish, info, load_config, log, read, totals, Format, Windows};
-use std::path::PathBuf;
+use ecl_cli::{finish, info, load_config, log, munin, read, totals, Format, Windows};
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -68,6 +68,18 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Munin plugin: link the binary as `ecl_<group>` or
+    /// `ecl_<group>_<interval>` (config file from `env.config`).
+    Munin {
+        /// `config`, `autoconf`, `suggest`, or nothing to fetch values.
+        action: Option<String>,
+        /// The plugin name, as Munin would link it (`ecl_<group>[_<interval>]`).
+        #[arg(long)]
+        name: Option<String>,
+        /// The config (default: $config, else /etc/ecl/config.yml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Print groups, intervals, window start times, events and tallies.
     Info {
         #[command(flatten)]
@@ -81,6 +93,17 @@ enum Command {
 }
 
 fn main() {
+    // Linked as a Munin plugin (`ecl_<group>...`): behave as `ecl munin`.
+    let argv0 = std::env::args().next().unwrap_or_default();
+    let link = Path::new(&argv0)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_string();
+    if link.starts_with("ecl_") {
+        let action = std::env::args().nth(1);
+        finish(&link, munin::run(&link, action.as_deref(), None));
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Read {
@@ -115,6 +138,15 @@ fn main() {
             format,
         } => load_config(&common.config, common.url.as_deref())
             .and_then(|c| totals(&c, &group, format)),
+        Command::Munin {
+            action,
+            name,
+            config,
+        } => munin::run(
+            &name.unwrap_or_default(),
+            action.as_deref(),
+            config.as_deref(),
+        ),
         Command::Info {
             common,
             group,

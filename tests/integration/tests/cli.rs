@@ -261,3 +261,107 @@ fn failures_exit_with_one_clear_line() {
         }
     }
 }
+
+/// Runs the `ecl` binary through a Munin-style link `ecl_<suffix>`.
+fn plugin(s: &Server, config: &str, suffix: &str, action: Option<&str>) -> Run {
+    let link = s.dir.join(format!("ecl_{suffix}"));
+    if !link.exists() {
+        std::os::unix::fs::symlink(bin_path("ecl"), &link).unwrap();
+    }
+    let state = s.dir.join("plugstate");
+    std::fs::create_dir_all(&state).unwrap();
+    let mut cmd = std::process::Command::new(&link);
+    cmd.args(action)
+        .env("config", config)
+        .env("MUNIN_PLUGSTATE", &state)
+        .env_remove("ECL_REDIS_URL");
+    let output = cmd.output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn munin_plugin_protocol() {
+    let (s, config) = setup();
+    let mut c = s.conn();
+    let hour_ago = (server_ms(&mut c) - 3_600_000).to_string();
+    cmd(&[
+        "ECL.MLOG", "dyn", "AT", &hour_ago, "ok", "5", "a-b", "2", "a.b", "3", "404", "1",
+    ])
+    .query::<()>(&mut c)
+    .unwrap();
+    cmd(&["ECL.LOG", "requests", "req1", "7", "AT", &hour_ago])
+        .query::<()>(&mut c)
+        .unwrap();
+
+    assert_eq!(ok(plugin(&s, &config, "dyn", Some("autoconf"))), "yes\n");
+    assert_eq!(
+        ok(plugin(&s, &config, "dyn", Some("suggest"))),
+        "requests_1h\nrequests_1d\ndyn\n"
+    );
+
+    let conf = ok(plugin(&s, &config, "dyn", Some("config")));
+    assert!(
+        conf.starts_with("graph_title ECL events: dyn per 1h\ngraph_category ecl\n"),
+        "{conf}"
+    );
+    let fields: Vec<&str> = conf
+        .lines()
+        .filter_map(|l| l.strip_suffix(".type GAUGE"))
+        .collect();
+    assert_eq!(fields.len(), 4, "{conf}");
+    for field in &fields {
+        assert!(
+            field
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_'),
+            "{field}"
+        );
+        assert!(
+            !field.starts_with(|ch: char| ch.is_ascii_digit()),
+            "{field}"
+        );
+        assert!(
+            conf.contains(&format!("{field}.label ")),
+            "every field has a label: {field}"
+        );
+    }
+    assert!(
+        conf.contains(".label a-b\n")
+            && conf.contains(".label a.b\n")
+            && conf.contains("ok.label ok\n")
+    );
+
+    let fetch = ok(plugin(&s, &config, "dyn", None));
+    assert!(fetch.contains("ok.value 5\n"), "{fetch}");
+    let values: u64 = fetch
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(values, 11);
+
+    // The dynamic events are remembered: after they leave every window
+    // (a group with nothing counted any more), they still graph as 0.
+    cmd(&["DEL", "ecl:{dyn}"]).query::<()>(&mut c).unwrap();
+    let fetch = ok(plugin(&s, &config, "dyn", None));
+    assert_eq!(fetch.lines().count(), 4, "{fetch}");
+    assert!(fetch.lines().all(|l| l.ends_with(".value 0")), "{fetch}");
+
+    // A multi-interval group through ecl_<group>_<interval>.
+    let fetch = ok(plugin(&s, &config, "requests_1h", None));
+    assert_eq!(fetch, "error.value 0\nreq1.value 7\nreq2.value 0\n");
+
+    // autoconf says no, with a reason, and still exits 0.
+    let down = s.dir.join("down.yml");
+    std::fs::write(&down, format!("redis:\n  port: {}\n{GROUPS}", free_port())).unwrap();
+    let run = plugin(&s, down.to_str().unwrap(), "dyn", Some("autoconf"));
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.starts_with("no (") && run.stdout.contains("refused"),
+        "{}",
+        run.stdout
+    );
+}
