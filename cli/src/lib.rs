@@ -1,6 +1,7 @@
 //! The commands behind `ecl`, `ecl_reader` and `ecl_log_event`: each returns
 //! its output as text, or a [`CliError`] that says which exit code it means.
 
+pub mod exporter;
 pub mod munin;
 
 use ecl_client::{ClientError, Config, Counts, EclClient};

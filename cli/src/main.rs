@@ -1,7 +1,7 @@
 //! `ecl`: read and log ECL counts from the command line.
 
 use clap::{Parser, Subcommand};
-use ecl_cli::{finish, info, load_config, log, munin, read, totals, Format, Windows};
+use ecl_cli::{exporter, finish, info, load_config, log, munin, read, totals, Format, Windows};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -80,6 +80,14 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Prometheus exporter: /metrics (read from Redis on each scrape) and a landing page.
+    Exporter {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9717")]
+        listen: String,
+    },
     /// Print groups, intervals, window start times, events and tallies.
     Info {
         #[command(flatten)]
@@ -138,6 +146,8 @@ fn main() {
             format,
         } => load_config(&common.config, common.url.as_deref())
             .and_then(|c| totals(&c, &group, format)),
+        Command::Exporter { common, listen } => load_config(&common.config, common.url.as_deref())
+            .and_then(|c| exporter::serve(&c, &listen)),
         Command::Munin {
             action,
             name,

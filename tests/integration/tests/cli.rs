@@ -365,3 +365,125 @@ fn munin_plugin_protocol() {
         run.stdout
     );
 }
+
+/// A running `ecl exporter`, killed when dropped.
+struct Exporter {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Exporter {
+    fn start(config: &str) -> Exporter {
+        let port = free_port();
+        let child = std::process::Command::new(bin_path("ecl"))
+            .args(["exporter", config, "--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("ECL_REDIS_URL")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let exporter = Exporter { child, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "exporter did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        exporter
+    }
+
+    fn get(&self, path: &str) -> (String, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        (head.to_string(), body.to_string())
+    }
+}
+
+/// `name{labels} value` samples of a metric, labels as written.
+fn samples<'a>(body: &'a str, metric: &str) -> Vec<(&'a str, u64)> {
+    body.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")))
+        .map(|l| {
+            let (labels, value) = l.rsplit_once(' ').unwrap();
+            (
+                &labels[metric.len()..],
+                value.parse::<f64>().unwrap() as u64,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn prometheus_exporter_matches_the_server() {
+    let (s, config) = setup();
+    let mut c = s.conn();
+    let hour_ago = (server_ms(&mut c) - 3_600_000).to_string();
+    cmd(&[
+        "ECL.MLOG", "requests", "AT", &hour_ago, "req1", "4", "error", "1",
+    ])
+    .query::<()>(&mut c)
+    .unwrap();
+    cmd(&["ECL.MLOG", "dyn", "say \"hi\"\\", "2"])
+        .query::<()>(&mut c)
+        .unwrap();
+    let exporter = Exporter::start(&config);
+    let (head, body) = exporter.get("/metrics");
+    assert!(
+        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+        "{head}"
+    );
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    assert!(body.contains("# TYPE ecl_events_total counter\n"), "{body}");
+    assert!(body.ends_with("ecl_up 1\n"), "{body}");
+    for (event, total) in counts(&mut c, &["ECL.TOTALS", "requests"]) {
+        let labels = format!("{{group=\"requests\",event=\"{event}\"}}");
+        assert!(
+            samples(&body, "ecl_events_total").contains(&(labels.as_str(), total)),
+            "{labels} {total}\n{body}"
+        );
+    }
+    for (event, n) in counts(&mut c, &["ECL.GET", "requests", "1h", "LAST"]) {
+        let labels = format!("{{group=\"requests\",interval=\"1h\",event=\"{event}\"}}");
+        assert!(
+            samples(&body, "ecl_events_last_window").contains(&(labels.as_str(), n)),
+            "{labels}\n{body}"
+        );
+    }
+    assert!(
+        body.contains(r#"ecl_events_total{group="dyn",event="say \"hi\"\\"} 2"#),
+        "{body}"
+    );
+    let now_s = server_ms(&mut c) / 1000;
+    let starts = samples(&body, "ecl_window_start_seconds");
+    assert!(
+        starts.contains(&(
+            r#"{group="requests",interval="1h",window="current"}"#,
+            now_s / 3600 * 3600
+        )),
+        "{body}"
+    );
+    let (head, landing) = exporter.get("/");
+    assert!(head.contains("200") && landing.contains("/metrics"));
+    assert!(exporter.get("/nope").0.contains("404"));
+
+    // Redis gone: still an answer, with ecl_up 0.
+    drop(s);
+    let (head, body) = exporter.get("/metrics");
+    assert!(head.contains("200"), "{head}");
+    assert_eq!(
+        body,
+        "# HELP ecl_up Whether the last read of Redis succeeded.\n# TYPE ecl_up gauge\necl_up 0\n"
+    );
+}
