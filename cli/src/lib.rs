@@ -61,6 +61,33 @@ pub enum Windows {
     Both,
 }
 
+/// The window flags of `ecl read` and `ecl_reader` (the original's texts).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct WindowArgs {
+    /// Print counts in the last completed interval (this is the default).
+    #[arg(long, group = "window")]
+    pub last: bool,
+    /// Print counts in the current (incomplete) interval.
+    #[arg(long, group = "window")]
+    pub current: bool,
+    /// Print counts in both the last and the current interval.
+    #[arg(long, group = "window")]
+    pub both: bool,
+}
+
+impl WindowArgs {
+    /// Which windows the flags ask for.
+    pub fn windows(&self) -> Windows {
+        if self.both {
+            Windows::Both
+        } else if self.current {
+            Windows::Current
+        } else {
+            Windows::Last
+        }
+    }
+}
+
 /// The config, with `url` (or `ECL_REDIS_URL`) overriding its `redis:`
 /// section. Every group is made direct: the CLI reads, or logs once.
 pub fn load_config(path: &Path, url: Option<&str>) -> Result<Config, CliError> {

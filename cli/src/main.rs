@@ -1,7 +1,7 @@
 //! `ecl`: read and log ECL counts from the command line.
 
 use clap::{Parser, Subcommand};
-use ecl_cli::{exporter, finish, info, load_config, log, munin, read, totals, Format, Windows};
+use ecl_cli::{exporter, finish, info, load_config, log, munin, read, totals, Format, WindowArgs};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -38,15 +38,8 @@ enum Command {
         /// The interval (may be omitted when the group has one).
         #[arg(short, long)]
         interval: Option<String>,
-        /// The last complete window (default).
-        #[arg(long, group = "window")]
-        last: bool,
-        /// The window in progress.
-        #[arg(long, group = "window")]
-        current: bool,
-        /// Both, under `Last:` and `Current:` headers.
-        #[arg(long, group = "window")]
-        both: bool,
+        #[command(flatten)]
+        windows: WindowArgs,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -118,21 +111,10 @@ fn main() {
             common,
             group,
             interval,
-            current,
-            both,
+            windows,
             format,
-            ..
-        } => {
-            let windows = if both {
-                Windows::Both
-            } else if current {
-                Windows::Current
-            } else {
-                Windows::Last
-            };
-            load_config(&common.config, common.url.as_deref())
-                .and_then(|c| read(&c, &group, interval.as_deref(), windows, format))
-        }
+        } => load_config(&common.config, common.url.as_deref())
+            .and_then(|c| read(&c, &group, interval.as_deref(), windows.windows(), format)),
         Command::Log {
             common,
             group,

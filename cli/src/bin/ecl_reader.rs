@@ -2,7 +2,7 @@
 //! so Munin plugins written for it keep working.
 
 use clap::Parser;
-use ecl_cli::{finish, load_config, read, Format, Windows};
+use ecl_cli::{finish, load_config, read, Format, WindowArgs};
 use std::path::PathBuf;
 
 /// Read specified counters from Redis and print them to stdout (part of EventCountLogger system).
@@ -18,32 +18,18 @@ struct Args {
     /// If events in the group are reset in multiple intervals, specify the interval to read.
     #[arg(short, long, value_name = "INT")]
     interval: Option<String>,
-    /// Print counts in the last completed interval (this is the default).
-    #[arg(long, group = "window")]
-    last: bool,
-    /// Print counts in the current (incomplete) interval.
-    #[arg(long, group = "window")]
-    current: bool,
-    /// Print counts in both the last and the current interval.
-    #[arg(long, group = "window")]
-    both: bool,
+    #[command(flatten)]
+    windows: WindowArgs,
 }
 
 fn main() {
     let args = Args::parse();
-    let windows = if args.both {
-        Windows::Both
-    } else if args.current {
-        Windows::Current
-    } else {
-        Windows::Last
-    };
     let result = load_config(&args.config_file, None).and_then(|c| {
         read(
             &c,
             &args.group,
             args.interval.as_deref(),
-            windows,
+            args.windows.windows(),
             Format::Text,
         )
     });

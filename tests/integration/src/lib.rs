@@ -305,17 +305,23 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(output: std::process::Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
 /// Runs a workspace binary with arguments and environment variables.
 pub fn run_bin(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = Command::new(bin_path(name))
+    Command::new(bin_path(name))
         .args(args)
         .env_remove("ECL_REDIS_URL")
         .envs(env.iter().copied())
         .output()
-        .expect("run the binary");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .expect("run the binary")
+        .into()
 }

@@ -275,12 +275,7 @@ fn plugin(s: &Server, config: &str, suffix: &str, action: Option<&str>) -> Run {
         .env("config", config)
         .env("MUNIN_PLUGSTATE", &state)
         .env_remove("ECL_REDIS_URL");
-    let output = cmd.output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    cmd.output().unwrap().into()
 }
 
 #[test]
