@@ -7,7 +7,7 @@ CONFIG ?= $(CURDIR)/example_config.yml
 MODULE_DEBUG := $(CURDIR)/target/debug/libecl.so
 MODULE_RELEASE := $(CURDIR)/target/release/libecl.so
 
-.PHONY: all deps build release run test fmt-check clippy unit integration clean
+.PHONY: all deps build release run test fmt-check clippy unit integration bench bench-build bench-smoke clean
 
 all: build
 
@@ -45,7 +45,20 @@ unit: deps
 integration: build
 	ECL_MODULE=$(MODULE_DEBUG) $(CARGO) test -p ecl-integration --tests -- --test-threads 4
 
-test: fmt-check clippy unit integration
+# Release builds the benchmarks run: the module, the client's bench program, the CLI.
+bench-build: deps
+	$(CARGO) build --release -p ecl-module -p ecl-cli
+	$(CARGO) build --release -p ecl-client --example bench_client
+
+# Every comparison of bench/run.py; writes bench/results.md (about 5 minutes).
+bench: bench-build
+	python3 bench/run.py
+
+# The same harness with tiny sizes and no targets judged, so it cannot rot.
+bench-smoke: bench-build
+	python3 bench/run.py --smoke
+
+test: fmt-check clippy unit integration bench-smoke
 
 clean:
 	$(CARGO) clean

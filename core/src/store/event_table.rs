@@ -8,6 +8,9 @@ use hashbrown::HashTable;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
+/// Live entries the index may rehash in one sweep step (about 2 ms).
+const MAX_REHASH_IN_ONE_STEP: usize = 50_000;
+
 pub(crate) struct EventTable {
     /// `None` marks a free slot, listed in `free`.
     ids: Vec<Option<Box<[u8]>>>,
@@ -100,7 +103,11 @@ impl EventTable {
         match part {
             0 if self.ids.capacity() > 2 * len + 16 => self.ids.shrink_to_fit(),
             1 => self.free.shrink_to_fit(),
-            2 => {
+            // Shrinking the index rehashes every live entry: only worth it
+            // (and only cheap enough for one step) when few are left.
+            2 if self.index.capacity() > 4 * self.index.len() + 64
+                && self.index.len() <= MAX_REHASH_IN_ONE_STEP =>
+            {
                 let (ids, hasher) = (&self.ids, &self.hasher);
                 self.index.shrink_to_fit(|&s| {
                     hasher.hash_one(ids[s as usize].as_deref().expect("indexed slot is in use"))

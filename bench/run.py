@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""ECL benchmarks against what a user would use instead, in one run.
+
+Every comparison runs on the same machine in the same run: redis-server pinned
+to CPU 0, the load (redis-benchmark, clients) pinned to CPU 1, medians of
+several repetitions. The original Python EventCountLogger 1.1.3 is installed
+into a venv under target/. Writes a markdown table to bench/results.md (or
+--out) and prints it.
+
+    python3 bench/run.py            # full run (make bench)
+    python3 bench/run.py --smoke    # tiny sizes, no targets judged (make test)
+"""
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / "target" / "bench-venv"
+MODULE = ROOT / "target" / "release" / "libecl.so"
+EXAMPLES = ROOT / "target" / "release" / "examples"
+ORIGINAL = "event-count-logger==1.1.3"
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def resp(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class Server:
+    """redis-server with the module, on CPU 0, in its own directory."""
+
+    def __init__(self, config_text):
+        self.dir = tempfile.mkdtemp(prefix="ecl-bench-")
+        self.port = free_port()
+        self.config = Path(self.dir) / "ecl.yml"
+        self.config.write_text(f"redis:\n  host: 127.0.0.1\n  port: {self.port}\n" + config_text)
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", "0", "redis-server", "--port", str(self.port), "--dir", self.dir,
+             "--save", "", "--logfile", "redis.log", "--loadmodule", str(MODULE), str(self.config)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.sock = None
+        for _ in range(200):
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", self.port))
+                break
+            except OSError:
+                time.sleep(0.05)
+        self.buf = b""
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self.buf += self.sock.recv(1 << 20)
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _read(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind in (b"+", b":"):
+            return int(rest) if kind == b":" else rest.decode()
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self.buf += self.sock.recv(1 << 20)
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        if kind == b"*":
+            return [self._read() for _ in range(int(rest))]
+        raise RuntimeError(f"unexpected reply {line!r}")
+
+    def call(self, *args):
+        self.sock.sendall(resp(*args))
+        return self._read()
+
+    def pipeline(self, commands):
+        self.sock.sendall(b"".join(resp(*c) for c in commands))
+        return [self._read() for _ in commands]
+
+    def used_memory(self):
+        info = self.call("INFO", "memory").decode()
+        return int(re.search(r"used_memory:(\d+)", info).group(1))
+
+
+def benchmark_rps(port, n, pipeline, *command, clients=50):
+    out = sh("taskset", "-c", "1", "redis-benchmark", "-p", str(port), "-n", str(n), "-c", str(clients),
+             "-P", str(pipeline), "-q", *command)
+    return float(re.findall(r"([\d.]+) requests per second", out.replace("\r", "\n"))[-1])
+
+
+def median_of(reps, f):
+    return statistics.median(f() for _ in range(reps))
+
+
+def ensure_venv():
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        sh(sys.executable, "-m", "venv", str(VENV))
+    try:
+        sh(str(python), "-c", "import event_count_logger")
+    except subprocess.CalledProcessError:
+        sh(str(python), "-m", "pip", "install", "-q", ORIGINAL)
+    return python
+
+
+PY_DIRECT = r"""
+import sys, time, event_count_logger as e
+port, seconds, mode = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+groups = {"g": {"events": ["e1", "e2"], "intervals": ["5s", "5m"]}}
+if mode == "cached":
+    groups["g"]["sync_interval"] = 2
+    groups["g"]["sync_limit"] = 1000000
+ecl = e.EventCountLogger(groups, {"host": "127.0.0.1", "port": port})
+g = ecl.get_group("g")
+n, t0 = 0, time.perf_counter()
+while time.perf_counter() - t0 < seconds:
+    for _ in range(100):
+        g.log("e1")
+    n += 100
+rate = n / (time.perf_counter() - t0)
+if mode == "cached":
+    g.sync()
+print(f"{rate:.0f} {n}")
+"""
+
+PY_MASTER = r"""
+import sys, time, event_count_logger as e
+port, n = int(sys.argv[1]), int(sys.argv[2])
+groups = {"big": {"events": [f"e{i}" for i in range(n)], "intervals": ["1h"]}}
+m = e.EventCountLoggerMaster(groups, {"host": "127.0.0.1", "port": port}, log_level="ERROR")
+t0 = time.perf_counter()
+m._process("big", "1h")
+print(f"{(time.perf_counter() - t0) * 1000:.1f}")
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes; no targets judged")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
+    a = ap.parse_args()
+    smoke = a.smoke
+    reps = 1 if smoke else a.reps
+    secs = 0.3 if smoke else 3.0
+    big = 1000 if smoke else 1_000_000
+    master_events = 1000 if smoke else 100_000
+    tenk = 200 if smoke else 10_000
+    python = ensure_venv()
+    rows = []
+
+    def row(case, ecl, other, ratio, target, met):
+        rows.append((case, ecl, other, ratio, target, "" if smoke else ("yes" if met else "NO")))
+
+    events100 = ", ".join(f"e{i}" for i in range(100))
+    config = f"""groups:
+  requests:
+    events: [req1, req2, error]
+    intervals: [5s, 5m, 1h]
+  hundred:
+    events: [{events100}]
+    intervals: [5s, 5m, 1h]
+  direct2:
+    events: [e1, e2]
+    intervals: [5s, 5m]
+  cached2:
+    events: [e1, e2]
+    intervals: [5s, 5m]
+    sync_interval: 2
+    sync_limit: 1000000
+  tenk:
+    auto_declare_events: true
+    intervals: [1m, 5m, 1h]
+    max_events: 100000
+  huge:
+    auto_declare_events: true
+    intervals: [1s]
+    max_events: {big}
+"""
+    s = Server(config)
+    try:
+        # 1. ECL.LOG vs INCR.
+        for p in (16, 1):
+            n = (200_000 if p == 16 else 20_000) if smoke else (2_000_000 if p == 16 else 300_000)
+            incr = median_of(reps, lambda: benchmark_rps(s.port, n, p, "INCR", "counter"))
+            log = median_of(reps, lambda: benchmark_rps(s.port, n, p, "ECL.LOG", "requests", "req1"))
+            row(f"ECL.LOG, 3 intervals, -P {p} -c 50 (ops/s)", f"{log:,.0f}", f"INCR {incr:,.0f}",
+                f"{log / incr:.2f}x", ">= 0.9x", log / incr >= 0.9)
+
+        # 2. ECL.MLOG with 100 events per command.
+        mlog = ["ECL.MLOG", "hundred"] + [x for i in range(100) for x in (f"e{i}", "1")]
+        n = 2_000 if smoke else 100_000
+        rate = median_of(reps, lambda: benchmark_rps(s.port, n, 16, *mlog)) * 100
+        incr = median_of(reps, lambda: benchmark_rps(s.port, n * 10, 16, "INCR", "counter"))
+        row("ECL.MLOG, 100 events/command, -P 16 (counted events/s)", f"{rate:,.0f}", f"INCR {incr:,.0f} ops/s",
+            f"{rate / incr:.1f}x", ">= 10,000,000/s", rate >= 10_000_000)
+
+        # 3. Client direct mode vs the original's direct mode (2 intervals).
+        bench = str(EXAMPLES / "bench_client")
+        ours = median_of(reps, lambda: float(sh("taskset", "-c", "1", bench, str(s.config), "direct2", "direct", str(secs)).split()[0]))
+        theirs = median_of(reps, lambda: float(sh("taskset", "-c", "1", str(python), "-c", PY_DIRECT, str(s.port), str(secs), "direct").split()[0]))
+        row("ecl-client direct mode, 2 intervals (events/s)", f"{ours:,.0f}", f"original {theirs:,.0f}",
+            f"{ours / theirs:.1f}x", ">= 2x", ours / theirs >= 2)
+
+        # 4. Cached mode: by name and by handle vs the original's cached log().
+        theirs = median_of(reps, lambda: float(sh("taskset", "-c", "1", str(python), "-c", PY_DIRECT, str(s.port), str(secs), "cached").split()[0]))
+        for mode, ns_target in (("by-name", 20), ("by-handle", 5)):
+            ours = median_of(reps, lambda: float(sh("taskset", "-c", "1", bench, str(s.config), "cached2", mode, str(secs)).split()[0]))
+            ns = 1e9 / ours
+            row(f"ecl-client cached mode, log {mode} (calls/s; ns/call)", f"{ours:,.0f}; {ns:.1f} ns",
+                f"original {theirs:,.0f}", f"{ours / theirs:.0f}x", f">= 30x; <= {ns_target} ns",
+                ours / theirs >= 30 and ns <= ns_target)
+
+        # 5. Memory of 10,000 events x 3 intervals vs the original's keys.
+        before = s.used_memory()
+        for start in range(0, tenk, 1000):
+            s.call("ECL.MLOG", "tenk", *[x for i in range(start, min(tenk, start + 1000)) for x in (f"event-{i:05d}", 7)])
+        ours = s.used_memory() - before
+        before = s.used_memory()
+        cmds = []
+        for interval in ("1m", "5m", "1h"):
+            for i in range(tenk):
+                cmds.append(("SET", f"orig:{interval}:cur:event-{i:05d}", 7))
+                cmds.append(("SET", f"orig:{interval}:last:event-{i:05d}", 0))
+            cmds.append(("SET", f"orig:{interval}:cur:@ts", int(time.time())))
+        for chunk in range(0, len(cmds), 5000):
+            s.pipeline(cmds[chunk:chunk + 5000])
+        theirs = s.used_memory() - before
+        row(f"memory, {tenk:,} events x 3 intervals (INFO used_memory delta)", f"{ours:,} B", f"original keys {theirs:,} B",
+            f"{theirs / max(ours, 1):.1f}x smaller", ">= 5x smaller", theirs / max(ours, 1) >= 5)
+
+        # 6. ECL.GET of the 10,000-event group; ecl_reader vs the original reader.
+        get_rps = median_of(reps, lambda: benchmark_rps(s.port, 200 if smoke else 2000, 1, "ECL.GET", "tenk", "1m", "CURRENT", clients=1))
+        row(f"ECL.GET of a {tenk:,}-event group (ms per call, 1 client)", f"{1000 / get_rps:.2f} ms", "", "", "<= 5 ms", 1000 / get_rps <= 5)
+
+        s.call("ECL.MLOG", "requests", "req1", 3, "req2", 1)
+        orig_cfg = Path(s.dir) / "orig.yml"
+        orig_cfg.write_text(f"redis:\n  host: 127.0.0.1\n  port: {s.port}\ngroups:\n  orig:\n"
+                            f"    events: [{', '.join(f'event-{i:05d}' for i in range(10))}]\n    intervals: [1m]\n")
+        reader = str(ROOT / "target" / "release" / "ecl_reader")
+        orig_reader = str(VENV / "bin" / "ecl_reader")
+
+        def wall(cmd):
+            t = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            return (time.perf_counter() - t) * 1000
+
+        runs = 3 if smoke else 21
+        ours = statistics.median(wall(["taskset", "-c", "1", reader, str(s.config), "-g", "requests", "-i", "5m", "--current"]) for _ in range(runs))
+        theirs = statistics.median(wall(["taskset", "-c", "1", orig_reader, str(orig_cfg), "-g", "orig", "--current"]) for _ in range(runs))
+        row("ecl_reader wall time, 10-event group (ms)", f"{ours:.1f} ms", f"original {theirs:.1f} ms",
+            f"{theirs / ours:.0f}x faster", ">= 20x faster", theirs / ours >= 20)
+
+        # 7. Rotation stall: ECL's timer on a 1,000,000-event group vs the
+        # original ecl_master rotating 100,000 events.
+        for start in range(0, big, 10_000):
+            s.call("ECL.MLOG", "huge", *[x for i in range(start, min(big, start + 10_000)) for x in (f"e{i:07d}", 1)])
+        time.sleep(3.2)  # one boundary rotates the live events, the next frees them
+        info = s.call("ECL.INFO", "huge")
+        fields = dict(zip(info[::2], info[1::2]))
+        stall_ms = fields[b"timer_max_tick_us"] / 1000
+        theirs = float(sh(str(python), "-c", PY_MASTER, str(s.port), str(master_events)).strip())
+        row(f"rotation stall, {big:,} events (longest timer tick)", f"{stall_ms:.1f} ms",
+            f"ecl_master, {master_events:,} events: {theirs:.0f} ms", f"{theirs / max(stall_ms, 0.001):.0f}x",
+            "<= 5 ms", stall_ms <= 5)
+    finally:
+        s.stop()
+
+    cpu = "unknown CPU"
+    try:
+        cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
+    except Exception:
+        pass
+    redis_version = sh("redis-server", "--version").split()[2]
+    lines = [
+        f"Results of `make bench`{' (SMOKE: tiny sizes, not results)' if smoke else ''}: {time.strftime('%Y-%m-%d')}, "
+        f"{cpu}, {os.cpu_count()} CPUs, Redis {redis_version}; server on CPU 0, load on CPU 1, "
+        f"median of {reps}.",
+        "",
+        "| case | ECL | compared with | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ] + [f"| {' | '.join(r)} |" for r in rows]
+    text = "\n".join(lines) + "\n"
+    if not smoke:
+        Path(a.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
