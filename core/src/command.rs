@@ -45,10 +45,14 @@ fn is_keyword(arg: &[u8], keyword: &str) -> bool {
 
 /// A non-negative decimal integer that fits u64 (no sign, no spaces).
 pub fn parse_u64(arg: &[u8]) -> Option<u64> {
-    if arg.is_empty() || arg.len() > 20 || !arg.iter().all(u8::is_ascii_digit) {
+    if arg.is_empty() || arg.len() > 20 {
         return None;
     }
-    std::str::from_utf8(arg).ok()?.parse().ok()
+    arg.iter().try_fold(0u64, |n, &b| {
+        let digit = b.wrapping_sub(b'0');
+        (digit <= 9).then_some(())?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 fn count(arg: &[u8]) -> Result<u64, EclError> {
@@ -348,6 +352,23 @@ mod tests {
             parse_get(two, &args("5s last x")),
             Err(EclError::WrongArity(_))
         ));
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_u64(b"0"), Some(0));
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b""[..],
+            b"18446744073709551616",
+            b"-1",
+            b"+1",
+            b" 1",
+            b"1a",
+            b"99999999999999999999",
+        ] {
+            assert_eq!(parse_u64(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

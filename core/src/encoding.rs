@@ -33,7 +33,7 @@ pub fn encode(store: &GroupStore) -> Vec<u8> {
     out.varint(store.intervals().len() as u64);
     for interval in store.intervals() {
         out.varint(interval.len_ms);
-        out.varint(interval.cur_window);
+        out.varint(interval.cur_window());
     }
     out.varint(u64::from(store.auto_declare()));
     out.varint(store.max_events());

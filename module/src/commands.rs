@@ -64,12 +64,15 @@ pub fn log(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     apply(ctx, args[1], group, &[(one.event, one.count)], &one.options)
 }
 
-/// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`
-pub fn mlog(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
-    let group = group_of(&args, "ecl.mlog", 4)?;
-    let raw = raw_args(&args);
-    let parsed = parse_mlog(&raw[2..]).map_err(err)?;
-    apply(ctx, raw[1], group, &parsed.events, &parsed.options)
+/// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`,
+/// from the raw argument slices (see `raw_command`).
+pub fn mlog(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    if args.len() < 4 {
+        return Err(err(EclError::WrongArity("ecl.mlog")));
+    }
+    let group = group_named(args[1])?;
+    let parsed = parse_mlog(&args[2..]).map_err(err)?;
+    apply(ctx, args[1], group, &parsed.events, &parsed.options)
 }
 
 /// Applies a batch and replicates it so that replicas and the AOF apply

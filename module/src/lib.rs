@@ -47,7 +47,7 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         return Status::Err;
     }
     if raw_command::register(ctx) == Status::Err {
-        ctx.log_warning("ECL: cannot register ecl.log");
+        ctx.log_warning("ECL: cannot register ecl.log and ecl.mlog");
         return Status::Err;
     }
     timer::start(ctx);
@@ -65,7 +65,6 @@ redis_module! {
     data_types: [GROUP_TYPE],
     init: init,
     commands: [
-        ["ecl.mlog", commands::mlog, "write deny-oom", 1, 1, 1, ""],
         ["ecl.get", commands::get, "readonly fast", 1, 1, 1, ""],
         ["ecl.totals", commands::totals, "readonly", 1, 1, 1, ""],
         ["ecl.info", commands::info, "readonly", 1, 1, 1, ""],

@@ -1,34 +1,43 @@
-//! `ECL.LOG` registered straight with the module API. The `redis_module!`
-//! command wrapper copies the arguments into a `Vec<RedisString>` on every
-//! call; on the hottest command that allocation is measurable, so this entry
-//! point borrows the arguments in place instead.
+//! `ECL.LOG` and `ECL.MLOG` registered straight with the module API. The
+//! `redis_module!` command wrapper copies the arguments into a
+//! `Vec<RedisString>` (retaining and releasing each) on every call; on the
+//! write commands that cost is measurable, so these entry points borrow the
+//! arguments in place instead.
 
 use crate::commands;
-use redis_module::{raw, Context, RedisError, Status};
+use redis_module::{raw, Context, RedisError, RedisResult, RedisValue, Status};
+use std::ffi::CStr;
 use std::os::raw::c_int;
 
 /// Most arguments `ECL.LOG` takes: `ECL.LOG group event count AT t NOW t`.
-const MAX_LOG_ARGS: usize = 8;
+const STACK_ARGS: usize = 8;
 
-/// Registers `ecl.log`. Called from `init`.
+type Handler = fn(&Context, &[&[u8]]) -> RedisResult;
+
+/// Registers `ecl.log` and `ecl.mlog`. Called from `init`.
 pub fn register(ctx: &Context) -> Status {
-    // SAFETY: static C strings; the handler has the signature Redis expects.
-    let status = unsafe {
-        raw::RedisModule_CreateCommand.expect("CreateCommand")(
-            ctx.ctx,
-            c"ecl.log".as_ptr(),
-            Some(ecl_log),
-            c"write deny-oom fast".as_ptr(),
-            1,
-            1,
-            1,
-        )
-    };
-    if status == raw::REDISMODULE_OK as c_int {
-        Status::Ok
-    } else {
-        Status::Err
+    let commands: [(&CStr, raw::RedisModuleCmdFunc, &CStr); 2] = [
+        (c"ecl.log", Some(ecl_log), c"write deny-oom fast"),
+        (c"ecl.mlog", Some(ecl_mlog), c"write deny-oom"),
+    ];
+    for (name, handler, flags) in commands {
+        // SAFETY: static C strings; the handlers have the signature Redis expects.
+        let status = unsafe {
+            raw::RedisModule_CreateCommand.expect("CreateCommand")(
+                ctx.ctx,
+                name.as_ptr(),
+                handler,
+                flags.as_ptr(),
+                1,
+                1,
+                1,
+            )
+        };
+        if status != raw::REDISMODULE_OK as c_int {
+            return Status::Err;
+        }
     }
+    Status::Ok
 }
 
 extern "C" fn ecl_log(
@@ -36,21 +45,38 @@ extern "C" fn ecl_log(
     argv: *mut *mut raw::RedisModuleString,
     argc: c_int,
 ) -> c_int {
+    dispatch(ctx, argv, argc, commands::log)
+}
+
+extern "C" fn ecl_mlog(
+    ctx: *mut raw::RedisModuleCtx,
+    argv: *mut *mut raw::RedisModuleString,
+    argc: c_int,
+) -> c_int {
+    dispatch(ctx, argv, argc, commands::mlog)
+}
+
+/// Borrows the arguments (on the stack when few), runs the handler, replies.
+fn dispatch(
+    ctx: *mut raw::RedisModuleCtx,
+    argv: *mut *mut raw::RedisModuleString,
+    argc: c_int,
+    handler: Handler,
+) -> c_int {
     let context = Context::new(ctx);
     let argc = usize::try_from(argc).unwrap_or(0);
-    let mut args: [&[u8]; MAX_LOG_ARGS] = [&[]; MAX_LOG_ARGS];
-    let result = if argc > MAX_LOG_ARGS {
-        // Too many for any valid form: let the parser name the problem.
-        let all: Vec<&[u8]> = (0..argc).map(|i| string_at(argv, i)).collect();
-        commands::log(&context, &all)
-    } else {
+    let result = if argc <= STACK_ARGS {
+        let mut args: [&[u8]; STACK_ARGS] = [&[]; STACK_ARGS];
         for (i, slot) in args.iter_mut().enumerate().take(argc) {
             *slot = string_at(argv, i);
         }
-        commands::log(&context, &args[..argc])
+        handler(&context, &args[..argc])
+    } else {
+        let args: Vec<&[u8]> = (0..argc).map(|i| string_at(argv, i)).collect();
+        handler(&context, &args)
     };
     match result {
-        Ok(redis_module::RedisValue::NoReply) => {}
+        Ok(RedisValue::NoReply) => {}
         Ok(other) => {
             context.reply(Ok(other));
         }

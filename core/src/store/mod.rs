@@ -84,19 +84,35 @@ pub struct Tallies {
 pub struct IntervalState {
     pub len_ms: u64,
     /// Index k of the current window: it covers [k·len, (k+1)·len).
-    pub cur_window: u64,
+    cur_window: u64,
+    /// `cur_window * len_ms`, kept so the hot path compares instead of
+    /// dividing.
+    cur_start: u64,
     pub(crate) cur: Vec<u64>,
     pub(crate) last: Vec<u64>,
 }
 
 impl IntervalState {
     fn new(len_ms: u64, now_ms: u64, slots: usize) -> Self {
-        IntervalState {
+        let mut state = IntervalState {
             len_ms,
-            cur_window: now_ms / len_ms,
+            cur_window: 0,
+            cur_start: 0,
             cur: vec![0; slots],
             last: vec![0; slots],
-        }
+        };
+        state.set_window(now_ms / len_ms);
+        state
+    }
+
+    /// Index of the current window.
+    pub fn cur_window(&self) -> u64 {
+        self.cur_window
+    }
+
+    fn set_window(&mut self, k: u64) {
+        self.cur_window = k;
+        self.cur_start = k.saturating_mul(self.len_ms);
     }
 
     /// Start (Unix ms) of the current window as seen at `at_ms`.
@@ -106,11 +122,12 @@ impl IntervalState {
 
     /// Moves to the window containing `now_ms`. Returns whether it moved.
     /// Time never goes back: an earlier `now_ms` leaves the windows as they are.
+    #[inline]
     fn advance(&mut self, now_ms: u64) -> bool {
-        let k = now_ms / self.len_ms;
-        if k <= self.cur_window {
-            return false;
+        if now_ms < self.cur_start.saturating_add(self.len_ms) {
+            return false; // still in the current window: no division needed
         }
+        let k = now_ms / self.len_ms;
         if k == self.cur_window + 1 {
             std::mem::swap(&mut self.cur, &mut self.last);
             self.cur.fill(0);
@@ -118,7 +135,7 @@ impl IntervalState {
             self.cur.fill(0);
             self.last.fill(0);
         }
-        self.cur_window = k;
+        self.set_window(k);
         true
     }
 
@@ -137,7 +154,7 @@ impl IntervalState {
     /// Until when a count in the current (or last) window stays visible.
     fn kept_until(&self, in_current: bool) -> u64 {
         let offset = if in_current { 2 } else { 1 };
-        (self.cur_window + offset).saturating_mul(self.len_ms)
+        self.cur_start.saturating_add(offset * self.len_ms)
     }
 }
 
@@ -283,7 +300,7 @@ impl GroupStore {
     pub fn position_ms(&self) -> u64 {
         self.intervals
             .iter()
-            .map(|i| i.cur_window.saturating_mul(i.len_ms))
+            .map(|i| i.cur_start)
             .max()
             .unwrap_or(0)
     }
@@ -452,14 +469,14 @@ impl GroupStore {
             }
         }
 
-        // Sum per target, to check overflow and to know which new events
-        // really get a count.
-        let mut sums: HashMap<Target, u64> = HashMap::with_capacity(targets.len());
+        // Sums of the new events, to know which really get a count.
+        let mut new_sums: Vec<u64> = vec![0; new_ids.len()];
         for &(target, count) in &targets {
-            let sum = sums.entry(target).or_insert(0);
-            *sum = sum
-                .checked_add(count)
-                .ok_or_else(|| self.overflow_error(target, &new_ids))?;
+            if let Target::New(n) = target {
+                new_sums[n] = new_sums[n]
+                    .checked_add(count)
+                    .ok_or_else(|| self.overflow_error(target, &new_ids))?;
+            }
         }
         // New events with a zero sum are not created, nor are new events whose
         // counts fit no kept window (they would be dead on arrival; their
@@ -468,9 +485,9 @@ impl GroupStore {
         let at_is_kept = self
             .intervals
             .iter()
-            .any(|i| at / i.len_ms + 1 >= i.cur_window);
+            .any(|i| at >= i.cur_start.saturating_sub(i.len_ms));
         let wanted: Vec<usize> = (0..new_ids.len())
-            .filter(|n| at_is_kept && sums[&Target::New(*n)] > 0)
+            .filter(|&n| at_is_kept && new_sums[n] > 0)
             .collect();
         let mut room = self.max_events.saturating_sub(self.auto_slots);
         if (wanted.len() as u64) > room && self.sweep.pending {
@@ -484,20 +501,11 @@ impl GroupStore {
                 admitted[n] = true;
             } else {
                 overflow_sum = overflow_sum
-                    .checked_add(sums[&Target::New(n)])
+                    .checked_add(new_sums[n])
                     .ok_or_else(|| self.overflow_error(Target::Overflow, &new_ids))?;
             }
         }
-        for (&target, &sum) in &sums {
-            let total = match target {
-                Target::Slot(slot) => self.live_total(slot, now),
-                Target::New(_) => 0,
-                Target::Overflow => unreachable!("clients cannot name @overflow"),
-            };
-            if total.checked_add(sum).is_none() {
-                return Err(self.overflow_error(target, &new_ids));
-            }
-        }
+        self.check_slot_totals(&targets, now, &new_ids)?;
         if overflow_sum > 0 {
             let total = self.overflow_slot.map_or(0, |s| self.live_total(s, now));
             if total.checked_add(overflow_sum).is_none() {
@@ -538,6 +546,39 @@ impl GroupStore {
             self.producers.record(producer, seq, self.position_ms());
         }
         Ok(LogOutcome::Applied)
+    }
+
+    /// Checks that no existing event's total would overflow. Counts are
+    /// normally small: if every total can take the whole batch's sum, no
+    /// per-event aggregation is needed; otherwise sum per event exactly.
+    fn check_slot_totals(
+        &self,
+        targets: &[(Target, u64)],
+        now: u64,
+        new_ids: &[&[u8]],
+    ) -> Result<(), EclError> {
+        let batch_sum = targets.iter().try_fold(0u64, |a, t| a.checked_add(t.1));
+        let slots = targets.iter().filter_map(|&(t, c)| match t {
+            Target::Slot(slot) => Some((slot, c)),
+            _ => None,
+        });
+        if let Some(batch_sum) = batch_sum {
+            if slots
+                .clone()
+                .all(|(slot, _)| self.live_total(slot, now) <= u64::MAX - batch_sum)
+            {
+                return Ok(());
+            }
+        }
+        let mut sums: HashMap<u32, u64> = HashMap::new();
+        for (slot, count) in slots {
+            let sum = sums.entry(slot).or_insert(0);
+            *sum = sum
+                .checked_add(count)
+                .filter(|s| self.live_total(slot, now).checked_add(*s).is_some())
+                .ok_or_else(|| self.overflow_error(Target::Slot(slot), new_ids))?;
+        }
+        Ok(())
     }
 
     /// The hot path: one event that already has a slot, no producer ID.
@@ -599,12 +640,12 @@ impl GroupStore {
         self.totals[s] += count;
         let mut late = false;
         let mut expires = self.expires_ms[s];
+        // After `advance`, at_ms <= now < cur_start + len: compare, no division.
         for interval in &mut self.intervals {
-            let k = at_ms / interval.len_ms;
-            if k >= interval.cur_window {
+            if at_ms >= interval.cur_start {
                 interval.cur[s] = interval.cur[s].saturating_add(count);
                 expires = expires.max(interval.kept_until(true));
-            } else if k + 1 == interval.cur_window {
+            } else if at_ms >= interval.cur_start.saturating_sub(interval.len_ms) {
                 interval.last[s] = interval.last[s].saturating_add(count);
                 expires = expires.max(interval.kept_until(false));
             } else {
@@ -709,7 +750,7 @@ impl GroupStore {
         };
         let mut store = GroupStore::new(&shape, 0);
         for (interval, &(_, cur_window)) in store.intervals.iter_mut().zip(&parts.intervals) {
-            interval.cur_window = cur_window;
+            interval.set_window(cur_window);
         }
         for event in parts.events {
             let slot = match store.events.find(&event.id) {
@@ -769,7 +810,7 @@ impl GroupStore {
             .collect();
         for (new, old) in fresh.intervals.iter_mut().zip(&mapping) {
             if let Some(old) = old {
-                new.cur_window = self.intervals[*old].cur_window;
+                new.set_window(self.intervals[*old].cur_window);
             }
         }
         report.dropped_intervals = self
