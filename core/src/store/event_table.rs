@@ -53,7 +53,7 @@ impl EventTable {
                 slot
             }
             None => {
-                self.ids.push(Some(id.into()));
+                super::push_compact(&mut self.ids, Some(id.into()));
                 u32::try_from(self.ids.len() - 1).expect("more than 2^32 event slots")
             }
         };

@@ -201,6 +201,16 @@ enum Target {
     Overflow,
 }
 
+/// Pushes onto a per-slot vector, growing it by an eighth rather than
+/// doubling: there are `2 × intervals + 2` such vectors per group, and
+/// doubling would leave up to half of each unused. Still amortised O(1).
+pub(crate) fn push_compact<T>(v: &mut Vec<T>, value: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.capacity() / 8).max(16));
+    }
+    v.push(value);
+}
+
 /// Slots visited per sweep step: about a millisecond of work at most.
 pub const SWEEP_STEP: usize = 5_000;
 
@@ -404,11 +414,11 @@ impl GroupStore {
         let slot = self.events.insert(id);
         let s = slot as usize;
         if s == self.totals.len() {
-            self.totals.push(0);
-            self.expires_ms.push(0);
+            push_compact(&mut self.totals, 0);
+            push_compact(&mut self.expires_ms, 0);
             for interval in &mut self.intervals {
-                interval.cur.push(0);
-                interval.last.push(0);
+                push_compact(&mut interval.cur, 0);
+                push_compact(&mut interval.last, 0);
             }
         }
         slot
