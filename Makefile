@@ -7,7 +7,7 @@ CONFIG ?= $(CURDIR)/example_config.yml
 MODULE_DEBUG := $(CURDIR)/target/debug/libecl.so
 MODULE_RELEASE := $(CURDIR)/target/release/libecl.so
 
-.PHONY: all deps build release run test fmt-check clippy unit integration bench bench-build bench-smoke clean
+.PHONY: all deps build release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz clean
 
 all: build
 
@@ -57,6 +57,12 @@ bench: bench-build
 # The same harness with tiny sizes and no targets judged, so it cannot rot.
 bench-smoke: bench-build
 	python3 bench/run.py --smoke
+
+# Long property-fuzzing pass over every parser of untrusted input
+# (config, intervals, command arguments, the payload decoder).
+FUZZ_CASES ?= 1000000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p ecl-core --test fuzz
 
 test: fmt-check clippy unit integration bench-smoke
 

@@ -74,3 +74,64 @@ fn replica_answers_as_the_master() {
     }
     assert!(error_of(&mut r, &["ECL.LOG", "fast", "a"]).starts_with("READONLY"));
 }
+
+fn info_field(c: &mut redis::Connection, group: &str, field: &str) -> u64 {
+    let v: redis::Value = cmd(&["ECL.INFO", group]).query(c).unwrap();
+    let map: std::collections::HashMap<String, redis::Value> = redis::from_redis_value(&v).unwrap();
+    redis::from_redis_value(&map[field]).unwrap()
+}
+
+#[test]
+fn failover_keeps_acknowledged_counts_and_moves_rotation() {
+    let mut master = Server::start(CONFIG, &[]);
+    let mut m = master.conn();
+    let port = master.port.to_string();
+    let replica = Server::start(CONFIG, &["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    wait_synced(&mut m, &mut r);
+    for _ in 0..50 {
+        cmd(&["ECL.LOG", "fast", "a"]).query::<()>(&mut m).unwrap();
+    }
+    cmd(&["ECL.MLOG", "dyn", "ID", "p", "1", "x", "5"])
+        .query::<()>(&mut m)
+        .unwrap();
+    let acked: i64 = cmd(&["WAIT", "1", "5000"]).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    // The replica does not rotate by itself: its timer stats stay at 0.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(info_field(&mut r, "fast", "timer_last_tick_us"), 0);
+    master.kill();
+    cmd(&["REPLICAOF", "NO", "ONE"])
+        .query::<()>(&mut r)
+        .unwrap();
+    assert_eq!(
+        counts(&mut r, &["ECL.TOTALS", "fast"]),
+        pairs(&[("a", 50), ("b", 0)])
+    );
+    assert_eq!(counts(&mut r, &["ECL.TOTALS", "dyn"]), pairs(&[("x", 5)]));
+    // The producer table came along: a retry of batch 1 is not counted again.
+    cmd(&["ECL.MLOG", "dyn", "ID", "p", "1", "x", "5"])
+        .query::<()>(&mut r)
+        .unwrap();
+    assert_eq!(counts(&mut r, &["ECL.TOTALS", "dyn"]), pairs(&[("x", 5)]));
+    // Promoted, it rotates: the timer works at the next 1 s boundary.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while info_field(&mut r, "fast", "timer_last_tick_us") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the promoted server never rotated"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The old master, back as a replica of the new one, stops rotating.
+    let new_master_port = replica.port.to_string();
+    master.restart_with_args(&["--replicaof", "127.0.0.1", &new_master_port]);
+    let mut old = master.conn();
+    wait_synced(&mut r, &mut old);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(info_field(&mut old, "fast", "timer_last_tick_us"), 0);
+    assert_eq!(
+        counts(&mut old, &["ECL.TOTALS", "fast"]),
+        pairs(&[("a", 50), ("b", 0)])
+    );
+}
