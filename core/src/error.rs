@@ -41,6 +41,11 @@ pub enum EclError {
     BadPayload(String),
     #[error("ERR the key of group '{group}' holds the data of group '{stored}' (was it renamed?)")]
     ForeignGroup { group: String, stored: String },
+    /// In Redis Cluster, while the group's slot moves between nodes and its
+    /// key is not (or no longer) on this one: the client retries, and
+    /// Redis's own `ASK` redirections then find the key where it lives.
+    #[error("TRYAGAIN the slot of group '{0}' is moving between cluster nodes; retry")]
+    SlotMoving(String),
     #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
     WrongType,
 }

@@ -121,6 +121,9 @@ fn apply(
             (outcome, moved || parsed.at_ms.is_some(), at, now)
         }
         None => {
+            if !trusted {
+                crate::cluster::refuse_while_slot_moves(ctx, group)?;
+            }
             // Create the key only once the batch is known to be good.
             let mut store = GroupStore::new(&group.shape, clock);
             let (at, now) = store.resolve_times(parsed.at_ms, clock);
@@ -227,7 +230,10 @@ fn with_store<R>(
             check_owner(store, group)?;
             Ok(f(store, now))
         }
-        None => Ok(f(&GroupStore::new(&group.shape, now), now)),
+        None => {
+            crate::cluster::refuse_while_slot_moves(ctx, group)?;
+            Ok(f(&GroupStore::new(&group.shape, now), now))
+        }
     }
 }
 

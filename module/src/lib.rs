@@ -2,6 +2,7 @@
 //! group, and an in-server timer that rotates the windows. All counting logic
 //! lives in `ecl_core`; this crate adapts it to the Redis module API.
 
+mod cluster;
 mod commands;
 mod data_type;
 mod raw_command;

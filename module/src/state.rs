@@ -1,6 +1,7 @@
 //! The config loaded at module start, shared by commands, callbacks and the
 //! timer. Set once in `init`, read-only afterwards.
 
+use ecl_core::cluster::key_hash_slot;
 use ecl_core::{Config, GroupConfig, GroupShape};
 use redis_module::RedisString;
 use std::collections::HashMap;
@@ -15,6 +16,8 @@ pub struct GroupEntry {
     /// path allocates none. The hash tag puts it in the slot of the group
     /// name itself, which is the command's declared key.
     pub key: KeyString,
+    /// The Redis Cluster hash slot of the group name (and so of its key).
+    pub slot: u16,
 }
 
 /// A Redis string created without a context at module load and never freed.
@@ -54,6 +57,7 @@ impl ModuleState {
                     config: g.clone(),
                     shape: GroupShape::from(g),
                     key,
+                    slot: key_hash_slot(g.name.as_bytes()),
                 }
             })
             .collect();
