@@ -1,7 +1,7 @@
 //! `EclClient`: one per process, shared by all threads.
 
 use crate::cached::CachedGroup;
-use crate::connection::{connection_info, Pool};
+use crate::connection::Pool;
 use crate::error::ClientError;
 use crate::flusher::{FlushStats, FlusherHandle, Wake};
 use crate::group::{Group, GroupKind};
@@ -151,7 +151,7 @@ impl EclClient {
         groups: Vec<GroupConfig>,
         flush_timeout: Duration,
     ) -> Result<EclClient, ClientError> {
-        let pool = Arc::new(Pool::new(connection_info(redis)?, redis.timeout)?);
+        let pool = Arc::new(Pool::new(redis)?);
         let wake = Arc::new(Wake::default());
         let mut kinds = HashMap::new();
         let mut cached = Vec::new();

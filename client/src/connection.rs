@@ -1,24 +1,68 @@
-//! Connections from the config's `redis:` section, and a small pool so
-//! threads in direct mode do not queue behind one socket.
+//! Connections from the config's `redis:` section — one server or a Redis
+//! Cluster — and a small pool so threads in direct mode do not queue behind
+//! one socket.
 
 use crate::error::ClientError;
 use ecl_core::RedisSettings;
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::{
-    ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion, RedisConnectionInfo,
+    Cmd, ConnectionAddr, ConnectionInfo, ConnectionLike, IntoConnectionInfo, ProtocolVersion,
+    RedisConnectionInfo, RedisResult, Value,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Connect timeout when the config gives none.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Cluster retries (redirections, `TRYAGAIN` while a slot moves, reconnects).
+const CLUSTER_RETRIES: u32 = 16;
+/// Bounds of the wait before a cluster retry, in ms. The redis crate's
+/// defaults start above a second; a slot move is over in milliseconds.
+const CLUSTER_RETRY_WAIT_MS: (u64, u64) = (5, 500);
 
-/// Connection parameters for the settings; `url` overrides the rest.
-pub(crate) fn connection_info(settings: &RedisSettings) -> Result<ConnectionInfo, ClientError> {
-    if !settings.cluster.is_empty() {
-        return Err(ClientError::Unsupported(
-            "redis.cluster (Redis Cluster is not supported yet)".into(),
-        ));
+/// Where the config points.
+enum Target {
+    Single(redis::Client),
+    Cluster(ClusterClient),
+}
+
+impl Target {
+    fn new(settings: &RedisSettings) -> Result<Target, ClientError> {
+        if settings.cluster.is_empty() {
+            return Ok(Target::Single(redis::Client::open(connection_info(
+                settings,
+            )?)?));
+        }
+        if settings.tls {
+            return Err(ClientError::Unsupported(
+                "redis.ssl/tls with redis.cluster".into(),
+            ));
+        }
+        let nodes: Vec<ConnectionInfo> = settings
+            .cluster
+            .iter()
+            .map(|node| format!("redis://{node}").into_connection_info())
+            .collect::<RedisResult<_>>()?;
+        let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let mut builder = ClusterClientBuilder::new(nodes)
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .retries(CLUSTER_RETRIES)
+            .min_retry_wait(CLUSTER_RETRY_WAIT_MS.0)
+            .max_retry_wait(CLUSTER_RETRY_WAIT_MS.1);
+        if let Some(user) = &settings.username {
+            builder = builder.username(user.clone());
+        }
+        if let Some(password) = &settings.password {
+            builder = builder.password(password.clone());
+        }
+        Ok(Target::Cluster(builder.build()?))
     }
+}
+
+/// Connection parameters for a single server; `url` overrides the rest.
+fn connection_info(settings: &RedisSettings) -> Result<ConnectionInfo, ClientError> {
     if let Some(url) = &settings.url {
         return Ok(url.as_str().into_connection_info()?);
     }
@@ -45,36 +89,150 @@ pub(crate) fn connection_info(settings: &RedisSettings) -> Result<ConnectionInfo
     })
 }
 
+/// A connection to a single server or to a cluster (which routes each
+/// command by its group argument, follows redirections and retries).
+pub(crate) enum Connection {
+    Single(redis::Connection),
+    Cluster {
+        // Boxed: it is several times the size of a single connection.
+        connection: Box<ClusterConnection>,
+        /// The `ID` of this connection's direct logs, see [`Connection::log`].
+        producer: String,
+        next_seq: u64,
+    },
+}
+
+impl Connection {
+    /// One direct-mode log of `n` × `event`.
+    ///
+    /// On a single server this is a plain `ECL.LOG`: an error is returned to
+    /// the caller and nothing is resent. The cluster connection resends on
+    /// its own after a broken connection, so there each log carries this
+    /// connection's producer ID and next sequence number, and a resend of
+    /// an applied log is recognised and not counted again.
+    pub fn log(&mut self, group: &str, event: &[u8], n: u64) -> RedisResult<()> {
+        match self {
+            Connection::Single(c) => redis::cmd("ECL.LOG").arg(group).arg(event).arg(n).query(c),
+            Connection::Cluster {
+                connection,
+                producer,
+                next_seq,
+            } => {
+                *next_seq += 1;
+                redis::cmd("ECL.MLOG")
+                    .arg(group)
+                    .arg("ID")
+                    .arg(&**producer)
+                    .arg(*next_seq)
+                    .arg(event)
+                    .arg(n)
+                    .query(&mut **connection)
+            }
+        }
+    }
+
+    fn inner(&mut self) -> &mut dyn ConnectionLike {
+        match self {
+            Connection::Single(c) => c,
+            Connection::Cluster { connection, .. } => &mut **connection,
+        }
+    }
+
+    fn inner_ref(&self) -> &dyn ConnectionLike {
+        match self {
+            Connection::Single(c) => c,
+            Connection::Cluster { connection, .. } => &**connection,
+        }
+    }
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
+        self.inner().req_packed_command(cmd)
+    }
+
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        self.inner().req_packed_commands(cmd, offset, count)
+    }
+
+    // Forwarded, not left to the default: the cluster connection routes a
+    // `Cmd` without parsing it back from bytes.
+    fn req_command(&mut self, cmd: &Cmd) -> RedisResult<Value> {
+        self.inner().req_command(cmd)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.inner_ref().get_db()
+    }
+
+    fn supports_pipelining(&self) -> bool {
+        self.inner_ref().supports_pipelining()
+    }
+
+    fn check_connection(&mut self) -> bool {
+        self.inner().check_connection()
+    }
+
+    fn is_open(&self) -> bool {
+        self.inner_ref().is_open()
+    }
+}
+
 /// Idle connections ready for reuse. A connection that saw an error is
 /// dropped, not returned, since its stream may be out of step.
 pub(crate) struct Pool {
-    client: redis::Client,
-    idle: Mutex<Vec<redis::Connection>>,
+    target: Target,
+    idle: Mutex<Vec<Connection>>,
     timeout: Duration,
+    /// Base of the producer IDs of cluster connections.
+    producer: String,
+    connections_made: AtomicU64,
 }
 
 impl Pool {
-    pub fn new(info: ConnectionInfo, timeout: Option<Duration>) -> Result<Pool, ClientError> {
+    pub fn new(settings: &RedisSettings) -> Result<Pool, ClientError> {
         Ok(Pool {
-            client: redis::Client::open(info)?,
+            target: Target::new(settings)?,
             idle: Mutex::new(Vec::new()),
-            timeout: timeout.unwrap_or(DEFAULT_TIMEOUT),
+            timeout: settings.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            producer: producer_id(),
+            connections_made: AtomicU64::new(0),
         })
     }
 
+    /// This client's producer ID (`ECL.MLOG ... ID producer seq`); cluster
+    /// connections use IDs below it for their direct logs.
+    pub fn producer(&self) -> &str {
+        &self.producer
+    }
+
     /// A fresh connection, not from the pool.
-    pub fn connect(&self) -> redis::RedisResult<redis::Connection> {
-        let connection = self.client.get_connection_with_timeout(self.timeout)?;
-        connection.set_read_timeout(Some(self.timeout))?;
-        connection.set_write_timeout(Some(self.timeout))?;
-        Ok(connection)
+    pub fn connect(&self) -> RedisResult<Connection> {
+        match &self.target {
+            Target::Single(client) => {
+                let connection = client.get_connection_with_timeout(self.timeout)?;
+                connection.set_read_timeout(Some(self.timeout))?;
+                connection.set_write_timeout(Some(self.timeout))?;
+                Ok(Connection::Single(connection))
+            }
+            Target::Cluster(client) => {
+                let n = self.connections_made.fetch_add(1, Ordering::Relaxed);
+                Ok(Connection::Cluster {
+                    connection: Box::new(client.get_connection()?),
+                    producer: format!("{}/{n}", self.producer),
+                    next_seq: 0,
+                })
+            }
+        }
     }
 
     /// Runs `f` on a pooled connection.
-    pub fn with<R>(
-        &self,
-        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<R>,
-    ) -> redis::RedisResult<R> {
+    pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> RedisResult<R>) -> RedisResult<R> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut connection = match idle {
             Some(c) => c,
@@ -98,4 +256,23 @@ impl Pool {
         }
         result
     }
+}
+
+/// A producer ID unique to this client instance: host, process, start time
+/// and a random part (so restarts and several clients per process differ).
+fn producer_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(nanos);
+    format!(
+        "{}-{}-{:x}-{:08x}",
+        host.trim(),
+        std::process::id(),
+        nanos,
+        h.finish() as u32
+    )
 }

@@ -5,7 +5,7 @@
 //! resent with the same `seq`, which the server applies once.
 
 use crate::cached::CachedGroup;
-use crate::connection::Pool;
+use crate::connection::{Connection, Pool};
 use ecl_core::window::{next_boundary, span_start};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -219,7 +219,7 @@ struct Closing {
 
 struct Flusher {
     pool: Arc<Pool>,
-    connection: Option<redis::Connection>,
+    connection: Option<Connection>,
     groups: Vec<Arc<CachedGroup>>,
     spans: Vec<u64>,
     closing: Vec<Option<Closing>>,
@@ -232,25 +232,6 @@ struct Flusher {
     wake: Arc<Wake>,
     done: Arc<FlushDone>,
     stats: Arc<Stats>,
-}
-
-/// A producer ID unique to this client instance: host, process, start time
-/// and a random part (so restarts and several clients per process differ).
-fn producer_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(nanos);
-    format!(
-        "{}-{}-{:x}-{:08x}",
-        host.trim(),
-        std::process::id(),
-        nanos,
-        h.finish() as u32
-    )
 }
 
 impl Flusher {
@@ -271,6 +252,7 @@ impl Flusher {
             .map(|g| g.sync_interval.map(|d| Instant::now() + d))
             .collect();
         Flusher {
+            producer: pool.producer().to_string(),
             pool,
             connection: None,
             closing: groups.iter().map(|_| None).collect(),
@@ -278,7 +260,6 @@ impl Flusher {
             spans,
             next_sync,
             pending: VecDeque::new(),
-            producer: producer_id(),
             next_seq: 1,
             retry_at: None,
             backoff: FIRST_BACKOFF,

@@ -120,13 +120,7 @@ impl Group {
             GroupKind::Noop(_) => Ok(()),
             GroupKind::Direct(config) => {
                 self.check(config, event)?;
-                self.client.pool.with(|c| {
-                    redis::cmd("ECL.LOG")
-                        .arg(&config.name)
-                        .arg(event)
-                        .arg(n)
-                        .query::<()>(c)
-                })?;
+                self.client.pool.with(|c| c.log(&config.name, event, n))?;
                 Ok(())
             }
             GroupKind::Cached(config, group) => {
@@ -370,13 +364,7 @@ impl EventHandle {
                 Ok(())
             }
             HandleTarget::Direct { group, event } => {
-                self.client.pool.with(|c| {
-                    redis::cmd("ECL.LOG")
-                        .arg(&group.name)
-                        .arg(&**event)
-                        .arg(n)
-                        .query::<()>(c)
-                })?;
+                self.client.pool.with(|c| c.log(&group.name, event, n))?;
                 Ok(())
             }
         }
