@@ -345,3 +345,70 @@ fn the_client_keeps_every_count_while_a_slot_moves() {
     assert_eq!(sum(&get(&mut c, &["ECL.TOTALS", direct])), n);
     assert_eq!(ecl.stats().rejected_counts, 0);
 }
+
+#[test]
+fn redis_cli_reshard_under_load_keeps_every_count() {
+    let cluster = Cluster::start(CONFIG, 3);
+    let group = "logins";
+    let slot = cluster.key_slot(group);
+    let from = cluster.owner_of_slot(slot);
+    let to = cluster.nodes.iter().find(|n| n.port != from.port).unwrap();
+    let id = |s: &Server| -> String { cmd(&["CLUSTER", "MYID"]).query(&mut s.conn()).unwrap() };
+    // `reshard` takes the source's slots from its first one on: ask for
+    // enough of them that the group's slot is among them.
+    let first_slot: u16 = {
+        let mut c = from.conn();
+        let slots: Vec<Vec<redis::Value>> = cmd(&["CLUSTER", "SLOTS"]).query(&mut c).unwrap();
+        slots
+            .iter()
+            .filter_map(|r| {
+                let first: u16 = redis::from_redis_value(&r[0]).ok()?;
+                let last: u16 = redis::from_redis_value(&r[1]).ok()?;
+                (first..=last).contains(&slot).then_some(first)
+            })
+            .next()
+            .unwrap()
+    };
+    let count = (slot - first_slot + 1).to_string();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let mut c = cluster_connection(&cluster);
+        let (stop, acknowledged) = (stop.clone(), acknowledged.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                cmd(&["ECL.MLOG", group, "ok", "2", "failed", "1"])
+                    .query::<()>(&mut c)
+                    .unwrap_or_else(|e| panic!("ECL.MLOG during the reshard: {e}"));
+                acknowledged.fetch_add(3, Ordering::Relaxed);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let out = std::process::Command::new("redis-cli")
+        .args(["--cluster", "reshard", &format!("127.0.0.1:{}", from.port)])
+        .args(["--cluster-from", &id(from), "--cluster-to", &id(to)])
+        .args(["--cluster-slots", &count, "--cluster-yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "reshard failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cluster.wait_until_stable();
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+
+    assert_eq!(cluster.owner_of_slot(slot).port, to.port, "the slot moved");
+    let mut c = cluster_connection(&cluster);
+    let totals = get(&mut c, &["ECL.TOTALS", group]);
+    assert_eq!(
+        sum(&totals),
+        acknowledged.load(Ordering::Relaxed),
+        "{totals:?}"
+    );
+}
