@@ -267,6 +267,17 @@ pub fn error_of(c: &mut redis::Connection, args: &[&str]) -> String {
     }
 }
 
+/// A numeric field of `ECL.INFO group`.
+pub fn info_field(c: &mut impl redis::ConnectionLike, group: &str, field: &str) -> u64 {
+    let v: redis::Value = cmd(&["ECL.INFO", group]).query(c).unwrap();
+    let map: std::collections::HashMap<String, redis::Value> =
+        redis::from_redis_value(&v).unwrap_or_else(|e| panic!("ECL.INFO {group}: {e}: {v:?}"));
+    let value = map
+        .get(field)
+        .unwrap_or_else(|| panic!("ECL.INFO {group} has no {field}: {v:?}"));
+    redis::from_redis_value(value).unwrap()
+}
+
 /// `(event, count)` pairs from string slices, for comparisons.
 pub fn pairs(list: &[(&str, u64)]) -> Counts {
     list.iter().map(|(e, c)| (e.to_string(), *c)).collect()

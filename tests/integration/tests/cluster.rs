@@ -98,16 +98,6 @@ fn keys_in_slot(node: &Server, slot: u16) -> bool {
     n > 0
 }
 
-/// A numeric field of `ECL.INFO group` (a flat field/value list in RESP2).
-fn info_field(c: &mut redis::Connection, group: &str, field: &str) -> u64 {
-    let flat: Vec<redis::Value> = cmd(&["ECL.INFO", group]).query(c).unwrap();
-    let at = flat
-        .iter()
-        .position(|v| redis::from_redis_value::<String>(v).is_ok_and(|s| s == field))
-        .unwrap_or_else(|| panic!("ECL.INFO has no {field}: {flat:?}"));
-    redis::from_redis_value(&flat[at + 1]).unwrap()
-}
-
 #[test]
 fn groups_spread_over_the_shards_and_each_shard_rotates_its_own() {
     let cluster = Cluster::start(CONFIG, 3);

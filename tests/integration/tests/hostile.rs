@@ -136,7 +136,7 @@ fn thousands_of_random_commands_get_errors_and_change_nothing() {
 fn a_flood_of_distinct_events_stays_bounded_and_exact() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
-    let total_events = 200_000u64;
+    let total_events = 1_000_000u64;
     for start in (0..total_events).step_by(5000) {
         let mut mlog = redis::cmd("ECL.MLOG");
         mlog.arg("dyn");

@@ -75,12 +75,6 @@ fn replica_answers_as_the_master() {
     assert!(error_of(&mut r, &["ECL.LOG", "fast", "a"]).starts_with("READONLY"));
 }
 
-fn info_field(c: &mut redis::Connection, group: &str, field: &str) -> u64 {
-    let v: redis::Value = cmd(&["ECL.INFO", group]).query(c).unwrap();
-    let map: std::collections::HashMap<String, redis::Value> = redis::from_redis_value(&v).unwrap();
-    redis::from_redis_value(&map[field]).unwrap()
-}
-
 #[test]
 fn failover_keeps_acknowledged_counts_and_moves_rotation() {
     let mut master = Server::start(CONFIG, &[]);
