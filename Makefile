@@ -7,7 +7,7 @@ CONFIG ?= $(CURDIR)/example_config.yml
 MODULE_DEBUG := $(CURDIR)/target/debug/libecl.so
 MODULE_RELEASE := $(CURDIR)/target/release/libecl.so
 
-.PHONY: all deps build release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz clean
+.PHONY: all deps build release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz soak clean
 
 all: build
 
@@ -63,6 +63,12 @@ bench-smoke: bench-build
 FUZZ_CASES ?= 1000000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p ecl-core --test fuzz
+
+# Ten minutes of mixed load on a master and a replica with 1 s windows:
+# counts exact, memory flat (tests/integration/tests/soak.rs). Not in `make test`.
+SOAK_SECS ?= 600
+soak: release
+	SOAK_SECS=$(SOAK_SECS) ECL_MODULE=$(MODULE_RELEASE) $(CARGO) test --release -p ecl-integration --test soak -- --ignored --nocapture
 
 test: fmt-check clippy unit integration bench-smoke
 

@@ -267,6 +267,22 @@ pub fn error_of(c: &mut redis::Connection, args: &[&str]) -> String {
     }
 }
 
+/// Waits until the replica's link to its master is up and it has
+/// acknowledged everything the master wrote so far (`WAIT 1`).
+pub fn wait_replica_synced(master: &mut redis::Connection, replica: &mut redis::Connection) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let info: String = cmd(&["INFO", "replication"]).query(replica).unwrap();
+        if info.contains("master_link_status:up") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replica did not sync");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let acked: i64 = cmd(&["WAIT", "1", "5000"]).query(master).unwrap();
+    assert_eq!(acked, 1, "the replica acknowledged the master's writes");
+}
+
 /// A numeric field of `ECL.INFO group`.
 pub fn info_field(c: &mut impl redis::ConnectionLike, group: &str, field: &str) -> u64 {
     let v: redis::Value = cmd(&["ECL.INFO", group]).query(c).unwrap();

@@ -14,20 +14,6 @@ groups:
     max_events: 50
 ";
 
-fn wait_synced(master: &mut redis::Connection, replica: &mut redis::Connection) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let info: String = cmd(&["INFO", "replication"]).query(replica).unwrap();
-        if info.contains("master_link_status:up") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "replica did not sync");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let acked: i64 = cmd(&["WAIT", "1", "5000"]).query(master).unwrap();
-    assert_eq!(acked, 1);
-}
-
 fn view(c: &mut redis::Connection) -> Vec<Counts> {
     vec![
         counts(c, &["ECL.GET", "fast", "1h", "CURRENT"]),
@@ -48,7 +34,7 @@ fn replica_answers_as_the_master() {
     let port = master.port.to_string();
     let replica = Server::start(CONFIG, &["--replicaof", "127.0.0.1", &port]);
     let mut r = replica.conn();
-    wait_synced(&mut m, &mut r); // full sync: RDB callbacks
+    wait_replica_synced(&mut m, &mut r); // full sync: RDB callbacks
     for i in 0..200 {
         let event = format!("e{}", i % 60);
         cmd(&[
@@ -67,7 +53,7 @@ fn replica_answers_as_the_master() {
     // Through at least one rotation by the master's timer.
     std::thread::sleep(Duration::from_millis(1100));
     cmd(&["ECL.LOG", "fast", "a"]).query::<()>(&mut m).unwrap();
-    wait_synced(&mut m, &mut r);
+    wait_replica_synced(&mut m, &mut r);
     assert_eq!(view(&mut r), view(&mut m));
     for key in ["ecl:{fast}", "ecl:{dyn}"] {
         assert_eq!(digest(&mut r, key), digest(&mut m, key), "{key}");
@@ -82,7 +68,7 @@ fn failover_keeps_acknowledged_counts_and_moves_rotation() {
     let port = master.port.to_string();
     let replica = Server::start(CONFIG, &["--replicaof", "127.0.0.1", &port]);
     let mut r = replica.conn();
-    wait_synced(&mut m, &mut r);
+    wait_replica_synced(&mut m, &mut r);
     for _ in 0..50 {
         cmd(&["ECL.LOG", "fast", "a"]).query::<()>(&mut m).unwrap();
     }
@@ -121,7 +107,7 @@ fn failover_keeps_acknowledged_counts_and_moves_rotation() {
     let new_master_port = replica.port.to_string();
     master.restart_with_args(&["--replicaof", "127.0.0.1", &new_master_port]);
     let mut old = master.conn();
-    wait_synced(&mut r, &mut old);
+    wait_replica_synced(&mut r, &mut old);
     std::thread::sleep(Duration::from_millis(1200));
     assert_eq!(info_field(&mut old, "fast", "timer_last_tick_us"), 0);
     assert_eq!(
