@@ -133,7 +133,7 @@ fn soak_mixed_load_with_a_replica() {
                     .unwrap();
                 logged.fetch_add(i % 3 + 1, Ordering::Relaxed);
                 i += 1;
-                if i % 50 == 0 {
+                if i.is_multiple_of(50) {
                     std::thread::sleep(Duration::from_millis(1));
                 }
             }
