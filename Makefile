@@ -7,7 +7,7 @@ CONFIG ?= $(CURDIR)/example_config.yml
 MODULE_DEBUG := $(CURDIR)/target/debug/libecl.so
 MODULE_RELEASE := $(CURDIR)/target/release/libecl.so
 
-.PHONY: all deps build release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz soak clean
+.PHONY: all deps build release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz fuzz-smoke soak clean
 
 all: build
 
@@ -35,6 +35,7 @@ run: release
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
+	rustfmt --check --edition 2021 fuzz/fuzz_targets/*.rs
 
 clippy: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -58,11 +59,19 @@ bench: bench-build
 bench-smoke: bench-build
 	python3 bench/run.py --smoke
 
-# Long property-fuzzing pass over every parser of untrusted input
-# (config, intervals, command arguments, the payload decoder).
+# Fuzzing of every parser of untrusted input (config, intervals, command
+# arguments, the payload decoder) and of the store under random operations:
+# coverage-guided with cargo fuzz (fuzz/, FUZZ_SECS per target), then a long
+# property-test pass (FUZZ_CASES cases per property).
+FUZZ_SECS ?= 120
 FUZZ_CASES ?= 1000000
 fuzz:
+	fuzz/run.sh $(FUZZ_SECS)
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p ecl-core --test fuzz
+
+# A few seconds per cargo-fuzz target, so the targets cannot rot.
+fuzz-smoke:
+	fuzz/run.sh 5
 
 # Ten minutes of mixed load on a master and a replica with 1 s windows:
 # counts exact, memory flat (tests/integration/tests/soak.rs). Not in `make test`.
@@ -70,7 +79,7 @@ SOAK_SECS ?= 600
 soak: release
 	SOAK_SECS=$(SOAK_SECS) ECL_MODULE=$(MODULE_RELEASE) $(CARGO) test --release -p ecl-integration --test soak -- --ignored --nocapture
 
-test: fmt-check clippy unit integration bench-smoke
+test: fmt-check clippy unit integration bench-smoke fuzz-smoke
 
 clean:
 	$(CARGO) clean

@@ -3,7 +3,7 @@
 //! None may panic, and what they accept must be consistent.
 //!
 //! `make test` runs a short pass; `make fuzz` sets `PROPTEST_CASES` high.
-//! (`cargo fuzz` needs a nightly toolchain, which these machines do not have.)
+//! The coverage-guided counterparts (cargo fuzz) are in `fuzz/`.
 
 use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate};
 use ecl_core::encoding::{decode, encode};

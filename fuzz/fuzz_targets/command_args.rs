@@ -1,0 +1,40 @@
+//! Command arguments (NUL-separated): no parser panics, and what one
+//! accepts is consistent with the group it is for.
+#![no_main]
+
+use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate};
+use ecl_core::Config;
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+fn config() -> &'static Config {
+    static CONFIG: OnceLock<Config> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        Config::parse(
+            "groups:\n  g:\n    intervals: [1s, 1m]\n  h:\n    intervals: [5m]\n",
+            "fuzz.yml",
+        )
+        .expect("the fuzz config loads")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let args: Vec<&[u8]> = if data.is_empty() {
+        Vec::new()
+    } else {
+        data.split(|&b| b == 0).collect()
+    };
+    // The event ID itself is checked by the store, not here.
+    if parse_log(&args).is_ok() {
+        assert!(args.len() <= 6, "event [count] [AT t] [NOW t] at most");
+    }
+    let _ = parse_rotate(&args);
+    if let Ok(many) = parse_mlog(&args) {
+        assert!(!many.events.is_empty());
+    }
+    for group in &config().groups {
+        if let Ok(get) = parse_get(group, &args) {
+            assert!(group.interval_by_ms(get.interval_ms).is_some());
+        }
+    }
+});
