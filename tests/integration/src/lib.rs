@@ -283,6 +283,17 @@ pub fn wait_replica_synced(master: &mut redis::Connection, replica: &mut redis::
     assert_eq!(acked, 1, "the replica acknowledged the master's writes");
 }
 
+/// The server's `used_memory` (`INFO memory`), in bytes.
+pub fn used_memory(c: &mut redis::Connection) -> u64 {
+    let info: String = cmd(&["INFO", "memory"]).query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .expect("INFO memory has used_memory")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 /// A numeric field of `ECL.INFO group`.
 pub fn info_field(c: &mut impl redis::ConnectionLike, group: &str, field: &str) -> u64 {
     let v: redis::Value = cmd(&["ECL.INFO", group]).query(c).unwrap();

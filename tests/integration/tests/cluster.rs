@@ -11,26 +11,9 @@ use std::time::{Duration, Instant};
 
 /// With the slots `redis-cli --cluster create` hands out to three masters,
 /// these groups land on all three (the tests check it with CLUSTER KEYSLOT).
+/// Clients see two cached groups and two direct ones; the module ignores
+/// the `sync_*` keys.
 const CONFIG: &str = "\
-groups:
-  logins:
-    events: [ok, failed]
-    intervals: [1s, 1h]
-  requests:
-    events: [req1, req2]
-    intervals: [1s, 1h]
-  errors:
-    events: [e500, e503]
-    intervals: [1s, 1h]
-  api:
-    auto_declare_events: true
-    intervals: [1s, 1h]
-";
-
-const GROUPS: [&str; 4] = ["logins", "requests", "errors", "api"];
-
-/// The same groups as the client sees them: two cached, two direct.
-const CLIENT_GROUPS: &str = "\
 groups:
   logins:
     events: [ok, failed]
@@ -49,13 +32,15 @@ groups:
     sync_limit: 50
 ";
 
+const GROUPS: [&str; 4] = ["logins", "requests", "errors", "api"];
+
 /// A client config file pointing at the cluster (`redis.cluster`).
 fn client_config(cluster: &Cluster) -> std::path::PathBuf {
     let nodes: Vec<String> = cluster.seeds().iter().map(|s| format!("'{s}'")).collect();
     let path = cluster.nodes[0].dir.join("client.yml");
     std::fs::write(
         &path,
-        format!("redis:\n  cluster: [{}]\n{CLIENT_GROUPS}", nodes.join(", ")),
+        format!("redis:\n  cluster: [{}]\n{CONFIG}", nodes.join(", ")),
     )
     .unwrap();
     path

@@ -169,15 +169,7 @@ fn writes_fail_cleanly_under_maxmemory() {
     cmd(&["ECL.LOG", "requests", "req1"])
         .query::<()>(&mut c)
         .unwrap();
-    let used: u64 = {
-        let info: String = cmd(&["INFO", "memory"]).query(&mut c).unwrap();
-        info.lines()
-            .find_map(|l| l.strip_prefix("used_memory:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
+    let used = used_memory(&mut c);
     cmd(&["CONFIG", "SET", "maxmemory", &(used / 2).to_string()])
         .query::<()>(&mut c)
         .unwrap();

@@ -49,16 +49,6 @@ fn clock_ms() -> u64 {
         .as_millis() as u64
 }
 
-fn used_memory(c: &mut redis::Connection) -> u64 {
-    let info: String = cmd(&["INFO", "memory"]).query(c).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 /// Per 10 s window start: the counts the raw producer had acknowledged.
 type Expected = Arc<Mutex<BTreeMap<u64, HashMap<String, u64>>>>;
 
