@@ -51,6 +51,7 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         ctx.log_warning("ECL: cannot register ecl.log and ecl.mlog");
         return Status::Err;
     }
+    reply::prepare_ok(ctx);
     timer::start(ctx);
     ctx.log_notice(&format!(
         "ECL: loaded {} groups from {path}",

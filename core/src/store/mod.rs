@@ -220,7 +220,7 @@ impl GroupStore {
         let mut store = GroupStore {
             name: shape.name.clone(),
             intervals: Vec::new(),
-            events: EventTable::new(),
+            events: EventTable::new(shape.auto_declare),
             totals: Vec::new(),
             expires_ms: Vec::new(),
             declared_count: shape.declared.len(),
