@@ -2,8 +2,6 @@
 
 use ecl_client::EclClient;
 use ecl_integration::*;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,74 +143,10 @@ fn redis_down_for_a_while_loses_and_doubles_nothing() {
     assert!(ecl.stats().failed_attempts > 0);
 }
 
-/// A TCP proxy that, once armed, forwards one `ECL.MLOG` to the server and
-/// then cuts the connection instead of returning the reply.
-struct LosingProxy {
-    port: u16,
-    armed: Arc<AtomicBool>,
-}
-
-impl LosingProxy {
-    fn start(server_port: u16) -> LosingProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let armed = Arc::new(AtomicBool::new(false));
-        let armed_for_thread = armed.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { return };
-                let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
-                    return;
-                };
-                let cut = Arc::new(AtomicBool::new(false));
-                let (mut c_in, mut s_out) =
-                    (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (armed, cut_up) = (armed_for_thread.clone(), cut.clone());
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 65536];
-                    while let Ok(n) = c_in.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        if armed.load(Ordering::SeqCst)
-                            && buf[..n].windows(8).any(|w| w == b"ECL.MLOG")
-                        {
-                            armed.store(false, Ordering::SeqCst);
-                            cut_up.store(true, Ordering::SeqCst);
-                        }
-                        if s_out.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                    }
-                });
-                let (mut s_in, mut c_out) = (server, client);
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 65536];
-                    while let Ok(n) = s_in.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        if cut.load(Ordering::SeqCst) {
-                            // The server applied the batch; the client never hears.
-                            let _ = c_out.shutdown(Shutdown::Both);
-                            let _ = s_in.shutdown(Shutdown::Both);
-                            break;
-                        }
-                        if c_out.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        LosingProxy { port, armed }
-    }
-}
-
 #[test]
 fn a_batch_whose_reply_was_lost_is_counted_once() {
     let s = Server::start(GROUPS, &[]);
-    let proxy = LosingProxy::start(s.port);
+    let proxy = LosingProxy::start(s.port, b"ECL.MLOG");
     let ecl = client_for(proxy.port, GROUPS);
     let group = ecl.group("cached");
     group.log_n("e2", 40).unwrap();

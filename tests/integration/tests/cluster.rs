@@ -387,3 +387,78 @@ fn redis_cli_reshard_under_load_keeps_every_count() {
         "{totals:?}"
     );
 }
+
+/// Makes every node report `port` for `node` (`cluster-announce-port`), so
+/// clients reach it through a proxy; waits until all of them agree.
+fn announce_through(cluster: &Cluster, node: &Server, port: u16, slot: u16) {
+    let _: () = cmd(&["CONFIG", "SET", "cluster-announce-port", &port.to_string()])
+        .query(&mut node.conn())
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cluster
+        .nodes
+        .iter()
+        .any(|n| cluster_slot_port(n, slot) != port)
+    {
+        assert!(Instant::now() < deadline, "the new port never spread");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The port `CLUSTER SLOTS` on `node` gives for the master of `slot`.
+fn cluster_slot_port(node: &Server, slot: u16) -> u16 {
+    let ranges: Vec<Vec<redis::Value>> =
+        cmd(&["CLUSTER", "SLOTS"]).query(&mut node.conn()).unwrap();
+    ranges
+        .iter()
+        .find_map(|r| {
+            let first: u16 = redis::from_redis_value(&r[0]).ok()?;
+            let last: u16 = redis::from_redis_value(&r[1]).ok()?;
+            let master: Vec<redis::Value> = redis::from_redis_value(&r[2]).ok()?;
+            (first..=last)
+                .contains(&slot)
+                .then(|| redis::from_redis_value(&master[1]).unwrap())
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_direct_log_whose_reply_was_lost_counts_once_through_the_cluster() {
+    let cluster = Cluster::start(CONFIG, 3);
+    let group = "errors"; // a direct group
+    let slot = cluster.key_slot(group);
+    let owner = cluster.owner_of_slot(slot);
+    // Every client of the owner goes through a proxy that can lose a reply.
+    let mlog_proxy = LosingProxy::start(owner.port, b"ECL.MLOG");
+    announce_through(&cluster, owner, mlog_proxy.port, slot);
+
+    let ecl = EclClient::from_config_file(client_config(&cluster)).unwrap();
+    let errors = ecl.group(group);
+    for _ in 0..3 {
+        errors.log("e500").unwrap();
+    }
+    // The server applies this one, the reply is lost, the cluster
+    // connection reconnects and sends it again: counted once.
+    mlog_proxy.armed.store(true, Ordering::SeqCst);
+    errors.log_n("e500", 10).unwrap();
+    assert!(!mlog_proxy.armed.load(Ordering::SeqCst), "a reply was cut");
+    let mut c = cluster_connection(&cluster);
+    assert_eq!(
+        get(&mut c, &["ECL.TOTALS", group]),
+        pairs(&[("e500", 13), ("e503", 0)])
+    );
+
+    // Why the ID matters: a plain ECL.LOG resent the same way counts twice.
+    let log_proxy = LosingProxy::start(owner.port, b"ECL.LOG");
+    announce_through(&cluster, owner, log_proxy.port, slot);
+    let mut plain = cluster_connection(&cluster);
+    log_proxy.armed.store(true, Ordering::SeqCst);
+    let _: () = cmd(&["ECL.LOG", group, "e503", "5"])
+        .query(&mut plain)
+        .unwrap();
+    assert!(!log_proxy.armed.load(Ordering::SeqCst), "a reply was cut");
+    assert_eq!(
+        get(&mut c, &["ECL.TOTALS", group]),
+        pairs(&[("e500", 13), ("e503", 10)])
+    );
+}
