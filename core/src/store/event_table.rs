@@ -2,7 +2,8 @@
 //!
 //! Counts live in plain vectors indexed by slot, so rotating a window is a
 //! vector swap and a memset. The hash table stores only the slot (4 bytes);
-//! the ID itself is stored once, in `ids`.
+//! the ID itself is stored once, in `ids` (short IDs in place, see
+//! [`StoredId`]).
 
 use hashbrown::HashTable;
 use std::collections::hash_map::RandomState;
@@ -13,10 +14,49 @@ const MAX_REHASH_IN_ONE_STEP: usize = 50_000;
 
 pub(crate) struct EventTable {
     /// `None` marks a free slot, listed in `free`.
-    ids: Vec<Option<Box<[u8]>>>,
+    ids: Vec<Option<StoredId>>,
     index: HashTable<u32>,
     hasher: IdHasher,
     free: Vec<u32>,
+}
+
+/// Longest ID kept in place rather than on the heap.
+const INLINE_ID_LEN: usize = 22;
+
+/// An event ID as stored: up to [`INLINE_ID_LEN`] bytes in place, longer
+/// ones on the heap. Most IDs are short; in place, an event costs 24 bytes
+/// here and no allocation, where a boxed ID costs 16 bytes plus an
+/// allocation of at least 16.
+#[derive(Clone)]
+enum StoredId {
+    Inline { len: u8, bytes: [u8; INLINE_ID_LEN] },
+    Heap(Box<[u8]>),
+}
+
+impl From<&[u8]> for StoredId {
+    fn from(id: &[u8]) -> Self {
+        if id.len() <= INLINE_ID_LEN {
+            let mut bytes = [0; INLINE_ID_LEN];
+            bytes[..id.len()].copy_from_slice(id);
+            StoredId::Inline {
+                len: id.len() as u8,
+                bytes,
+            }
+        } else {
+            StoredId::Heap(id.into())
+        }
+    }
+}
+
+impl std::ops::Deref for StoredId {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            StoredId::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            StoredId::Heap(id) => id,
+        }
+    }
 }
 
 /// How IDs are hashed.
@@ -143,8 +183,15 @@ impl EventTable {
 
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        let ids: usize = self.ids.iter().flatten().map(|id| id.len()).sum();
-        ids + self.ids.capacity() * std::mem::size_of::<Option<Box<[u8]>>>()
+        let heap_ids: usize = self
+            .ids
+            .iter()
+            .flatten()
+            .filter(|id| matches!(id, StoredId::Heap(_)))
+            .map(|id| id.len())
+            .sum();
+        heap_ids
+            + self.ids.capacity() * std::mem::size_of::<Option<StoredId>>()
             + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
             + self.free.capacity() * 4
     }
@@ -153,6 +200,22 @@ impl EventTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_ids_are_kept_in_place_long_ones_on_the_heap() {
+        assert_eq!(std::mem::size_of::<Option<StoredId>>(), 24);
+        let mut t = EventTable::new(true);
+        let short = [b'x'; INLINE_ID_LEN];
+        let long = [b'y'; INLINE_ID_LEN + 1];
+        let (a, b, c) = (t.insert(b""), t.insert(&short), t.insert(&long));
+        assert!(matches!(t.ids[b as usize], Some(StoredId::Inline { .. })));
+        assert!(matches!(t.ids[c as usize], Some(StoredId::Heap(_))));
+        assert_eq!(
+            (t.id(a), t.id(b), t.id(c)),
+            (Some(&b""[..]), Some(&short[..]), Some(&long[..]))
+        );
+        assert_eq!((t.find(&short), t.find(&long)), (Some(b), Some(c)));
+    }
 
     #[test]
     fn insert_find_remove_and_reuse() {

@@ -9,6 +9,7 @@
 
 mod event_table;
 mod producers;
+mod slot_counts;
 
 pub use producers::{ProducerState, ProducerTable, MAX_PRODUCERS, MAX_PRODUCER_ID_LEN};
 
@@ -17,6 +18,7 @@ use crate::error::EclError;
 use crate::event_id::{check_client_event_id, OVERFLOW_EVENT};
 use event_table::EventTable;
 use hashbrown::HashMap;
+use slot_counts::SlotCounts;
 
 /// What a group looks like according to the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,8 +90,8 @@ pub struct IntervalState {
     /// `cur_window * len_ms`, kept so the hot path compares instead of
     /// dividing.
     cur_start: u64,
-    pub(crate) cur: Vec<u64>,
-    pub(crate) last: Vec<u64>,
+    pub(crate) cur: SlotCounts,
+    pub(crate) last: SlotCounts,
 }
 
 impl IntervalState {
@@ -98,8 +100,8 @@ impl IntervalState {
             len_ms,
             cur_window: 0,
             cur_start: 0,
-            cur: vec![0; slots],
-            last: vec![0; slots],
+            cur: SlotCounts::zeros(slots),
+            last: SlotCounts::zeros(slots),
         };
         state.set_window(now_ms / len_ms);
         state
@@ -130,17 +132,17 @@ impl IntervalState {
         let k = now_ms / self.len_ms;
         if k == self.cur_window + 1 {
             std::mem::swap(&mut self.cur, &mut self.last);
-            self.cur.fill(0);
+            self.cur.clear();
         } else {
-            self.cur.fill(0);
-            self.last.fill(0);
+            self.cur.clear();
+            self.last.clear();
         }
         self.set_window(k);
         true
     }
 
     /// The window's counts as they would be at `at_ms`, without rotating.
-    fn view(&self, kind: WindowKind, at_ms: u64) -> Option<&[u64]> {
+    fn view(&self, kind: WindowKind, at_ms: u64) -> Option<&SlotCounts> {
         let k = at_ms / self.len_ms;
         let ahead = k.saturating_sub(self.cur_window);
         match (kind, ahead) {
@@ -175,7 +177,7 @@ pub struct GroupStore {
     name: String,
     intervals: Vec<IntervalState>,
     events: EventTable,
-    totals: Vec<u64>,
+    totals: SlotCounts,
     /// For auto-declared slots: the time from which the event has no count in
     /// any kept window (it is then dead and its slot can be freed).
     /// `u64::MAX` for declared events, which never expire.
@@ -201,14 +203,28 @@ enum Target {
     Overflow,
 }
 
-/// Pushes onto a per-slot vector, growing it by an eighth rather than
-/// doubling: there are `2 × intervals + 2` such vectors per group, and
+/// Pushes onto a per-slot vector, growing it by about an eighth rather than
+/// doubling: there are `2 × intervals + 3` such vectors per group, and
 /// doubling would leave up to half of each unused. Still amortised O(1).
 pub(crate) fn push_compact<T>(v: &mut Vec<T>, value: T) {
     if v.len() == v.capacity() {
-        v.reserve_exact((v.capacity() / 8).max(16));
+        let element = std::mem::size_of::<T>().max(1);
+        let wanted = v.capacity() + (v.capacity() / 8).max(16);
+        let capacity = allocation_class(wanted * element) / element;
+        v.reserve_exact(capacity - v.len());
     }
     v.push(value);
+}
+
+/// `bytes` rounded up to the allocation size classes of jemalloc (Redis's
+/// allocator): four per power of two. The allocator hands out the whole
+/// class anyway, so a vector may as well use it as capacity.
+pub(crate) fn allocation_class(bytes: usize) -> usize {
+    if bytes <= 64 {
+        return bytes.next_multiple_of(16);
+    }
+    let power = 1usize << (usize::BITS - 1 - bytes.leading_zeros());
+    bytes.next_multiple_of(power / 4)
 }
 
 /// Slots visited per sweep step: about a millisecond of work at most.
@@ -221,7 +237,7 @@ impl GroupStore {
             name: shape.name.clone(),
             intervals: Vec::new(),
             events: EventTable::new(shape.auto_declare),
-            totals: Vec::new(),
+            totals: SlotCounts::zeros(0),
             expires_ms: Vec::new(),
             declared_count: shape.declared.len(),
             auto_declare: shape.auto_declare,
@@ -235,7 +251,7 @@ impl GroupStore {
         for id in &shape.declared {
             let slot = store.events.insert(id);
             debug_assert_eq!(slot as usize, store.totals.len());
-            store.totals.push(0);
+            store.totals.push_zero();
             store.expires_ms.push(u64::MAX);
         }
         store.intervals = shape
@@ -373,15 +389,15 @@ impl GroupStore {
         }
         let windows = 2 * self.intervals.len();
         match stage {
-            0 => shrink(&mut self.totals),
+            0 => self.totals.shrink_if_loose(),
             1 => shrink(&mut self.expires_ms),
             s if s < 2 + windows => {
                 let interval = &mut self.intervals[(s - 2) / 2];
-                shrink(if s % 2 == 0 {
-                    &mut interval.cur
+                if s % 2 == 0 {
+                    interval.cur.shrink_if_loose();
                 } else {
-                    &mut interval.last
-                });
+                    interval.last.shrink_if_loose();
+                }
             }
             s if s < 2 + windows + 3 => self.events.shrink(s - 2 - windows),
             _ => {
@@ -402,11 +418,11 @@ impl GroupStore {
             self.auto_slots -= 1;
         }
         let s = slot as usize;
-        self.totals[s] = 0;
+        self.totals.set(s, 0);
         self.expires_ms[s] = 0;
         for interval in &mut self.intervals {
-            interval.cur[s] = 0;
-            interval.last[s] = 0;
+            interval.cur.set(s, 0);
+            interval.last.set(s, 0);
         }
     }
 
@@ -414,11 +430,11 @@ impl GroupStore {
         let slot = self.events.insert(id);
         let s = slot as usize;
         if s == self.totals.len() {
-            push_compact(&mut self.totals, 0);
+            self.totals.push_zero();
             push_compact(&mut self.expires_ms, 0);
             for interval in &mut self.intervals {
-                push_compact(&mut interval.cur, 0);
-                push_compact(&mut interval.last, 0);
+                interval.cur.push_zero();
+                interval.last.push_zero();
             }
         }
         slot
@@ -428,7 +444,7 @@ impl GroupStore {
     /// event starts again from zero.
     fn live_total(&self, slot: u32, now_ms: u64) -> u64 {
         if self.is_live(slot, now_ms) {
-            self.totals[slot as usize]
+            self.totals.get(slot as usize)
         } else {
             0
         }
@@ -645,18 +661,18 @@ impl GroupStore {
         let declared = self.is_declared(slot);
         if !declared && self.expires_ms[s] <= now_ms {
             // A dead auto-declared event counted again starts a new life.
-            self.totals[s] = 0;
+            self.totals.set(s, 0);
         }
-        self.totals[s] += count;
+        self.totals.add(s, count);
         let mut late = false;
         let mut expires = self.expires_ms[s];
         // After `advance`, at_ms <= now < cur_start + len: compare, no division.
         for interval in &mut self.intervals {
             if at_ms >= interval.cur_start {
-                interval.cur[s] = interval.cur[s].saturating_add(count);
+                interval.cur.add(s, count);
                 expires = expires.max(interval.kept_until(true));
             } else if at_ms >= interval.cur_start.saturating_sub(interval.len_ms) {
-                interval.last[s] = interval.last[s].saturating_add(count);
+                interval.last.add(s, count);
                 expires = expires.max(interval.kept_until(false));
             } else {
                 late = true;
@@ -684,7 +700,7 @@ impl GroupStore {
         at_ms: u64,
     ) -> Vec<(&[u8], u64)> {
         let view = self.intervals[interval].view(kind, at_ms);
-        let count_of = |s: usize| view.map_or(0, |v| v[s]);
+        let count_of = |s: usize| view.map_or(0, |v| v.get(s));
         let mut out: Vec<(&[u8], u64)> = Vec::with_capacity(self.declared_count);
         for slot in 0..self.events.slot_count() {
             let Some(id) = self.events.id(slot as u32) else {
@@ -703,7 +719,7 @@ impl GroupStore {
     pub fn totals(&self, at_ms: u64) -> Vec<(&[u8], u64)> {
         let mut out: Vec<(&[u8], u64)> = (0..self.events.slot_count() as u32)
             .filter(|&slot| self.is_live(slot, at_ms))
-            .filter_map(|slot| Some((self.events.id(slot)?, self.totals[slot as usize])))
+            .filter_map(|slot| Some((self.events.id(slot)?, self.totals.get(slot as usize))))
             .collect();
         out.sort_unstable_by(|a, b| a.0.cmp(b.0));
         out
@@ -721,9 +737,10 @@ impl GroupStore {
         let per_slot_vecs: usize = self
             .intervals
             .iter()
-            .map(|i| (i.cur.capacity() + i.last.capacity()) * 8)
+            .map(|i| i.cur.heap_bytes() + i.last.heap_bytes())
             .sum::<usize>()
-            + (self.totals.capacity() + self.expires_ms.capacity()) * 8;
+            + self.totals.heap_bytes()
+            + self.expires_ms.capacity() * 8;
         std::mem::size_of::<Self>()
             + self.name.len()
             + self.intervals.capacity() * std::mem::size_of::<IntervalState>()
@@ -741,10 +758,10 @@ impl GroupStore {
             let windows: Vec<(u64, u64)> = self
                 .intervals
                 .iter()
-                .map(|i| (i.cur[s], i.last[s]))
+                .map(|i| (i.cur.get(s), i.last.get(s)))
                 .collect();
             let has_count = windows.iter().any(|&(c, l)| c > 0 || l > 0);
-            (s < self.declared_count || has_count).then_some((id, self.totals[s], windows))
+            (s < self.declared_count || has_count).then_some((id, self.totals.get(s), windows))
         })
     }
 
@@ -788,11 +805,11 @@ impl GroupStore {
     /// its expiry from them.
     fn set_slot(&mut self, slot: u32, total: u64, windows: &[(u64, u64)]) {
         let s = slot as usize;
-        self.totals[s] = total;
+        self.totals.set(s, total);
         let mut expires = 0;
         for (interval, &(cur, last)) in self.intervals.iter_mut().zip(windows) {
-            interval.cur[s] = cur;
-            interval.last[s] = last;
+            interval.cur.set(s, cur);
+            interval.last.set(s, last);
             if cur > 0 {
                 expires = expires.max(interval.kept_until(true));
             }
@@ -838,7 +855,7 @@ impl GroupStore {
                 .iter()
                 .map(|old| {
                     old.map_or((0, 0), |o| {
-                        (self.intervals[o].cur[s], self.intervals[o].last[s])
+                        (self.intervals[o].cur.get(s), self.intervals[o].last.get(s))
                     })
                 })
                 .collect();
@@ -857,7 +874,7 @@ impl GroupStore {
                 None => None,
             };
             match target {
-                Some(new_slot) => fresh.set_slot(new_slot, self.totals[s], &windows),
+                Some(new_slot) => fresh.set_slot(new_slot, self.totals.get(s), &windows),
                 None if self.is_declared(slot) || has_count => report.dropped_events += 1,
                 None => {}
             }

@@ -42,6 +42,36 @@ fn pairs(list: &[(&str, u64)]) -> Vec<(String, u64)> {
 }
 
 #[test]
+fn window_counts_beyond_32_bits_are_exact_and_survive_encoding() {
+    let big = 5_000_000_000; // more than u32::MAX
+    let mut s = GroupStore::new(&shape(&[1000, 60_000], &["a", "b"], true, 10), T0);
+    log(&mut s, &[("a", big), ("x", 3)], T0, T0).unwrap();
+    log(&mut s, &[("a", big)], T0 + 10, T0 + 10).unwrap();
+    let expected = pairs(&[("a", 2 * big), ("b", 0), ("x", 3)]);
+    assert_eq!(counts(&s, 1, WindowKind::Current, T0 + 20), expected);
+    let decoded = decode(&encode(&s)).unwrap();
+    assert_eq!(counts(&decoded, 1, WindowKind::Current, T0 + 20), expected);
+    assert_eq!(counts(&decoded, 0, WindowKind::Current, T0 + 20), expected);
+    // Rotation moves the wide window to last, then clears it.
+    assert_eq!(counts(&s, 0, WindowKind::Last, T0 + 1000), expected);
+    s.advance(T0 + 2000);
+    assert_eq!(
+        counts(&s, 0, WindowKind::Last, T0 + 2000),
+        pairs(&[("a", 0), ("b", 0)])
+    );
+    assert_eq!(
+        counts(&s, 1, WindowKind::Current, T0 + 2000),
+        expected,
+        "the minute window keeps them"
+    );
+    log(&mut s, &[("b", 1)], T0 + 2000, T0 + 2000).unwrap();
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, T0 + 2000),
+        pairs(&[("a", 0), ("b", 1)])
+    );
+}
+
+#[test]
 fn counts_move_from_current_to_last_and_then_vanish() {
     let mut s = GroupStore::new(&shape(&[1000, 5000], &["a", "b"], false, 10), T0);
     log(&mut s, &[("a", 3)], T0 + 10, T0 + 10).unwrap();
@@ -345,7 +375,8 @@ fn step() -> impl Strategy<Value = Step> {
     (
         0u64..2600,
         0usize..7,
-        0u64..4,
+        // Now and then a count that takes a window past 32 bits.
+        prop_oneof![9 => 0u64..4, 1 => Just(3_000_000_000u64)],
         proptest::option::of(0u64..4000),
     )
         .prop_map(|(dt, event, count, at_back)| Step {
@@ -464,4 +495,24 @@ fn version_1_payloads_still_decode() {
         assert_eq!(all_reads(&decoded, t), all_reads(&expected, t));
     }
     assert!(decoded.producers().is_duplicate(b"p", 7));
+}
+
+#[test]
+fn vectors_grow_into_whole_allocation_classes() {
+    assert_eq!(allocation_class(1), 16);
+    assert_eq!(allocation_class(64), 64);
+    assert_eq!(allocation_class(65), 80);
+    assert_eq!(allocation_class(40_000), 40_960);
+    assert_eq!(allocation_class(270_000), 327_680);
+    assert_eq!(allocation_class(262_144), 262_144);
+    let mut v: Vec<u32> = Vec::new();
+    for i in 0..100_000u32 {
+        push_compact(&mut v, i);
+        let bytes = v.capacity() * 4;
+        assert_eq!(allocation_class(bytes), bytes, "capacity fills its class");
+        assert!(
+            v.capacity() <= v.len() + v.len() / 2 + 16,
+            "growth stays modest"
+        );
+    }
 }
