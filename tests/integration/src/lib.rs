@@ -527,7 +527,7 @@ impl Cluster {
 }
 
 /// `(first slot, last slot, master port)` ranges from `CLUSTER SLOTS`, sorted.
-fn slot_owners(c: &mut redis::Connection) -> Vec<(u16, u16, u16)> {
+pub fn slot_owners(c: &mut redis::Connection) -> Vec<(u16, u16, u16)> {
     let ranges: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SLOTS").query(c).unwrap();
     let mut owners: Vec<(u16, u16, u16)> = ranges
         .iter()

@@ -331,19 +331,11 @@ fn redis_cli_reshard_under_load_keeps_every_count() {
     let id = |s: &Server| -> String { cmd(&["CLUSTER", "MYID"]).query(&mut s.conn()).unwrap() };
     // `reshard` takes the source's slots from its first one on: ask for
     // enough of them that the group's slot is among them.
-    let first_slot: u16 = {
-        let mut c = from.conn();
-        let slots: Vec<Vec<redis::Value>> = cmd(&["CLUSTER", "SLOTS"]).query(&mut c).unwrap();
-        slots
-            .iter()
-            .filter_map(|r| {
-                let first: u16 = redis::from_redis_value(&r[0]).ok()?;
-                let last: u16 = redis::from_redis_value(&r[1]).ok()?;
-                (first..=last).contains(&slot).then_some(first)
-            })
-            .next()
-            .unwrap()
-    };
+    let first_slot = slot_owners(&mut from.conn())
+        .into_iter()
+        .find(|(first, last, _)| (*first..=*last).contains(&slot))
+        .map(|(first, _, _)| first)
+        .unwrap();
     let count = (slot - first_slot + 1).to_string();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -407,19 +399,11 @@ fn announce_through(cluster: &Cluster, node: &Server, port: u16, slot: u16) {
 
 /// The port `CLUSTER SLOTS` on `node` gives for the master of `slot`.
 fn cluster_slot_port(node: &Server, slot: u16) -> u16 {
-    let ranges: Vec<Vec<redis::Value>> =
-        cmd(&["CLUSTER", "SLOTS"]).query(&mut node.conn()).unwrap();
-    ranges
-        .iter()
-        .find_map(|r| {
-            let first: u16 = redis::from_redis_value(&r[0]).ok()?;
-            let last: u16 = redis::from_redis_value(&r[1]).ok()?;
-            let master: Vec<redis::Value> = redis::from_redis_value(&r[2]).ok()?;
-            (first..=last)
-                .contains(&slot)
-                .then(|| redis::from_redis_value(&master[1]).unwrap())
-        })
-        .unwrap()
+    slot_owners(&mut node.conn())
+        .into_iter()
+        .find(|(first, last, _)| (*first..=*last).contains(&slot))
+        .map(|(_, _, port)| port)
+        .expect("every slot is served")
 }
 
 #[test]
