@@ -231,7 +231,7 @@ def main():
 
         # 4. Cached mode: by name and by handle vs the original's cached log().
         theirs = median_of(reps, lambda: float(sh("taskset", "-c", "1", str(python), "-c", PY_DIRECT, str(s.port), str(secs), "cached").split()[0]))
-        for mode, ns_target in (("by-name", 20), ("by-handle", 5)):
+        for mode, ns_target in (("by-name", 20), ("by-handle", 5), ("by-local-handle", 5)):
             ours = median_of(reps, lambda: float(sh("taskset", "-c", "1", bench, str(s.config), "cached2", mode, str(secs)).split()[0]))
             ns = 1e9 / ours
             row(f"ecl-client cached mode, log {mode} (calls/s; ns/call)", f"{ours:,.0f}; {ns:.1f} ns",

@@ -1,4 +1,5 @@
-//! Cost of `log` in cached mode, by name and by handle, on 1 and 2 threads.
+//! Cost of `log` in cached mode, by name, by handle and by thread-local
+//! handle, on 1 and 2 threads.
 //! Only process memory is touched: the client points at a port where no
 //! server listens, and the flusher's retries happen on its own thread.
 //!
@@ -62,6 +63,19 @@ fn bench(c: &mut Criterion) {
                 })
             })
         });
+        c.bench_function(
+            &format!("cached log by thread-local handle, {threads} thread(s)"),
+            |b| {
+                b.iter_custom(|iters| {
+                    on_threads(threads, iters, |n| {
+                        let local = group.local_event("e1").unwrap();
+                        for _ in 0..n {
+                            black_box(&local).inc();
+                        }
+                    })
+                })
+            },
+        );
     }
 }
 

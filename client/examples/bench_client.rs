@@ -1,7 +1,7 @@
 //! Throughput of one thread logging through ecl-client, for `make bench`.
 //!
-//! `bench_client CONFIG GROUP MODE SECONDS` with MODE `direct`, `by-name` or
-//! `by-handle`; prints `calls_per_second`. In the cached modes the group must
+//! `bench_client CONFIG GROUP MODE SECONDS` with MODE `direct`, `by-name`,
+//! `by-handle` or `by-local-handle`; prints `calls_per_second`. In the cached modes the group must
 //! be cached in CONFIG; the counts are flushed (and checked by the caller).
 
 use ecl_client::EclClient;
@@ -11,11 +11,15 @@ use std::time::{Duration, Instant};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, config, group, mode, seconds] = args.as_slice() else {
-        return Err("usage: bench_client CONFIG GROUP direct|by-name|by-handle SECONDS".into());
+        return Err(
+            "usage: bench_client CONFIG GROUP direct|by-name|by-handle|by-local-handle SECONDS"
+                .into(),
+        );
     };
     let ecl = EclClient::from_config_file(config)?;
     let group = ecl.group(group);
     let handle = group.event("e1")?;
+    let local = group.local_event("e1")?;
     let duration = Duration::from_secs_f64(seconds.parse()?);
     let started = Instant::now();
     let mut calls: u64 = 0;
@@ -24,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for _ in 0..1000 {
             match mode.as_str() {
                 "by-handle" => black_box(&handle).inc(),
+                "by-local-handle" => black_box(&local).inc(),
                 _ => group.log(black_box("e1"))?,
             }
         }

@@ -6,24 +6,93 @@
 //! other bank active and, after a short grace, drains the old one into a batch
 //! stamped with the old span's start. So a count goes to the window in which
 //! it was logged, however late the batch reaches Redis.
+//!
+//! A thread-local handle ([`LocalCell`]) avoids even the atomic add: its
+//! owner thread alone writes its banks, with a plain load and store, and they
+//! only ever grow; the flusher reads them and remembers how much it took.
 
 use crate::flusher::Wake;
 // hashbrown's default hasher (foldhash, randomly seeded): several times
 // faster than SipHash on short IDs, on the by-name hot path.
 use hashbrown::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The local counts of one event.
 #[derive(Default)]
 pub(crate) struct EventCounter {
     banks: [AtomicU64; 2],
+    /// Cells of thread-local handles of this event.
+    locals: Mutex<Vec<Arc<LocalCell>>>,
 }
 
 impl EventCounter {
-    /// Takes everything counted in `bank`.
+    /// Takes everything counted in `bank`, thread-local cells included, and
+    /// forgets cells whose handle is gone and whose counts were all taken.
     pub fn drain(&self, bank: usize) -> u64 {
-        self.banks[bank].swap(0, Ordering::AcqRel)
+        let shared = self.banks[bank].swap(0, Ordering::AcqRel);
+        let mut locals = self.locals.lock().unwrap_or_else(|e| e.into_inner());
+        let local: u64 = locals.iter().map(|cell| cell.take(bank)).sum();
+        locals.retain(|cell| Arc::strong_count(cell) > 1 || cell.pending() > 0);
+        shared + local
+    }
+
+    /// A new cell for a thread-local handle.
+    pub fn new_local(&self) -> Arc<LocalCell> {
+        let cell = Arc::new(LocalCell::default());
+        self.locals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cell.clone());
+        cell
+    }
+
+    fn has_pending(&self) -> bool {
+        self.banks.iter().any(|b| b.load(Ordering::Acquire) != 0)
+            || self
+                .locals
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|cell| cell.pending() > 0)
+    }
+}
+
+/// The counts of one thread-local handle. Only the owning thread writes
+/// `counted` (so a load and a store suffice, no read-modify-write); only
+/// the flusher writes `taken`. Both only grow, so a count added while the
+/// flusher reads is simply taken at the next drain of that bank.
+#[derive(Default)]
+pub(crate) struct LocalCell {
+    counted: [AtomicU64; 2],
+    taken: [AtomicU64; 2],
+}
+
+impl LocalCell {
+    /// Adds `n` to `bank`. Only the owning thread may call this; returns the
+    /// bank's count not yet taken, for the `sync_limit` check.
+    #[inline]
+    pub fn add_owned(&self, bank: usize, n: u64) -> u64 {
+        let counted = self.counted[bank].load(Ordering::Relaxed).wrapping_add(n);
+        self.counted[bank].store(counted, Ordering::Release);
+        counted.wrapping_sub(self.taken[bank].load(Ordering::Relaxed))
+    }
+
+    /// What was counted in `bank` since the last take (flusher only).
+    fn take(&self, bank: usize) -> u64 {
+        let counted = self.counted[bank].load(Ordering::Acquire);
+        let taken = self.taken[bank].swap(counted, Ordering::Relaxed);
+        counted.wrapping_sub(taken)
+    }
+
+    fn pending(&self) -> u64 {
+        (0..2)
+            .map(|b| {
+                self.counted[b]
+                    .load(Ordering::Acquire)
+                    .wrapping_sub(self.taken[b].load(Ordering::Relaxed))
+            })
+            .sum()
     }
 }
 
@@ -109,6 +178,19 @@ impl CachedGroup {
         }
     }
 
+    /// Adds `n` through a thread-local handle's cell (see [`LocalCell`]).
+    #[inline]
+    pub fn add_local(&self, cell: &LocalCell, n: u64) {
+        let bank = self.active.load(Ordering::Acquire);
+        let pending = cell.add_owned(bank, n);
+        if let Some(limit) = self.sync_limit {
+            if pending >= limit && pending - n.min(pending) < limit {
+                self.limit_hit.store(true, Ordering::Release);
+                self.wake.notify();
+            }
+        }
+    }
+
     /// Makes the other bank active; returns the bank that was active.
     pub fn flip(&self) -> usize {
         self.active.fetch_xor(1, Ordering::AcqRel)
@@ -127,9 +209,7 @@ impl CachedGroup {
         let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
         // Under the write lock nobody can be cloning a counter by name, so a
         // strong count of 1 means no handle and no `log` in flight holds it.
-        events.retain(|_, c| {
-            Arc::strong_count(c) > 1 || c.banks.iter().any(|b| b.load(Ordering::Acquire) != 0)
-        });
+        events.retain(|_, c| Arc::strong_count(c) > 1 || c.has_pending());
     }
 
     /// Takes every non-zero count of `bank`.

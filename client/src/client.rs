@@ -121,6 +121,9 @@ const _: () = {
     assert_shareable::<EclClient>();
     assert_shareable::<crate::Group>();
     assert_shareable::<crate::EventHandle>();
+    // Moved into the thread that counts (not shared: see its docs).
+    const fn assert_sendable<T: Send>() {}
+    assert_sendable::<crate::LocalEventHandle>();
 };
 
 impl EclClient {

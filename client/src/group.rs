@@ -1,10 +1,11 @@
 //! Groups and event handles: where applications count.
 
-use crate::cached::{CachedGroup, EventCounter};
+use crate::cached::{CachedGroup, EventCounter, LocalCell};
 use crate::client::ClientInner;
 use crate::error::ClientError;
 use ecl_core::event_id::{check_client_event_id, display_id};
 use ecl_core::GroupConfig;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -44,6 +45,53 @@ enum HandleTarget {
         group: Arc<CachedGroup>,
         counter: Arc<EventCounter>,
     },
+}
+
+/// A pre-resolved event for one thread: in a cached group `inc()` is a plain
+/// load and store on a counter only this handle writes — no atomic
+/// read-modify-write, so a few times cheaper than [`EventHandle::inc`].
+///
+/// `Send` but not `Sync` and not `Clone`: move it into the thread that
+/// counts, and make one per thread ([`Group::local_event`]). Counts are
+/// flushed like any other; dropping the handle loses nothing.
+///
+/// ```compile_fail
+/// fn shared_between_threads<T: Sync>() {}
+/// shared_between_threads::<ecl_client::LocalEventHandle>();
+/// ```
+pub struct LocalEventHandle {
+    target: LocalTarget,
+    /// Not `Sync`: two threads adding through one handle would lose counts.
+    _one_thread: PhantomData<std::cell::Cell<()>>,
+}
+
+enum LocalTarget {
+    Cached {
+        group: Arc<CachedGroup>,
+        cell: Arc<LocalCell>,
+        /// Keeps the event's counter (and so the cell's registration) alive.
+        _counter: Arc<EventCounter>,
+    },
+    /// Noop and direct groups: as the shared handle does.
+    Shared(EventHandle),
+}
+
+impl LocalEventHandle {
+    /// Counts one occurrence.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    /// Counts `n` occurrences (in a direct group: one `ECL.LOG`, whose
+    /// failure is logged).
+    #[inline]
+    pub fn add(&self, n: u64) {
+        match &self.target {
+            LocalTarget::Cached { group, cell, .. } => group.add_local(cell, n),
+            LocalTarget::Shared(handle) => handle.add(n),
+        }
+    }
 }
 
 /// One event's counts in one interval.
@@ -153,6 +201,26 @@ impl Group {
         Ok(EventHandle {
             client: self.client.clone(),
             target,
+        })
+    }
+
+    /// A handle for the calling thread's hot path (see [`LocalEventHandle`]).
+    pub fn local_event(&self, event: impl AsRef<[u8]>) -> Result<LocalEventHandle, ClientError> {
+        let event = event.as_ref();
+        let target = match &self.kind {
+            GroupKind::Cached(config, group) => {
+                let counter = self.counter(config, group, event)?;
+                LocalTarget::Cached {
+                    group: group.clone(),
+                    cell: counter.new_local(),
+                    _counter: counter,
+                }
+            }
+            _ => LocalTarget::Shared(self.event(event)?),
+        };
+        Ok(LocalEventHandle {
+            target,
+            _one_thread: PhantomData,
         })
     }
 

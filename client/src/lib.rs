@@ -40,4 +40,6 @@ pub use client::{ClientBuilder, EclClient};
 pub use ecl_core::{Config, GroupConfig, RedisSettings};
 pub use error::ClientError;
 pub use flusher::FlushStats;
-pub use group::{Counts, EventHandle, Group, GroupInfo, IntervalCounts, IntervalInfo};
+pub use group::{
+    Counts, EventHandle, Group, GroupInfo, IntervalCounts, IntervalInfo, LocalEventHandle,
+};

@@ -81,6 +81,91 @@ fn many_threads_cached_counts_all_arrive() {
 }
 
 #[test]
+fn thread_local_handles_count_exactly_alongside_shared_ones() {
+    let s = Server::start(GROUPS, &[]);
+    let ecl = client_for(s.port, GROUPS);
+    let per_thread = 50_000u64;
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let ecl = ecl.clone();
+            std::thread::spawn(move || {
+                let group = ecl.group("cached");
+                let local = group.local_event("e1").unwrap();
+                let shared = group.event("e1").unwrap();
+                let dynamic = ecl.group("dyn").local_event(format!("t{t}")).unwrap();
+                for i in 0..per_thread {
+                    if i % 3 == 0 {
+                        shared.inc();
+                    } else {
+                        local.inc();
+                    }
+                    dynamic.add(2);
+                }
+                // Dropped with counts not yet flushed: nothing is lost.
+            })
+        })
+        .collect();
+    // Flushes while they count (sync_limit 500 and the 0.2 s timer fire too).
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(30));
+        let _ = ecl.flush();
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    ecl.flush().unwrap();
+    let mut c = s.conn();
+    assert_eq!(total_of(&mut c, "cached"), 4 * per_thread);
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "dyn"]),
+        pairs(&[
+            ("t0", 2 * per_thread),
+            ("t1", 2 * per_thread),
+            ("t2", 2 * per_thread),
+            ("t3", 2 * per_thread)
+        ])
+    );
+    assert!(
+        ecl.stats().sent_batches > 5,
+        "sync_limit flushed along the way"
+    );
+    // A direct group's local handle is a round trip, like the shared one.
+    let direct = ecl.group("direct").local_event("x").unwrap();
+    direct.add(3);
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "direct"]),
+        pairs(&[("x", 3), ("y", 0)])
+    );
+}
+
+#[test]
+fn local_handle_counts_land_in_the_window_they_were_logged_in() {
+    let s = Server::start(GROUPS, &[]);
+    let ecl = client_for(s.port, GROUPS);
+    let local = ecl.group("fast").local_event("b").unwrap();
+    let mut c = s.conn();
+    let start = wait_for_window_start(&mut c, 1000, 300);
+    let window = start / 1000 * 1000;
+    while server_ms(&mut c) < window + 850 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    local.add(4);
+    while server_ms(&mut c) < window + 1300 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    local.add(1);
+    ecl.flush().unwrap();
+    assert_eq!(
+        counts(&mut c, &["ECL.GET", "fast", "LAST"]),
+        pairs(&[("a", 0), ("b", 4)])
+    );
+    assert_eq!(
+        counts(&mut c, &["ECL.GET", "fast", "CURRENT"]),
+        pairs(&[("a", 0), ("b", 1)])
+    );
+}
+
+#[test]
 fn counts_land_in_the_window_they_were_logged_in() {
     let s = Server::start(GROUPS, &[]);
     let ecl = client_for(s.port, GROUPS);
