@@ -96,17 +96,35 @@ impl LocalCell {
     }
 }
 
+type EventMap = HashMap<Box<[u8]>, Arc<EventCounter>>;
+
+/// A group's event counters by ID.
+enum Events {
+    /// Only declared events: the map never changes, so it is read without a
+    /// lock (a read lock costs two atomic read-modify-writes per `log`).
+    Fixed(EventMap),
+    /// Auto-declared events come and go: read-mostly, behind a lock.
+    Growing(RwLock<EventMap>),
+}
+
+impl Events {
+    fn read<R>(&self, f: impl FnOnce(&EventMap) -> R) -> R {
+        match self {
+            Events::Fixed(map) => f(map),
+            Events::Growing(lock) => f(&lock.read().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+}
+
 /// The cached state of one group.
 pub(crate) struct CachedGroup {
     pub name: String,
     pub intervals_ms: Vec<u64>,
-    pub auto_declare: bool,
     pub sync_limit: Option<u64>,
     pub sync_interval: Option<std::time::Duration>,
     /// Index of the bank `log` adds to.
     active: AtomicUsize,
-    /// Read-mostly: new IDs are added only for auto-declared events.
-    events: RwLock<HashMap<Box<[u8]>, Arc<EventCounter>>>,
+    events: Events,
     /// Set by `log` when a count crosses `sync_limit`.
     pub limit_hit: AtomicBool,
     wake: Arc<Wake>,
@@ -114,55 +132,61 @@ pub(crate) struct CachedGroup {
 
 impl CachedGroup {
     pub fn new(config: &ecl_core::GroupConfig, wake: Arc<Wake>) -> CachedGroup {
-        let events = config
+        let declared: EventMap = config
             .events
             .iter()
             .map(|e| (e.as_bytes().into(), Arc::new(EventCounter::default())))
             .collect();
+        let events = if config.auto_declare_events {
+            Events::Growing(RwLock::new(declared))
+        } else {
+            Events::Fixed(declared)
+        };
         CachedGroup {
             name: config.name.clone(),
             intervals_ms: config.intervals.iter().map(|i| i.ms).collect(),
-            auto_declare: config.auto_declare_events,
             sync_limit: config.sync_limit,
             sync_interval: config.sync_interval,
             active: AtomicUsize::new(0),
-            events: RwLock::new(events),
+            events,
             limit_hit: AtomicBool::new(false),
             wake,
         }
     }
 
     /// Adds `n` to a known event; false if the event has no counter yet.
-    /// The by-name hot path: one read lock, no reference counting.
+    /// The by-name hot path: a hash lookup (under a read lock only in an
+    /// auto-declaring group), no reference counting.
     #[inline]
     pub fn add_by_name(&self, id: &[u8], n: u64) -> bool {
-        let events = self.events.read().unwrap_or_else(|e| e.into_inner());
-        match events.get(id) {
+        self.events.read(|events| match events.get(id) {
             Some(counter) => {
                 self.add(counter, n);
                 true
             }
             None => false,
-        }
+        })
     }
 
     /// The counter of a known event.
     pub fn find(&self, id: &[u8]) -> Option<Arc<EventCounter>> {
-        self.events
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
+        self.events.read(|events| events.get(id).cloned())
     }
 
     /// The counter of an event the caller checked may be counted (declared,
-    /// or valid in an auto-declaring group), created if new.
-    pub fn find_or_insert(&self, id: &[u8]) -> Arc<EventCounter> {
-        if let Some(counter) = self.find(id) {
-            return counter;
+    /// or valid in an auto-declaring group), created if new. `None` only for
+    /// an undeclared event of a group that cannot add events.
+    pub fn find_or_insert(&self, id: &[u8]) -> Option<Arc<EventCounter>> {
+        match &self.events {
+            Events::Fixed(map) => map.get(id).cloned(),
+            Events::Growing(lock) => {
+                if let Some(counter) = self.find(id) {
+                    return Some(counter);
+                }
+                let mut events = lock.write().unwrap_or_else(|e| e.into_inner());
+                Some(events.entry(id.into()).or_default().clone())
+            }
         }
-        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
-        events.entry(id.into()).or_default().clone()
     }
 
     /// Adds `n` to an event's active bank: the whole hot path.
@@ -203,10 +227,10 @@ impl CachedGroup {
     /// Forgets auto-declared events with nothing counted that no handle
     /// holds, so a stream of one-off IDs does not grow memory forever.
     pub fn prune_idle(&self) {
-        if !self.auto_declare {
-            return;
-        }
-        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
+        let Events::Growing(lock) = &self.events else {
+            return; // declared events stay
+        };
+        let mut events = lock.write().unwrap_or_else(|e| e.into_inner());
         // Under the write lock nobody can be cloning a counter by name, so a
         // strong count of 1 means no handle and no `log` in flight holds it.
         events.retain(|_, c| Arc::strong_count(c) > 1 || c.has_pending());
@@ -214,13 +238,14 @@ impl CachedGroup {
 
     /// Takes every non-zero count of `bank`.
     pub fn drain(&self, bank: usize) -> Vec<(Box<[u8]>, u64)> {
-        let events = self.events.read().unwrap_or_else(|e| e.into_inner());
-        events
-            .iter()
-            .filter_map(|(id, counter)| {
-                let n = counter.drain(bank);
-                (n > 0).then(|| (id.clone(), n))
-            })
-            .collect()
+        self.events.read(|events| {
+            events
+                .iter()
+                .filter_map(|(id, counter)| {
+                    let n = counter.drain(bank);
+                    (n > 0).then(|| (id.clone(), n))
+                })
+                .collect()
+        })
     }
 }

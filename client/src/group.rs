@@ -234,7 +234,9 @@ impl Group {
             return Ok(counter);
         }
         self.check(config, event)?;
-        Ok(group.find_or_insert(event))
+        group
+            .find_or_insert(event)
+            .ok_or_else(|| self.undeclared(config, event))
     }
 
     /// Checks an event locally, so a bad one costs no round trip.
