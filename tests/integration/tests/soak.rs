@@ -2,7 +2,8 @@
 //! (`make soak`; not part of `make test`). Run it by hand with
 //! `SOAK_SECS=60 cargo test --release -p ecl-integration --test soak -- --ignored --nocapture`.
 //!
-//! Producers: two cached clients (as two processes would be), one direct
+//! Producers: two cached clients (as two processes would be; one counts
+//! through shared handles, the other through thread-local ones), one direct
 //! client, and a raw producer of `ECL.MLOG ... AT ... ID ...` batches into an
 //! auto-declare group whose event names change every 10 s, so events keep
 //! dying and being swept. Every 10 s the last complete 10 s window of that
@@ -91,18 +92,30 @@ fn soak_mixed_load_with_a_replica() {
 
     // Two cached clients, two threads each, throttled to leave CPU to Redis.
     let cached_clients = [client(), client()];
-    for ecl in &cached_clients {
+    // The first client's threads count through shared handles, the second's
+    // through thread-local ones.
+    for (c, ecl) in cached_clients.iter().enumerate() {
         for t in 0..2u64 {
             let (ecl, stop, logged) = (ecl.clone(), stop.clone(), cached_logged.clone());
             producers.push(std::thread::spawn(move || {
-                let handles: Vec<_> = ["a", "b", "c", "d"]
+                let group = ecl.group("cached");
+                let shared: Vec<_> = ["a", "b", "c", "d"]
                     .iter()
-                    .map(|e| ecl.group("cached").event(e).unwrap())
+                    .map(|e| group.event(e).unwrap())
+                    .collect();
+                let local: Vec<_> = ["a", "b", "c", "d"]
+                    .iter()
+                    .map(|e| group.local_event(e).unwrap())
                     .collect();
                 let mut i = t;
                 while !stop.load(Ordering::Relaxed) {
                     for _ in 0..1000 {
-                        handles[(i % 4) as usize].inc();
+                        let e = (i % 4) as usize;
+                        if c == 0 {
+                            shared[e].inc();
+                        } else {
+                            local[e].inc();
+                        }
                         i += 1;
                     }
                     logged.fetch_add(1000, Ordering::Relaxed);
