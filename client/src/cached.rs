@@ -1,35 +1,62 @@
 //! Local counting for cached groups: what `log` touches.
 //!
-//! Every event has two counter banks. `log` adds to the active bank with one
-//! atomic add and never reads the clock. The flusher owns time: at each span
-//! boundary (a window boundary of any of the group's intervals) it makes the
-//! other bank active and, after a short grace, drains the old one into a batch
-//! stamped with the old span's start. So a count goes to the window in which
-//! it was logged, however late the batch reaches Redis.
+//! Every event has two counter banks. `log` adds to the active bank and never
+//! reads the clock. The flusher owns time: at each span boundary (a window
+//! boundary of any of the group's intervals) it makes the other bank active
+//! and, after a short grace, drains the old one into a batch stamped with the
+//! old span's start. So a count goes to the window in which it was logged,
+//! however late the batch reaches Redis.
 //!
-//! A thread-local handle ([`LocalCell`]) avoids even the atomic add: its
-//! owner thread alone writes its banks, with a plain load and store, and they
+//! Where a count goes: each counting thread has cells of its own in the
+//! group ([`ThreadCells`], found through its [`thread_slot`]), one per event,
+//! which only it writes — a plain load and store, no atomic
+//! read-modify-write and no cache line shared with other threads. The cells
 //! only ever grow; the flusher reads them and remembers how much it took.
+//! Threads past [`MAX_THREAD_SLOTS`] and events past [`MAX_CELL_EVENTS`]
+//! share the event's atomic banks instead. A [`LocalEventHandle`] owns a
+//! cell of its own the same way.
+//!
+//! [`LocalEventHandle`]: crate::LocalEventHandle
 
 use crate::flusher::Wake;
+use crate::thread_slot;
 // hashbrown's default hasher (foldhash, randomly seeded): several times
 // faster than SipHash on short IDs, on the by-name hot path.
 use hashbrown::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-/// The local counts of one event.
-#[derive(Default)]
+/// Threads with a slot below this count in cells of their own.
+const MAX_THREAD_SLOTS: usize = 256;
+/// Cells are allocated per thread in chunks of this many events.
+const CELL_CHUNK: usize = 64;
+const CELL_CHUNKS: usize = 256;
+/// Events with an index below this get per-thread cells.
+const MAX_CELL_EVENTS: usize = CELL_CHUNK * CELL_CHUNKS;
+
+/// The local counts of one event that do not go to a thread's own cell.
 pub(crate) struct EventCounter {
+    /// Position of the event's cells in every thread's [`ThreadCells`].
+    index: usize,
+    /// Shared banks, for threads and events without cells of their own.
     banks: [AtomicU64; 2],
     /// Cells of thread-local handles of this event.
     locals: Mutex<Vec<Arc<LocalCell>>>,
 }
 
 impl EventCounter {
-    /// Takes everything counted in `bank`, thread-local cells included, and
-    /// forgets cells whose handle is gone and whose counts were all taken.
-    pub fn drain(&self, bank: usize) -> u64 {
+    fn new(index: usize) -> EventCounter {
+        EventCounter {
+            index,
+            banks: Default::default(),
+            locals: Mutex::default(),
+        }
+    }
+
+    /// Takes what the shared bank and the thread-local handles counted in
+    /// `bank`, and forgets cells whose handle is gone and whose counts were
+    /// all taken.
+    fn drain(&self, bank: usize) -> u64 {
         let shared = self.banks[bank].swap(0, Ordering::AcqRel);
         let mut locals = self.locals.lock().unwrap_or_else(|e| e.into_inner());
         let local: u64 = locals.iter().map(|cell| cell.take(bank)).sum();
@@ -58,10 +85,10 @@ impl EventCounter {
     }
 }
 
-/// The counts of one thread-local handle. Only the owning thread writes
-/// `counted` (so a load and a store suffice, no read-modify-write); only
-/// the flusher writes `taken`. Both only grow, so a count added while the
-/// flusher reads is simply taken at the next drain of that bank.
+/// Counts that one thread alone writes. Only the owner writes `counted` (so
+/// a load and a store suffice, no read-modify-write); only the flusher
+/// writes `taken`. Both only grow, so a count added while the flusher reads
+/// is simply taken at the next drain of that bank.
 #[derive(Default)]
 pub(crate) struct LocalCell {
     counted: [AtomicU64; 2],
@@ -96,22 +123,72 @@ impl LocalCell {
     }
 }
 
+/// One thread's cells in a group, indexed by event index, allocated a chunk
+/// at a time as the thread counts events (addresses never move, so the
+/// flusher reads them while the owner writes).
+struct ThreadCells {
+    chunks: Box<[OnceLock<Box<[LocalCell; CELL_CHUNK]>>]>,
+}
+
+impl ThreadCells {
+    fn new() -> ThreadCells {
+        ThreadCells {
+            chunks: (0..CELL_CHUNKS).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// The cell of event `index` (< `MAX_CELL_EVENTS`), made if new.
+    #[inline]
+    fn cell(&self, index: usize) -> &LocalCell {
+        let chunk = self.chunks[index / CELL_CHUNK]
+            .get_or_init(|| Box::new(std::array::from_fn(|_| LocalCell::default())));
+        &chunk[index % CELL_CHUNK]
+    }
+
+    /// The cell of event `index`, if this thread ever counted near it.
+    fn existing(&self, index: usize) -> Option<&LocalCell> {
+        let chunk = self.chunks.get(index / CELL_CHUNK)?.get()?;
+        Some(&chunk[index % CELL_CHUNK])
+    }
+}
+
 type EventMap = HashMap<Box<[u8]>, Arc<EventCounter>>;
 
-/// A group's event counters by ID.
+/// A group's event counters by ID, and the cell indices they use.
+#[derive(Default)]
+struct EventTable {
+    map: EventMap,
+    /// Indices of pruned events, for new ones to reuse.
+    free_indices: Vec<usize>,
+    next_index: usize,
+}
+
+impl EventTable {
+    fn insert(&mut self, id: &[u8]) -> Arc<EventCounter> {
+        let index = self.free_indices.pop().unwrap_or_else(|| {
+            self.next_index += 1;
+            self.next_index - 1
+        });
+        let counter = Arc::new(EventCounter::new(index));
+        self.map.insert(id.into(), counter.clone());
+        counter
+    }
+}
+
+/// A group's events.
 enum Events {
-    /// Only declared events: the map never changes, so it is read without a
-    /// lock (a read lock costs two atomic read-modify-writes per `log`).
-    Fixed(EventMap),
+    /// Only declared events: the table never changes, so it is read without
+    /// a lock (a read lock costs two atomic read-modify-writes per `log`).
+    Fixed(EventTable),
     /// Auto-declared events come and go: read-mostly, behind a lock.
-    Growing(RwLock<EventMap>),
+    Growing(RwLock<EventTable>),
 }
 
 impl Events {
     fn read<R>(&self, f: impl FnOnce(&EventMap) -> R) -> R {
         match self {
-            Events::Fixed(map) => f(map),
-            Events::Growing(lock) => f(&lock.read().unwrap_or_else(|e| e.into_inner())),
+            Events::Fixed(table) => f(&table.map),
+            Events::Growing(lock) => f(&lock.read().unwrap_or_else(|e| e.into_inner()).map),
         }
     }
 }
@@ -125,6 +202,16 @@ pub(crate) struct CachedGroup {
     /// Index of the bank `log` adds to.
     active: AtomicUsize,
     events: Events,
+    /// Cells of each thread that counted here, by thread slot.
+    threads: Box<[OnceLock<ThreadCells>]>,
+    /// One past the highest thread slot that counted here.
+    slots_used: AtomicUsize,
+    /// How many thread slots counted here.
+    slots_joined: AtomicUsize,
+    /// `sync_limit` shared out among the threads counting here: when one
+    /// thread's cell reaches it the flusher is woken, so a flush starts no
+    /// later than when all of them together reach `sync_limit`.
+    thread_limit: AtomicU64,
     /// Set by `log` when a count crosses `sync_limit`.
     pub limit_hit: AtomicBool,
     wake: Arc<Wake>,
@@ -132,11 +219,10 @@ pub(crate) struct CachedGroup {
 
 impl CachedGroup {
     pub fn new(config: &ecl_core::GroupConfig, wake: Arc<Wake>) -> CachedGroup {
-        let declared: EventMap = config
-            .events
-            .iter()
-            .map(|e| (e.as_bytes().into(), Arc::new(EventCounter::default())))
-            .collect();
+        let mut declared = EventTable::default();
+        for event in &config.events {
+            declared.insert(event.as_bytes());
+        }
         let events = if config.auto_declare_events {
             Events::Growing(RwLock::new(declared))
         } else {
@@ -149,6 +235,10 @@ impl CachedGroup {
             sync_interval: config.sync_interval,
             active: AtomicUsize::new(0),
             events,
+            threads: (0..MAX_THREAD_SLOTS).map(|_| OnceLock::new()).collect(),
+            slots_used: AtomicUsize::new(0),
+            slots_joined: AtomicUsize::new(0),
+            thread_limit: AtomicU64::new(config.sync_limit.unwrap_or(u64::MAX)),
             limit_hit: AtomicBool::new(false),
             wake,
         }
@@ -178,26 +268,36 @@ impl CachedGroup {
     /// an undeclared event of a group that cannot add events.
     pub fn find_or_insert(&self, id: &[u8]) -> Option<Arc<EventCounter>> {
         match &self.events {
-            Events::Fixed(map) => map.get(id).cloned(),
+            Events::Fixed(table) => table.map.get(id).cloned(),
             Events::Growing(lock) => {
                 if let Some(counter) = self.find(id) {
                     return Some(counter);
                 }
-                let mut events = lock.write().unwrap_or_else(|e| e.into_inner());
-                Some(events.entry(id.into()).or_default().clone())
+                let mut table = lock.write().unwrap_or_else(|e| e.into_inner());
+                match table.map.get(id) {
+                    Some(counter) => Some(counter.clone()),
+                    None => Some(table.insert(id)),
+                }
             }
         }
     }
 
-    /// Adds `n` to an event's active bank: the whole hot path.
+    /// Adds `n` to an event's active bank: the whole hot path. In the
+    /// calling thread's own cell when it has one, else with an atomic add.
     #[inline]
     pub fn add(&self, counter: &EventCounter, n: u64) {
         let bank = self.active.load(Ordering::Acquire);
+        if let Some(cell) = self.own_cell(counter.index) {
+            let pending = cell.add_owned(bank, n);
+            if self.sync_limit.is_some() && pending >= self.thread_limit.load(Ordering::Relaxed) {
+                self.wake_flusher();
+            }
+            return;
+        }
         let before = counter.banks[bank].fetch_add(n, Ordering::Relaxed);
         if let Some(limit) = self.sync_limit {
             if before < limit && before.saturating_add(n) >= limit {
-                self.limit_hit.store(true, Ordering::Release);
-                self.wake.notify();
+                self.wake_flusher();
             }
         }
     }
@@ -209,10 +309,75 @@ impl CachedGroup {
         let pending = cell.add_owned(bank, n);
         if let Some(limit) = self.sync_limit {
             if pending >= limit && pending - n.min(pending) < limit {
-                self.limit_hit.store(true, Ordering::Release);
-                self.wake.notify();
+                self.wake_flusher();
             }
         }
+    }
+
+    /// Asks for a drain because `sync_limit` was reached (once until the
+    /// flusher takes the request).
+    fn wake_flusher(&self) {
+        if !self.limit_hit.load(Ordering::Relaxed) {
+            self.limit_hit.store(true, Ordering::Release);
+            self.wake.notify();
+        }
+    }
+
+    /// The calling thread's cell for event `index`, when it can have one.
+    #[inline]
+    fn own_cell(&self, index: usize) -> Option<&LocalCell> {
+        let slot = thread_slot::current();
+        if slot >= MAX_THREAD_SLOTS || index >= MAX_CELL_EVENTS {
+            return None;
+        }
+        let cells = match self.threads[slot].get() {
+            Some(cells) => cells,
+            None => self.join(slot),
+        };
+        Some(cells.cell(index))
+    }
+
+    /// First count of the thread in `slot` in this group.
+    #[cold]
+    fn join(&self, slot: usize) -> &ThreadCells {
+        let mut joined = false;
+        let cells = self.threads[slot].get_or_init(|| {
+            joined = true;
+            ThreadCells::new()
+        });
+        if joined {
+            self.slots_used.fetch_max(slot + 1, Ordering::AcqRel);
+            let threads = self.slots_joined.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(limit) = self.sync_limit {
+                self.thread_limit
+                    .fetch_min(limit.div_ceil(threads as u64).max(1), Ordering::Relaxed);
+            }
+        }
+        cells
+    }
+
+    /// The cells of every thread that counted here.
+    fn thread_cells(&self) -> impl Iterator<Item = &ThreadCells> {
+        let used = self.slots_used.load(Ordering::Acquire);
+        self.threads[..used].iter().filter_map(OnceLock::get)
+    }
+
+    /// Takes everything counted for `counter` in `bank`.
+    fn drain_counter(&self, counter: &EventCounter, bank: usize) -> u64 {
+        let own: u64 = self
+            .thread_cells()
+            .filter_map(|cells| cells.existing(counter.index))
+            .map(|cell| cell.take(bank))
+            .fold(0, u64::wrapping_add);
+        counter.drain(bank).wrapping_add(own)
+    }
+
+    fn has_pending(&self, counter: &EventCounter) -> bool {
+        counter.has_pending()
+            || self
+                .thread_cells()
+                .filter_map(|cells| cells.existing(counter.index))
+                .any(|cell| cell.pending() > 0)
     }
 
     /// Makes the other bank active; returns the bank that was active.
@@ -230,10 +395,20 @@ impl CachedGroup {
         let Events::Growing(lock) = &self.events else {
             return; // declared events stay
         };
-        let mut events = lock.write().unwrap_or_else(|e| e.into_inner());
-        // Under the write lock nobody can be cloning a counter by name, so a
-        // strong count of 1 means no handle and no `log` in flight holds it.
-        events.retain(|_, c| Arc::strong_count(c) > 1 || c.has_pending());
+        let mut table = lock.write().unwrap_or_else(|e| e.into_inner());
+        let EventTable {
+            map, free_indices, ..
+        } = &mut *table;
+        // Under the write lock nobody can be counting by name, so a strong
+        // count of 1 means no handle and no `log` in flight holds it; its
+        // cells have nothing pending, so a new event may reuse its index.
+        map.retain(|_, c| {
+            let keep = Arc::strong_count(c) > 1 || self.has_pending(c);
+            if !keep {
+                free_indices.push(c.index);
+            }
+            keep
+        });
     }
 
     /// Takes every non-zero count of `bank`.
@@ -242,10 +417,121 @@ impl CachedGroup {
             events
                 .iter()
                 .filter_map(|(id, counter)| {
-                    let n = counter.drain(bank);
+                    let n = self.drain_counter(counter, bank);
                     (n > 0).then(|| (id.clone(), n))
                 })
                 .collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(body: &str) -> CachedGroup {
+        let text = format!("groups:\n  g:\n{body}");
+        let config = ecl_core::Config::parse(&text, "test.yml").unwrap();
+        CachedGroup::new(&config.groups[0], Arc::new(Wake::default()))
+    }
+
+    fn drained(group: &CachedGroup, bank: usize) -> Vec<(String, u64)> {
+        let mut counts: Vec<_> = group
+            .drain(bank)
+            .into_iter()
+            .map(|(id, n)| (String::from_utf8(id.into_vec()).unwrap(), n))
+            .collect();
+        counts.sort();
+        counts
+    }
+
+    #[test]
+    fn every_thread_count_is_drained_once_also_from_exited_threads() {
+        let g = group("    events: [a, b]\n    intervals: [1m]\n    sync_interval: 1\n");
+        let a = g.find(b"a").unwrap();
+        std::thread::scope(|s| {
+            // Eight threads at once, then eight more reusing their slots.
+            for round in 0..2 {
+                let workers: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            for i in 0..10_000u64 {
+                                g.add(&a, 1);
+                                assert!(g.add_by_name(b"b", i % 2));
+                            }
+                        })
+                    })
+                    .collect();
+                // Drains while they count take each count once.
+                let mut mid = drained(&g, 0);
+                for w in workers {
+                    w.join().unwrap();
+                }
+                mid.extend(drained(&g, 0));
+                let sum = |id: &str| mid.iter().filter(|p| p.0 == id).map(|p| p.1).sum::<u64>();
+                assert_eq!((sum("a"), sum("b")), (80_000, 40_000), "round {round}");
+            }
+        });
+        assert_eq!(drained(&g, 0), vec![]);
+        assert_eq!(drained(&g, 1), vec![]);
+    }
+
+    #[test]
+    fn counts_go_to_the_bank_active_when_logged() {
+        let g = group("    events: [a]\n    intervals: [1m]\n    sync_interval: 1\n");
+        assert!(g.add_by_name(b"a", 3));
+        let old = g.flip();
+        assert!(g.add_by_name(b"a", 4));
+        assert_eq!(drained(&g, old), vec![("a".to_string(), 3)]);
+        assert_eq!(drained(&g, 1 - old), vec![("a".to_string(), 4)]);
+    }
+
+    #[test]
+    fn a_pruned_events_cells_are_reused_without_its_counts() {
+        let g = group("    auto_declare_events: true\n    intervals: [1m]\n    sync_interval: 1\n");
+        let old = g.find_or_insert(b"old").unwrap();
+        let index = old.index;
+        g.add(&old, 5);
+        drop(old);
+        g.prune_idle();
+        assert!(g.find(b"old").is_some(), "pending counts keep the event");
+        assert_eq!(drained(&g, 0), vec![("old".to_string(), 5)]);
+        g.prune_idle();
+        assert!(g.find(b"old").is_none(), "idle and unheld: forgotten");
+        let new = g.find_or_insert(b"new").unwrap();
+        assert_eq!(new.index, index, "the index is reused");
+        g.add(&new, 2);
+        assert_eq!(drained(&g, 0), vec![("new".to_string(), 2)]);
+    }
+
+    #[test]
+    fn sync_limit_is_shared_out_among_counting_threads() {
+        let g = group("    events: [a]\n    intervals: [1m]\n    sync_limit: 100\n");
+        let a = g.find(b"a").unwrap();
+        g.add(&a, 99);
+        assert!(
+            !g.limit_hit.load(Ordering::Acquire),
+            "one thread, below the limit"
+        );
+        g.add(&a, 1);
+        assert!(
+            g.limit_hit.swap(false, Ordering::AcqRel),
+            "one thread, at the limit"
+        );
+        drained(&g, 0);
+        // Four threads of 25 each reach 100 together: one of them asks.
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    barrier.wait(); // all four joined before anyone counts
+                    g.add(&a, 0);
+                    barrier.wait();
+                    g.add(&a, 25);
+                });
+            }
+        });
+        assert!(g.limit_hit.load(Ordering::Acquire));
+        assert_eq!(drained(&g, 0), vec![("a".to_string(), 100)]);
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 /// let ecl = ecl_client::EclClient::from_config_file("example_config.yml")?;
 /// let requests = ecl.group("group1");
 /// requests.log("event1")?;
-/// let hits = requests.event("event2")?; // pre-resolved: one atomic add per inc()
+/// let hits = requests.event("event2")?; // pre-resolved: the fastest way to count
 /// hits.inc();
 /// ecl.flush()?;
 /// # Ok::<(), ecl_client::ClientError>(())

@@ -21,7 +21,7 @@
 //! let group = ecl.group("group1");
 //! group.log("event1")?;           // by name
 //! let event2 = group.event("event2")?;
-//! event2.inc();                   // by handle: one atomic add
+//! event2.inc();                   // by handle: no lookup, no atomic read-modify-write
 //! ecl.flush()?;
 //! println!("{:?}", group.current_counts(Some("10s"))?);
 //! # Ok::<(), ecl_client::ClientError>(())
@@ -35,6 +35,7 @@ mod connection;
 mod error;
 mod flusher;
 mod group;
+mod thread_slot;
 
 pub use client::{ClientBuilder, EclClient};
 pub use ecl_core::{Config, GroupConfig, RedisSettings};
