@@ -12,6 +12,9 @@ groups:
     auto_declare_events: true
     intervals: [1s]
     max_events: 50
+  dyn_hour:
+    auto_declare_events: true
+    intervals: [1h]
 ";
 
 fn view(c: &mut redis::Connection) -> Vec<Counts> {
@@ -72,7 +75,9 @@ fn failover_keeps_acknowledged_counts_and_moves_rotation() {
     for _ in 0..50 {
         cmd(&["ECL.LOG", "fast", "a"]).query::<()>(&mut m).unwrap();
     }
-    cmd(&["ECL.MLOG", "dyn", "ID", "p", "1", "x", "5"])
+    // An hour-long window: an auto-declared event lives while a kept
+    // window counts it, and this one must outlive the failover.
+    cmd(&["ECL.MLOG", "dyn_hour", "ID", "p", "1", "x", "5"])
         .query::<()>(&mut m)
         .unwrap();
     let acked: i64 = cmd(&["WAIT", "1", "5000"]).query(&mut m).unwrap();
@@ -88,12 +93,18 @@ fn failover_keeps_acknowledged_counts_and_moves_rotation() {
         counts(&mut r, &["ECL.TOTALS", "fast"]),
         pairs(&[("a", 50), ("b", 0)])
     );
-    assert_eq!(counts(&mut r, &["ECL.TOTALS", "dyn"]), pairs(&[("x", 5)]));
+    assert_eq!(
+        counts(&mut r, &["ECL.TOTALS", "dyn_hour"]),
+        pairs(&[("x", 5)])
+    );
     // The producer table came along: a retry of batch 1 is not counted again.
-    cmd(&["ECL.MLOG", "dyn", "ID", "p", "1", "x", "5"])
+    cmd(&["ECL.MLOG", "dyn_hour", "ID", "p", "1", "x", "5"])
         .query::<()>(&mut r)
         .unwrap();
-    assert_eq!(counts(&mut r, &["ECL.TOTALS", "dyn"]), pairs(&[("x", 5)]));
+    assert_eq!(
+        counts(&mut r, &["ECL.TOTALS", "dyn_hour"]),
+        pairs(&[("x", 5)])
+    );
     // Promoted, it rotates: the timer works at the next 1 s boundary.
     let deadline = Instant::now() + Duration::from_secs(5);
     while info_field(&mut r, "fast", "timer_last_tick_us") == 0 {
