@@ -13,7 +13,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Pause between closing a bank and draining it, so a `log` that picked the
-/// bank just before the flip has finished its add.
+/// bank just before the flip has usually finished its add. One that was
+/// descheduled longer still adds to the closed bank after its drain: such
+/// stragglers are taken when the bank is drained again (see `Flusher::idle`).
 const GRACE: Duration = Duration::from_millis(2);
 /// Events per `ECL.MLOG` at most.
 const MAX_BATCH_EVENTS: usize = 1000;
@@ -223,6 +225,12 @@ struct Flusher {
     groups: Vec<Arc<CachedGroup>>,
     spans: Vec<u64>,
     closing: Vec<Option<Closing>>,
+    /// Per group, the bank that is neither active nor closing, with the span
+    /// it was last active for: a `log` that read it as the active bank just
+    /// before it was closed may add to it after its drain. Those counts
+    /// belong to that span; they are taken before the bank becomes active
+    /// again, and at every flush.
+    idle: Vec<Option<(usize, u64)>>,
     next_sync: Vec<Option<Instant>>,
     pending: VecDeque<PendingBatch>,
     producer: String,
@@ -256,6 +264,7 @@ impl Flusher {
             pool,
             connection: None,
             closing: groups.iter().map(|_| None).collect(),
+            idle: groups.iter().map(|_| None).collect(),
             groups,
             spans,
             next_sync,
@@ -319,7 +328,11 @@ impl Flusher {
             if span > self.spans[g] {
                 // A bank closed a whole span ago is overdue: drain it first.
                 if let Some(closing) = self.closing[g].take() {
-                    self.drain_bank(g, closing.bank, closing.span);
+                    self.drain_closed(g, closing);
+                }
+                // Stragglers of the bank about to become active again.
+                if let Some((bank, span)) = self.idle[g].take() {
+                    self.drain_bank(g, bank, span);
                 }
                 let old = self.groups[g].flip();
                 self.closing[g] = Some(Closing {
@@ -342,7 +355,12 @@ impl Flusher {
             if let Some(closing) = &self.closing[g] {
                 if all || closing.due <= now {
                     let closing = self.closing[g].take().expect("checked");
-                    self.drain_bank(g, closing.bank, closing.span);
+                    self.drain_closed(g, closing);
+                }
+            }
+            if all {
+                if let Some((bank, span)) = self.idle[g] {
+                    self.drain_bank(g, bank, span);
                 }
             }
             let group = self.groups[g].clone();
@@ -357,6 +375,12 @@ impl Flusher {
                 }
             }
         }
+    }
+
+    /// Drains a bank closed at a boundary; it is idle from then on.
+    fn drain_closed(&mut self, g: usize, closing: Closing) {
+        self.drain_bank(g, closing.bank, closing.span);
+        self.idle[g] = Some((closing.bank, closing.span));
     }
 
     /// Moves a bank's counts into the pending batch of `(group, span)`,
