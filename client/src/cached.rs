@@ -286,14 +286,17 @@ impl CachedGroup {
     /// calling thread's own cell when it has one, else with an atomic add.
     #[inline]
     pub fn add(&self, counter: &EventCounter, n: u64) {
-        let bank = self.active.load(Ordering::Acquire);
         if let Some(cell) = self.own_cell(counter.index) {
+            // The bank is read last, right before the add, so that a flip
+            // seldom falls between the two (see `GRACE` in the flusher).
+            let bank = self.active.load(Ordering::Acquire);
             let pending = cell.add_owned(bank, n);
             if self.sync_limit.is_some() && pending >= self.thread_limit.load(Ordering::Relaxed) {
                 self.wake_flusher();
             }
             return;
         }
+        let bank = self.active.load(Ordering::Acquire);
         let before = counter.banks[bank].fetch_add(n, Ordering::Relaxed);
         if let Some(limit) = self.sync_limit {
             if before < limit && before.saturating_add(n) >= limit {
