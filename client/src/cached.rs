@@ -388,10 +388,6 @@ impl CachedGroup {
         self.active.fetch_xor(1, Ordering::AcqRel)
     }
 
-    pub fn active_bank(&self) -> usize {
-        self.active.load(Ordering::Acquire)
-    }
-
     /// Forgets auto-declared events with nothing counted that no handle
     /// holds, so a stream of one-off IDs does not grow memory forever.
     pub fn prune_idle(&self) {
@@ -487,6 +483,39 @@ mod tests {
         assert!(g.add_by_name(b"a", 4));
         assert_eq!(drained(&g, old), vec![("a".to_string(), 3)]);
         assert_eq!(drained(&g, 1 - old), vec![("a".to_string(), 4)]);
+    }
+
+    #[test]
+    fn a_straggler_added_after_its_bank_was_drained_is_sent_for_its_span() {
+        use crate::bank_schedule::{BankSchedule, Drain, GRACE};
+        use std::time::Instant;
+        let g = group("    events: [a]\n    intervals: [1s]\n    sync_interval: 1\n");
+        let a = g.find(b"a").unwrap();
+        let t0 = Instant::now();
+        let mut schedule = BankSchedule::new(0, None, t0);
+        let take = |drains: Vec<Drain>| -> Vec<(u64, u64)> {
+            drains
+                .iter()
+                .flat_map(|d| drained(&g, d.bank).into_iter().map(|(_, n)| (d.span, n)))
+                .collect()
+        };
+        g.add(&a, 1);
+        // A `log` reads the active bank, then is descheduled...
+        let straggler_bank = g.active.load(Ordering::Acquire);
+        let cell = g.own_cell(a.index).unwrap();
+        // ...while the boundary passes and the closed bank is drained.
+        let boundary = schedule.at_span(1000, t0).unwrap();
+        assert_eq!(take(boundary.drains), vec![]);
+        assert_eq!(g.flip(), boundary.closed);
+        assert_eq!(take(schedule.due(t0 + GRACE, false, false)), vec![(0, 1)]);
+        // It adds late, to the drained bank: the next flush still sends it,
+        // for span 0, in which the `log` was made.
+        cell.add_owned(straggler_bank, 1);
+        g.add(&a, 5);
+        assert_eq!(
+            take(schedule.due(t0 + GRACE, true, false)),
+            vec![(0, 1), (1000, 5)]
+        );
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! boundary, drains local counts every `sync_interval` or when `sync_limit`
 //! is reached, and sends `ECL.MLOG group AT span ID producer seq ...` in
 //! sequence order on its own connection. A batch whose reply was lost is
-//! resent with the same `seq`, which the server applies once.
+//! resent with the same `seq`, which the server applies once. Which bank to
+//! drain when, and for which span, is `bank_schedule`'s part.
 
+use crate::bank_schedule::{BankSchedule, Drain, GRACE};
 use crate::cached::CachedGroup;
 use crate::connection::{Connection, Pool};
 use ecl_core::window::{next_boundary, span_start};
@@ -12,11 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Pause between closing a bank and draining it, so a `log` that picked the
-/// bank just before the flip has usually finished its add. One that was
-/// descheduled longer still adds to the closed bank after its drain: such
-/// stragglers are taken when the bank is drained again (see `Flusher::idle`).
-const GRACE: Duration = Duration::from_millis(2);
 /// Events per `ECL.MLOG` at most.
 const MAX_BATCH_EVENTS: usize = 1000;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -212,26 +209,12 @@ impl PendingBatch {
     }
 }
 
-/// One group's bank that was closed at a boundary, to drain after `GRACE`.
-struct Closing {
-    bank: usize,
-    span: u64,
-    due: Instant,
-}
-
 struct Flusher {
     pool: Arc<Pool>,
     connection: Option<Connection>,
     groups: Vec<Arc<CachedGroup>>,
-    spans: Vec<u64>,
-    closing: Vec<Option<Closing>>,
-    /// Per group, the bank that is neither active nor closing, with the span
-    /// it was last active for: a `log` that read it as the active bank just
-    /// before it was closed may add to it after its drain. Those counts
-    /// belong to that span; they are taken before the bank becomes active
-    /// again, and at every flush.
-    idle: Vec<Option<(usize, u64)>>,
-    next_sync: Vec<Option<Instant>>,
+    /// Per group: which bank to drain when.
+    schedules: Vec<BankSchedule>,
     pending: VecDeque<PendingBatch>,
     producer: String,
     next_seq: u64,
@@ -250,24 +233,17 @@ impl Flusher {
         done: Arc<FlushDone>,
         stats: Arc<Stats>,
     ) -> Flusher {
-        let now_ms = clock_ms();
-        let spans = groups
+        let (now_ms, now) = (clock_ms(), Instant::now());
+        let schedules = groups
             .iter()
-            .map(|g| span_start(&g.intervals_ms, now_ms))
-            .collect();
-        let next_sync = groups
-            .iter()
-            .map(|g| g.sync_interval.map(|d| Instant::now() + d))
+            .map(|g| BankSchedule::new(span_start(&g.intervals_ms, now_ms), g.sync_interval, now))
             .collect();
         Flusher {
             producer: pool.producer().to_string(),
             pool,
             connection: None,
-            closing: groups.iter().map(|_| None).collect(),
-            idle: groups.iter().map(|_| None).collect(),
             groups,
-            spans,
-            next_sync,
+            schedules,
             pending: VecDeque::new(),
             next_seq: 1,
             retry_at: None,
@@ -319,28 +295,17 @@ impl Flusher {
         }
     }
 
-    /// At a span boundary: flip the group's bank and schedule the old one's
-    /// drain. With `now` (flush), drain closed banks at once.
+    /// At a span boundary: drain what must be drained first, then flip the
+    /// group's bank (the old one is drained after `GRACE`). With `now`
+    /// (flush), wait out the grace here.
     fn close_spans(&mut self, now: bool) {
-        let now_ms = clock_ms();
+        let (now_ms, instant) = (clock_ms(), Instant::now());
         for g in 0..self.groups.len() {
             let span = span_start(&self.groups[g].intervals_ms, now_ms);
-            if span > self.spans[g] {
-                // A bank closed a whole span ago is overdue: drain it first.
-                if let Some(closing) = self.closing[g].take() {
-                    self.drain_closed(g, closing);
-                }
-                // Stragglers of the bank about to become active again.
-                if let Some((bank, span)) = self.idle[g].take() {
-                    self.drain_bank(g, bank, span);
-                }
-                let old = self.groups[g].flip();
-                self.closing[g] = Some(Closing {
-                    bank: old,
-                    span: self.spans[g],
-                    due: Instant::now() + GRACE,
-                });
-                self.spans[g] = span;
+            if let Some(boundary) = self.schedules[g].at_span(span, instant) {
+                self.drain_all(g, &boundary.drains);
+                let closed = self.groups[g].flip();
+                debug_assert_eq!(closed, boundary.closed, "only the flusher flips");
                 self.groups[g].prune_idle();
             }
         }
@@ -352,35 +317,16 @@ impl Flusher {
     fn drain_due(&mut self, all: bool) {
         let now = Instant::now();
         for g in 0..self.groups.len() {
-            if let Some(closing) = &self.closing[g] {
-                if all || closing.due <= now {
-                    let closing = self.closing[g].take().expect("checked");
-                    self.drain_closed(g, closing);
-                }
-            }
-            if all {
-                if let Some((bank, span)) = self.idle[g] {
-                    self.drain_bank(g, bank, span);
-                }
-            }
-            let group = self.groups[g].clone();
-            let limit_hit = group
-                .limit_hit
-                .swap(false, std::sync::atomic::Ordering::AcqRel);
-            let sync_due = self.next_sync[g].is_some_and(|t| t <= now);
-            if all || limit_hit || sync_due {
-                self.drain_bank(g, group.active_bank(), self.spans[g]);
-                if let Some(every) = group.sync_interval {
-                    self.next_sync[g] = Some(now + every);
-                }
-            }
+            let limit_hit = self.groups[g].limit_hit.swap(false, Ordering::AcqRel);
+            let drains = self.schedules[g].due(now, all, limit_hit);
+            self.drain_all(g, &drains);
         }
     }
 
-    /// Drains a bank closed at a boundary; it is idle from then on.
-    fn drain_closed(&mut self, g: usize, closing: Closing) {
-        self.drain_bank(g, closing.bank, closing.span);
-        self.idle[g] = Some((closing.bank, closing.span));
+    fn drain_all(&mut self, g: usize, drains: &[Drain]) {
+        for drain in drains {
+            self.drain_bank(g, drain.bank, drain.span);
+        }
     }
 
     /// Moves a bank's counts into the pending batch of `(group, span)`,
@@ -506,10 +452,7 @@ impl Flusher {
             if let Some(b) = next_boundary(&group.intervals_ms, now_ms) {
                 until = until.min(Duration::from_millis(b - now_ms));
             }
-            if let Some(c) = &self.closing[g] {
-                until = until.min(c.due.saturating_duration_since(now));
-            }
-            if let Some(t) = self.next_sync[g] {
+            if let Some(t) = self.schedules[g].wake_at() {
                 until = until.min(t.saturating_duration_since(now));
             }
         }

@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+mod bank_schedule;
 mod cached;
 mod client;
 mod connection;
