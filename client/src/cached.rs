@@ -288,7 +288,7 @@ impl CachedGroup {
     pub fn add(&self, counter: &EventCounter, n: u64) {
         if let Some(cell) = self.own_cell(counter.index) {
             // The bank is read last, right before the add, so that a flip
-            // seldom falls between the two (see `GRACE` in the flusher).
+            // seldom falls between the two (see `bank_schedule`).
             let bank = self.active.load(Ordering::Acquire);
             let pending = cell.add_owned(bank, n);
             if self.sync_limit.is_some() && pending >= self.thread_limit.load(Ordering::Relaxed) {
