@@ -15,6 +15,7 @@ groups:
 fn new_events_appear_and_the_cap_sends_the_rest_to_overflow() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     cmd(&["ECL.LOG", "dyn", "x"]).query::<()>(&mut c).unwrap();
     cmd(&["ECL.LOG", "dyn", "zero", "0"])
         .query::<()>(&mut c)
@@ -43,6 +44,7 @@ fn new_events_appear_and_the_cap_sends_the_rest_to_overflow() {
 fn a_retried_batch_counts_once() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     for _ in 0..3 {
         cmd(&["ECL.MLOG", "dyn", "ID", "proc-1", "1", "fixed", "5"])
             .query::<()>(&mut c)

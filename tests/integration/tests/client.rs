@@ -159,10 +159,7 @@ groups:
     let s = Server::start(LIMITED, &[]);
     let mut c = s.conn();
     // A window boundary drains too: keep clear of the next one.
-    let to_boundary = 3_600_000 - server_ms(&mut c) % 3_600_000;
-    if to_boundary < 3_000 {
-        std::thread::sleep(Duration::from_millis(to_boundary + 100));
-    }
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     let ecl = client_for(s.port, LIMITED);
     let group = ecl.group("limited");
     // One thread: the 100th count of an event sends the batch.

@@ -24,6 +24,7 @@ fn totals(c: &mut redis::Connection, group: &str) -> Counts {
 fn log_get_totals_groups() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, 5_000, 1_000); // reads the current 5 s window
     let ok: String = cmd(&["ECL.LOG", "requests", "req1"]).query(&mut c).unwrap();
     assert_eq!(ok, "OK");
     cmd(&["ECL.LOG", "requests", "req2", "5"])
@@ -98,6 +99,7 @@ fn the_group_argument_is_the_key() {
 fn errors_are_clear_and_change_nothing() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, 5_000, 2_000); // compares digests: no rotation meanwhile
     cmd(&["ECL.MLOG", "requests", "req1", "1", "req2", "2"])
         .query::<()>(&mut c)
         .unwrap();
@@ -264,6 +266,7 @@ fn counts_up_to_u64_max() {
 fn resp3_replies_are_maps() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, 60_000, 2_000);
     cmd(&["ECL.LOG", "single", "b", "2"])
         .query::<()>(&mut c)
         .unwrap();
@@ -292,6 +295,7 @@ fn resp3_replies_are_maps() {
 fn info_describes_the_group() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, 60_000, 3_000);
     cmd(&[
         "ECL.MLOG", "dyn", "a", "1", "b", "1", "c", "1", "d", "5", "e", "2",
     ])

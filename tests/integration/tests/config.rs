@@ -7,6 +7,7 @@ fn the_seed_example_config_loads_unchanged() {
     let seed = include_str!("../data/seed_example_config.yml");
     let s = Server::start(seed, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, 30_000, 2_000);
     let groups: Vec<String> = cmd(&["ECL.GROUPS"]).query(&mut c).unwrap();
     assert_eq!(groups, ["group1", "group2"]);
     cmd(&["ECL.LOG", "group1", "event1"])
@@ -65,6 +66,8 @@ fn a_changed_config_keeps_the_pairs_that_still_exist() {
     let after = "groups:\n  g:\n    events: [b, c]\n    intervals: [1d, 1m]\n";
     let mut s = Server::start(before, &[]);
     let mut c = s.conn();
+    // Logged before and read after a restart, in the current 1 d window.
+    clear_of_boundary(&mut c, 60_000, 10_000);
     cmd(&["ECL.MLOG", "g", "a", "1", "b", "2"])
         .query::<()>(&mut c)
         .unwrap();

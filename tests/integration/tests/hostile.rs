@@ -47,6 +47,7 @@ fn resp(args: &[Vec<u8>]) -> Vec<u8> {
 fn thousands_of_random_commands_get_errors_and_change_nothing() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     cmd(&["ECL.MLOG", "requests", "req1", "3"])
         .query::<()>(&mut c)
         .unwrap();
@@ -136,6 +137,7 @@ fn thousands_of_random_commands_get_errors_and_change_nothing() {
 fn a_flood_of_distinct_events_stays_bounded_and_exact() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     let total_events = 1_000_000u64;
     for start in (0..total_events).step_by(5000) {
         let mut mlog = redis::cmd("ECL.MLOG");
@@ -166,6 +168,7 @@ fn a_flood_of_distinct_events_stays_bounded_and_exact() {
 fn writes_fail_cleanly_under_maxmemory() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     cmd(&["ECL.LOG", "requests", "req1"])
         .query::<()>(&mut c)
         .unwrap();

@@ -86,6 +86,7 @@ fn db2_totals(c: &mut redis::Connection) -> Counts {
 fn debug_reload_changes_nothing() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     fill(&mut c);
     let before = snapshot(&mut c);
     cmd(&["DEBUG", "RELOAD"]).query::<()>(&mut c).unwrap();
@@ -98,6 +99,7 @@ fn debug_reload_changes_nothing() {
 fn restart_from_rdb_changes_nothing() {
     let mut s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     fill(&mut c);
     let before = snapshot(&mut c);
     s.restart();
@@ -123,6 +125,7 @@ fn aof_round_trip(preamble: &str) {
     let args = ["--appendonly", "yes", "--aof-use-rdb-preamble", preamble];
     let mut s = Server::start(CONFIG, &args);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     wait_for_rewrite(&mut c);
     fill(&mut c);
     let before = snapshot(&mut c);
@@ -156,6 +159,7 @@ fn aof_without_rdb_preamble_changes_nothing() {
 fn restore_refuses_payloads_of_other_groups() {
     let s = Server::start(CONFIG, &[]);
     let mut c = s.conn();
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     cmd(&["ECL.LOG", "requests", "req1"])
         .query::<()>(&mut c)
         .unwrap();
