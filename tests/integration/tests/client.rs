@@ -313,6 +313,7 @@ fn a_batch_whose_reply_was_lost_is_counted_once() {
 #[test]
 fn direct_mode_unknown_groups_and_undeclared_events() {
     let s = Server::start(GROUPS, &[]);
+    clear_of_boundary(&mut s.conn(), 60_000, 3_000); // reads current 1 m windows
     let ecl = client_for(s.port, GROUPS);
     let direct = ecl.group("direct");
     direct.log("x").unwrap();
