@@ -35,6 +35,11 @@ pub fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// Whether a server failed to start because a port it was given is in use.
+fn port_was_taken(log: &str) -> bool {
+    log.contains("Address already in use")
+}
+
 static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
 
 fn fresh_dir() -> PathBuf {
@@ -77,6 +82,14 @@ impl Server {
             config_path,
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
+        // Another process may take the port between `free_port` and the
+        // server's bind: then try another one.
+        for _ in 0..5 {
+            match server.spawn() {
+                Err(log) if port_was_taken(&log) => server.port = free_port(),
+                result => return result.map(|_| server),
+            }
+        }
         server.spawn().map(|_| server)
     }
 
@@ -393,23 +406,34 @@ pub struct Cluster {
 impl Cluster {
     /// Starts `masters` servers in cluster mode and creates the cluster.
     pub fn start(config: &str, masters: usize) -> Cluster {
+        let start_node = || {
+            // The bus port is set: the default (port + 10000) may not exist.
+            let bus = free_port().to_string();
+            Server::try_start_with(
+                config,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-port",
+                    &bus,
+                    "--cluster-node-timeout",
+                    "5000",
+                ],
+            )
+        };
         let nodes: Vec<Server> = (0..masters)
             .map(|_| {
-                // The bus port is set: the default (port + 10000) may not exist.
-                let bus = free_port().to_string();
-                Server::start(
-                    config,
-                    &[
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        "nodes.conf",
-                        "--cluster-port",
-                        &bus,
-                        "--cluster-node-timeout",
-                        "5000",
-                    ],
-                )
+                // A bus port taken meanwhile: another one.
+                let mut started = start_node();
+                for _ in 0..5 {
+                    match &started {
+                        Err(log) if port_was_taken(log) => started = start_node(),
+                        _ => break,
+                    }
+                }
+                started.unwrap_or_else(|log| panic!("cluster node did not start:\n{log}"))
             })
             .collect();
         let cluster = Cluster { nodes };
