@@ -290,10 +290,7 @@ impl CachedGroup {
             // The bank is read last, right before the add, so that a flip
             // seldom falls between the two (see `bank_schedule`).
             let bank = self.active.load(Ordering::Acquire);
-            let pending = cell.add_owned(bank, n);
-            if self.sync_limit.is_some() && pending >= self.thread_limit.load(Ordering::Relaxed) {
-                self.wake_flusher();
-            }
+            self.check_cell_limit(cell.add_owned(bank, n));
             return;
         }
         let bank = self.active.load(Ordering::Acquire);
@@ -309,11 +306,15 @@ impl CachedGroup {
     #[inline]
     pub fn add_local(&self, cell: &LocalCell, n: u64) {
         let bank = self.active.load(Ordering::Acquire);
-        let pending = cell.add_owned(bank, n);
-        if let Some(limit) = self.sync_limit {
-            if pending >= limit && pending - n.min(pending) < limit {
-                self.wake_flusher();
-            }
+        self.check_cell_limit(cell.add_owned(bank, n));
+    }
+
+    /// After an add to a cell with `pending` counts not yet taken: wakes the
+    /// flusher when the cell holds its share of `sync_limit`.
+    #[inline]
+    fn check_cell_limit(&self, pending: u64) {
+        if self.sync_limit.is_some() && pending >= self.thread_limit.load(Ordering::Relaxed) {
+            self.wake_flusher();
         }
     }
 
@@ -365,22 +366,26 @@ impl CachedGroup {
         self.threads[..used].iter().filter_map(OnceLock::get)
     }
 
+    /// The threads' own cells of `counter`'s event.
+    fn thread_cells_of<'a>(
+        &'a self,
+        counter: &'a EventCounter,
+    ) -> impl Iterator<Item = &'a LocalCell> + 'a {
+        self.thread_cells()
+            .filter_map(|cells| cells.existing(counter.index))
+    }
+
     /// Takes everything counted for `counter` in `bank`.
     fn drain_counter(&self, counter: &EventCounter, bank: usize) -> u64 {
         let own: u64 = self
-            .thread_cells()
-            .filter_map(|cells| cells.existing(counter.index))
+            .thread_cells_of(counter)
             .map(|cell| cell.take(bank))
             .fold(0, u64::wrapping_add);
         counter.drain(bank).wrapping_add(own)
     }
 
     fn has_pending(&self, counter: &EventCounter) -> bool {
-        counter.has_pending()
-            || self
-                .thread_cells()
-                .filter_map(|cells| cells.existing(counter.index))
-                .any(|cell| cell.pending() > 0)
+        counter.has_pending() || self.thread_cells_of(counter).any(|cell| cell.pending() > 0)
     }
 
     /// Makes the other bank active; returns the bank that was active.
