@@ -10,6 +10,11 @@
 //! `len_ms cur_window`, auto_declare (0/1), max_events, declared count and
 //! IDs, event count and per event `id total (cur last)*intervals`,
 //! overflowed, late_dropped, producer count and per producer `id seq seen_ms`.
+//!
+//! Version 2: version 1 followed by `clock_steps`.
+//!
+//! Every decoded state passes the store's invariants (`StoreParts::validate`)
+//! before it is accepted, so what loads can be written to and saved again.
 
 use crate::event_id::{check_client_event_id, MAX_EVENT_ID_LEN, OVERFLOW_EVENT};
 use crate::interval::MIN_INTERVAL_MS;
@@ -20,7 +25,7 @@ use std::collections::HashSet;
 
 const MAGIC: &[u8; 3] = b"ECL";
 /// Version written by this build.
-pub const ENCODING_VERSION: u8 = 1;
+pub const ENCODING_VERSION: u8 = 2;
 /// At most this many intervals per group in a payload.
 const MAX_INTERVALS: u64 = 64;
 
@@ -63,6 +68,7 @@ pub fn encode(store: &GroupStore) -> Vec<u8> {
         out.varint(state.seq);
         out.varint(state.seen_ms);
     }
+    out.varint(tallies.clock_steps);
     out.0
 }
 
@@ -79,6 +85,11 @@ pub fn decode(payload: &[u8]) -> Result<GroupStore, String> {
     let version = r.take(1)?[0];
     let parts = match version {
         1 => decode_v1(&mut r)?,
+        2 => {
+            let mut parts = decode_v1(&mut r)?;
+            parts.tallies.clock_steps = r.varint()?;
+            parts
+        }
         v => {
             return Err(format!(
                 "encoding version {v} is newer than this build understands ({ENCODING_VERSION})"
@@ -159,6 +170,7 @@ fn decode_v1(r: &mut Reader<'_>) -> Result<StoreParts, String> {
     let tallies = Tallies {
         overflowed: r.varint()?,
         late_dropped: r.varint()?,
+        clock_steps: 0,
     };
     let producer_count = r.count(crate::store::MAX_PRODUCERS as u64, 3)?;
     let mut producers = Vec::with_capacity(producer_count);

@@ -10,9 +10,11 @@ pub mod encoding;
 pub mod error;
 pub mod event_id;
 pub mod interval;
+pub mod replication;
 pub mod store;
+pub mod time;
 pub mod window;
 
 pub use config::{Config, ConfigError, GroupConfig, IntervalSpec, RedisSettings};
 pub use error::EclError;
-pub use store::{Batch, GroupShape, GroupStore, LogOutcome, Tallies, WindowKind};
+pub use store::{Batch, GroupShape, GroupStore, LogOutcome, LogReport, Tallies, WindowKind};

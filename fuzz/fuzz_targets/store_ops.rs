@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
                     at_ms: at,
                     now_ms: now,
                     producer,
-                }) {
+                }).map(|report| report.outcome) {
                     logged += count;
                 }
             }

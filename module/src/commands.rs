@@ -1,14 +1,16 @@
 //! The `ECL.*` commands: parse with `ecl_core::command`, act on the group's
 //! store, reply. Every error is an `EclError` and changes nothing.
 
+use crate::clock::{heard_master_clock, read_clock_ms, server_clock_ms};
 use crate::data_type::{fit_to_config, GROUP_TYPE};
-use crate::reply;
-use crate::state::{now_ms, state, GroupEntry};
+use crate::state::{state, GroupEntry};
+use crate::{keys, reply};
 use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate, LogOptions};
 use ecl_core::encoding::decode;
 use ecl_core::interval::IntervalMs;
+use ecl_core::replication::{propagation, Propagation, WriteSource};
 use ecl_core::store::SWEEP_STEP;
-use ecl_core::{Batch, EclError, GroupStore, LogOutcome};
+use ecl_core::{Batch, EclError, GroupStore};
 use redis_module::{Context, ContextFlags, RedisError, RedisResult, RedisString, RedisValue};
 
 fn err(e: EclError) -> RedisError {
@@ -45,10 +47,22 @@ fn trusted_source(ctx: &Context) -> bool {
         .intersects(ContextFlags::REPLICATED | ContextFlags::LOADING)
 }
 
+/// A command from the master's live stream (not the AOF): its `NOW` is the
+/// master's clock right now.
+fn from_master(ctx: &Context) -> bool {
+    let flags = ctx.get_flags();
+    flags.contains(ContextFlags::REPLICATED) && !flags.contains(ContextFlags::LOADING)
+}
+
 fn resolve_now(ctx: &Context, requested: Option<u64>) -> Result<u64, RedisError> {
     match requested {
-        None => Ok(now_ms()),
-        Some(now) if trusted_source(ctx) => Ok(now),
+        None => Ok(server_clock_ms()),
+        Some(now) if trusted_source(ctx) => {
+            if from_master(ctx) {
+                heard_master_clock(now);
+            }
+            Ok(now)
+        }
         Some(_) => Err(err(EclError::ReplicationOnly("NOW"))),
     }
 }
@@ -75,14 +89,11 @@ pub fn mlog(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     apply(ctx, args[1], group, &parsed.events, &parsed.options)
 }
 
-/// Applies a batch and replicates it so that replicas and the AOF apply
-/// exactly the same.
-///
-/// Replication: a command that creates the group, rotates a window or has
-/// `AT` is rewritten as `ECL.MLOG group AT at NOW now ...` with the master's
-/// resolved times. Any other write acts at the store's position (no window
-/// moved), so it is replicated verbatim, which costs nothing; a replica or
-/// the AOF applies a command without `NOW` at the store's position too.
+/// Applies a batch: the store admits it against the group as it will be at
+/// the batch's time and only then moves anything; a refused or duplicate
+/// batch changes nothing, replicates nothing and signals nothing. What an
+/// accepted batch sends to replicas and the AOF is core's rule
+/// (`ecl_core::replication::propagation`).
 fn apply(
     ctx: &Context,
     group_arg: &[u8],
@@ -94,6 +105,9 @@ fn apply(
     if parsed.now_ms.is_some() && !trusted {
         return Err(err(EclError::ReplicationOnly("NOW")));
     }
+    if let (Some(now), true) = (parsed.now_ms, from_master(ctx)) {
+        heard_master_clock(now);
+    }
     let key = ctx.open_key_writable(group.key.get());
     let existing = key
         .get_value::<GroupStore>(&GROUP_TYPE)
@@ -103,42 +117,56 @@ fn apply(
     }
     let clock = match (parsed.now_ms, &existing) {
         (Some(now), _) => now,
-        // From the master without NOW: the store's position (see above).
+        // From the master without NOW: the store's position (see
+        // `propagation`: such a write moved nothing on the master).
         (None, Some(store)) if trusted => store.position_ms(),
-        _ => now_ms(),
+        _ => server_clock_ms(),
     };
-    let batch = |now_ms| Batch {
+    let batch = Batch {
         events,
         at_ms: parsed.at_ms,
-        now_ms,
+        now_ms: clock,
         producer: parsed.producer,
     };
-    let (outcome, explicit, at, now) = match existing {
-        Some(store) => {
-            let moved = store.advance(clock);
-            let (at, now) = store.resolve_times(parsed.at_ms, clock);
-            let outcome = store.log(batch(clock)).map_err(err)?;
-            (outcome, moved || parsed.at_ms.is_some(), at, now)
-        }
+    let created = existing.is_none();
+    let (report, store) = match existing {
+        Some(store) => (store.log(batch).map_err(err)?, store),
         None => {
             if !trusted {
                 crate::cluster::refuse_while_slot_moves(ctx, group)?;
             }
             // Create the key only once the batch is known to be good.
             let mut store = GroupStore::new(&group.shape, clock);
-            let (at, now) = store.resolve_times(parsed.at_ms, clock);
-            let outcome = store.log(batch(clock)).map_err(err)?;
+            let report = store.log(batch).map_err(err)?;
             key.set_value(&GROUP_TYPE, store)?;
-            (outcome, true, at, now)
+            let stored = key
+                .get_value::<GroupStore>(&GROUP_TYPE)
+                .map_err(|_| err(EclError::WrongType))?
+                .ok_or_else(|| err(EclError::WrongType))?;
+            (report, stored)
         }
     };
-    if outcome == LogOutcome::Applied {
-        match (events, parsed.producer) {
-            _ if !explicit || trusted => ctx.replicate_verbatim(),
+    let source = WriteSource {
+        trusted,
+        had_at: parsed.at_ms.is_some(),
+        created,
+    };
+    match propagation(&report, source) {
+        Propagation::Nothing => return Ok(reply::ok(ctx)),
+        Propagation::Verbatim => {
+            ctx.replicate_verbatim();
+        }
+        Propagation::WithTimes { at, now } => match (events, parsed.producer) {
             ([(event, count)], None) => replicate_one(ctx, group_arg, event, *count, at, now),
             _ => replicate_batch(ctx, group_arg, events, parsed, at, now),
-        }
+        },
     }
+    let event = if events.len() == 1 && parsed.producer.is_none() {
+        c"ecl.log"
+    } else {
+        c"ecl.mlog"
+    };
+    keys::written(ctx, group.key.get(), event, group.index, store);
     Ok(reply::ok(ctx))
 }
 
@@ -220,7 +248,7 @@ fn with_store<R>(
     group: &GroupEntry,
     f: impl FnOnce(&GroupStore, u64) -> R,
 ) -> Result<R, RedisError> {
-    let now = now_ms();
+    let now = read_clock_ms(ctx);
     let key = ctx.open_key(group.key.get());
     match key
         .get_value::<GroupStore>(&GROUP_TYPE)
@@ -327,6 +355,7 @@ pub fn info(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
             ("max_events", reply::unsigned_value(store.max_events())),
             ("overflowed", reply::unsigned_value(tallies.overflowed)),
             ("late_dropped", reply::unsigned_value(tallies.late_dropped)),
+            ("clock_steps", reply::unsigned_value(tallies.clock_steps)),
             (
                 "producers",
                 reply::unsigned_value(store.producers().len() as u64),
@@ -334,6 +363,10 @@ pub fn info(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
             (
                 "memory_bytes",
                 reply::unsigned_value(store.memory_bytes() as u64),
+            ),
+            (
+                "eviction_policy_risk",
+                RedisValue::Integer(i64::from(crate::eviction::at_risk(ctx))),
             ),
             ("timer_last_tick_us", reply::unsigned_value(last_tick)),
             ("timer_max_tick_us", reply::unsigned_value(max_tick)),
@@ -358,7 +391,7 @@ pub fn groups(_ctx: &Context, args: Vec<RedisString>) -> RedisResult {
 
 /// `ECL.ROTATE group [NOW unix_ms]`: brings the stored group to now and frees
 /// a step of dead auto-declared events. The timer does this on its own; the
-/// command exists so the master can replicate it (with `NOW`).
+/// command exists so the master can replicate each step (with `NOW`).
 pub fn rotate(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
     let group = group_of(&args, "ecl.rotate", 2)?;
     let raw = raw_args(&args);
@@ -369,13 +402,13 @@ pub fn rotate(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
         .map_err(|_| err(EclError::WrongType))?
     {
         check_owner(store, group)?;
-        store.advance(now);
-        store.sweep(now, SWEEP_STEP);
+        store.tidy(now, SWEEP_STEP);
         let now = now.to_string();
         ctx.replicate(
             "ECL.ROTATE",
             &[args[1].as_slice(), b"NOW", now.as_bytes()][..],
         );
+        keys::written(ctx, group.key.get(), c"ecl.rotate", group.index, store);
     }
     Ok(reply::ok(ctx))
 }
@@ -401,5 +434,8 @@ pub fn restore(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
     }
     key.set_value(&GROUP_TYPE, store)?;
     ctx.replicate_verbatim();
+    if let Ok(Some(store)) = key.get_value::<GroupStore>(&GROUP_TYPE) {
+        keys::written(ctx, group.key.get(), c"ecl.restore", group.index, store);
+    }
     Ok(reply::ok(ctx))
 }

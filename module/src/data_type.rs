@@ -1,7 +1,8 @@
 //! The `ecl-group` native type: RDB, AOF rewrite, memory and digest
 //! callbacks. All of them go through `ecl_core::encoding`.
 
-use crate::state::{now_ms, try_state};
+use crate::clock::server_clock_ms;
+use crate::state::try_state;
 use ecl_core::encoding::{decode, encode};
 use ecl_core::GroupStore;
 use redis_module::logging::log_warning;
@@ -49,7 +50,7 @@ pub fn fit_to_config(store: GroupStore) -> GroupStore {
     if store.has_shape(&entry.shape) {
         return store;
     }
-    let (reshaped, report) = store.reshape(&entry.shape, now_ms());
+    let (reshaped, report) = store.reshape(&entry.shape, server_clock_ms());
     log_warning(format!(
         "ECL: group '{}' reshaped to the current config; dropped intervals (ms) {:?} and {} events",
         entry.config.name, report.dropped_intervals, report.dropped_events

@@ -2,13 +2,18 @@
 //! group, and an in-server timer that rotates the windows. All counting logic
 //! lives in `ecl_core`; this crate adapts it to the Redis module API.
 
+mod clock;
 mod cluster;
 mod commands;
 mod data_type;
+mod eviction;
+mod ffi;
+mod keys;
 mod raw_command;
 mod reply;
 mod state;
 mod timer;
+mod work_index;
 
 use data_type::GROUP_TYPE;
 use ecl_core::Config;
@@ -52,7 +57,18 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         return Status::Err;
     }
     reply::prepare_ok(ctx);
-    timer::start(ctx);
+    if !ffi::take_over_modified_key_signals(ctx) {
+        ctx.log_warning("ECL: this server cannot leave key signals to the module; refused writes will abort WATCH");
+    }
+    if !timer::start(ctx) {
+        ctx.log_warning("ECL: cannot subscribe to the server's cron");
+        return Status::Err;
+    }
+    if !ffi::subscribe_to_keys_moved(ctx, |_| work_index::request_walk()) {
+        ctx.log_warning("ECL: cannot subscribe to keyspace and server events");
+        return Status::Err;
+    }
+    eviction::warn_at_load(ctx);
     ctx.log_notice(&format!(
         "ECL: loaded {} groups from {path}",
         config.groups.len()

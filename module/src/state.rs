@@ -8,10 +8,11 @@ use redis_module::RedisString;
 // so the lookup every command makes needs no SipHash (a tenth of ECL.LOG).
 use hashbrown::HashMap;
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A configured group with everything the hot path needs ready-made.
 pub struct GroupEntry {
+    /// Position in the config (and in `ModuleState::groups`).
+    pub index: usize,
     pub config: GroupConfig,
     pub shape: GroupShape,
     /// The Redis key holding the group, `ecl:{name}`, made once so the hot
@@ -53,9 +54,11 @@ impl ModuleState {
         let groups: Vec<GroupEntry> = config
             .groups
             .iter()
-            .map(|g| {
+            .enumerate()
+            .map(|(index, g)| {
                 let key = KeyString::new(&key_name(&g.name));
                 GroupEntry {
+                    index,
                     config: g.clone(),
                     shape: GroupShape::from(g),
                     key,
@@ -95,11 +98,4 @@ pub fn state() -> &'static ModuleState {
 /// in theory; they then skip config-dependent work).
 pub fn try_state() -> Option<&'static ModuleState> {
     STATE.get()
-}
-
-/// The server's clock in Unix milliseconds.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }

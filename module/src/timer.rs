@@ -1,26 +1,43 @@
-//! The in-server timer: on a master, at every window boundary of every
-//! configured interval, rotate every stored group in every database, then
-//! free dead auto-declared events in bounded steps (1 ms apart) so no single
-//! tick stalls the server. Replicas skip it: they follow the master's
-//! replicated `ECL.ROTATE`, and their reads are exact regardless.
+//! The in-server timer (SPEC §4.3). It runs on Redis's cron (`serverCron`,
+//! `hz` times a second), which Redis schedules on its monotonic clock, so a
+//! wall-clock step cannot delay it (a module timer would wait out a backward
+//! step). Each tick, on a master that may write:
+//! - groups whose dead auto-declared events are due (the work index) are
+//!   brought up to date and swept a step at a time, within a time budget,
+//!   each step replicated as `ECL.ROTATE group NOW t`;
+//! - after a backward clock step, every stored group the step left ahead of
+//!   real time is brought back at once (and the step logged);
+//! - nothing else: a group with nothing to do is not opened.
+//!
+//! It never writes while loading, on a replica, or while the server asks
+//! modules to avoid replica traffic (`CLIENT PAUSE WRITE`, `FAILOVER`,
+//! `CLUSTER FAILOVER`): it simply tries again at the next tick.
 
+use crate::clock::{forget_master_clock, server_clock_ms};
 use crate::data_type::GROUP_TYPE;
-use crate::state::{now_ms, state};
+use crate::state::state;
+use crate::work_index::{self, GroupKey};
+use crate::{ffi, keys};
 use ecl_core::store::SWEEP_STEP;
-use ecl_core::window::next_boundary;
 use ecl_core::GroupStore;
-use redis_module::{raw, Context, ContextFlags};
-use std::sync::atomic::{AtomicU64, Ordering};
+use redis_module::{Context, ContextFlags};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 static LAST_TICK_US: AtomicU64 = AtomicU64::new(0);
 static MAX_TICK_US: AtomicU64 = AtomicU64::new(0);
-/// Longest sleep between ticks, so a clock step cannot delay rotation long.
-const MAX_SLEEP: Duration = Duration::from_secs(10);
-/// Pause between sweep steps: lets clients in between.
-const SWEEP_PAUSE: Duration = Duration::from_millis(1);
+/// Work done in one tick before it yields to clients until the next one.
+const TICK_BUDGET: Duration = Duration::from_millis(2);
+/// A wall clock that moves back against the monotonic clock by more than
+/// this between ticks has stepped.
+const CLOCK_STEP_MS: i64 = 500;
+/// Wall clock minus monotonic clock at the last tick.
+static CLOCK_OFFSET_MS: AtomicI64 = AtomicI64::new(i64::MIN);
+static WAS_MASTER: AtomicBool = AtomicBool::new(false);
 
-/// Duration of the last tick that did work and of the longest one, in µs.
+/// Duration of the last tick that did work and of the longest one, in µs
+/// (every tick of this server, all groups together).
 pub fn tick_stats_us() -> (u64, u64) {
     (
         LAST_TICK_US.load(Ordering::Relaxed),
@@ -28,81 +45,149 @@ pub fn tick_stats_us() -> (u64, u64) {
     )
 }
 
-pub fn start(ctx: &Context) {
-    schedule(ctx, until_next_boundary(now_ms()));
+/// Subscribes the tick to Redis's cron. Called from `init`.
+pub fn start(ctx: &Context) -> bool {
+    ffi::subscribe_to_cron(ctx, on_cron)
 }
 
-fn schedule(ctx: &Context, delay: Duration) {
-    ctx.create_timer(delay, on_tick, ());
-}
-
-/// Time until just after the next boundary of any configured interval.
-fn until_next_boundary(now: u64) -> Duration {
-    let next = state()
-        .groups
-        .iter()
-        .filter_map(|g| next_boundary(&g.shape.intervals, now))
-        .min();
-    match next {
-        // +1 ms: Redis timers may fire a hair early; land inside the new window.
-        Some(next) => Duration::from_millis(next - now + 1).min(MAX_SLEEP),
-        None => MAX_SLEEP,
-    }
-}
-
-fn on_tick(ctx: &Context, _: ()) {
+/// Whether the timer may write now.
+fn may_write(ctx: &Context) -> bool {
     let flags = ctx.get_flags();
-    let mut more_to_sweep = false;
-    if flags.contains(ContextFlags::MASTER) && !flags.contains(ContextFlags::LOADING) {
-        let started = Instant::now();
-        let (worked, more) = rotate_everywhere(ctx, now_ms());
-        more_to_sweep = more;
-        if worked {
-            let us = started.elapsed().as_micros() as u64;
-            LAST_TICK_US.store(us, Ordering::Relaxed);
-            MAX_TICK_US.fetch_max(us, Ordering::Relaxed);
-        }
-    }
-    let delay = if more_to_sweep {
-        SWEEP_PAUSE
-    } else {
-        until_next_boundary(now_ms())
-    };
-    schedule(ctx, delay);
+    flags.contains(ContextFlags::MASTER)
+        && !flags.contains(ContextFlags::LOADING)
+        && !ffi::avoid_replica_traffic()
 }
 
-/// Rotates and sweeps every stored group in every database. Returns whether
-/// anything changed and whether sweeping must go on.
-fn rotate_everywhere(ctx: &Context, now: u64) -> (bool, bool) {
-    let (mut worked, mut more) = (false, false);
-    let select = unsafe { raw::RedisModule_SelectDb.expect("SelectDb") };
-    let original_db = unsafe { raw::RedisModule_GetSelectedDb.expect("GetSelectedDb")(ctx.ctx) };
-    let now_text = now.to_string();
+fn monotonic_ms() -> i64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_millis() as i64
+}
+
+/// Notices a backward step of the wall clock since the last tick.
+fn clock_stepped_back(wall_ms: u64) -> bool {
+    let offset = wall_ms as i64 - monotonic_ms();
+    let before = CLOCK_OFFSET_MS.swap(offset, Ordering::Relaxed);
+    before != i64::MIN && offset < before - CLOCK_STEP_MS
+}
+
+fn on_cron(ctx: &Context) {
+    let now = server_clock_ms();
+    if clock_stepped_back(now) {
+        ctx.log_warning(
+            "ECL: the clock stepped back; groups ahead of it are brought back to real time",
+        );
+        work_index::request_walk();
+    }
+    let master = ctx.get_flags().contains(ContextFlags::MASTER);
+    if master && !WAS_MASTER.swap(true, Ordering::Relaxed) {
+        // Became a master (or started as one): its own clock decides now,
+        // and what it holds was written under another's timer.
+        forget_master_clock();
+        work_index::request_walk();
+    } else if !master {
+        WAS_MASTER.store(false, Ordering::Relaxed);
+    }
+    if !may_write(ctx) || !work_index::anything_due(now) {
+        return;
+    }
+    let started = Instant::now();
+    ffi::with_each_db_restored(ctx, |select| {
+        if work_index::take_walk() {
+            walk(ctx, select, now);
+        }
+        for key in work_index::due(now) {
+            if started.elapsed() >= TICK_BUDGET {
+                break; // the rest at the next tick
+            }
+            tidy_group(ctx, select, key, now, started);
+        }
+    });
+    let us = started.elapsed().as_micros() as u64;
+    LAST_TICK_US.store(us, Ordering::Relaxed);
+    MAX_TICK_US.fetch_max(us, Ordering::Relaxed);
+    ffi::latency_sample("ecl-timer", us / 1000);
+}
+
+/// Rebuilds the work index from every configured group's key in every
+/// database, opened read-only.
+fn walk(ctx: &Context, select: &dyn Fn(i32) -> bool, now: u64) {
     for db in 0.. {
-        if unsafe { select(ctx.ctx, db) } != raw::REDISMODULE_OK as i32 {
+        if !select(db) {
             break; // past the last database
         }
-        for group in &state().groups {
-            let key = ctx.open_key_writable(group.key.get());
+        for (index, group) in state().groups.iter().enumerate() {
+            let key = ctx.open_key(group.key.get());
             let Ok(Some(store)) = key.get_value::<GroupStore>(&GROUP_TYPE) else {
                 continue;
             };
             if store.name() != group.config.name {
-                continue; // renamed from another group's key: not ours to rotate
+                continue; // renamed from another group's key: not ours
             }
-            let moved = store.advance(now);
-            let swept = store.sweep_pending();
-            if swept {
-                store.sweep(now, SWEEP_STEP);
-            }
-            if moved || swept {
-                worked = true;
-                let args: [&[u8]; 3] = [group.config.name.as_bytes(), b"NOW", now_text.as_bytes()];
-                ctx.replicate("ECL.ROTATE", &args[..]);
-            }
-            more |= store.sweep_pending();
+            let due = if store.clock_stepped_back(now) {
+                Some(0)
+            } else {
+                store.next_timer_work_ms()
+            };
+            work_index::note((db, index), due);
         }
     }
-    unsafe { select(ctx.ctx, original_db) };
-    (worked, more)
+}
+
+/// Brings one group up to date and sweeps it, step by step, while the tick's
+/// budget lasts; replicates each step.
+fn tidy_group(
+    ctx: &Context,
+    select: &dyn Fn(i32) -> bool,
+    (db, index): GroupKey,
+    now: u64,
+    started: Instant,
+) {
+    let group = &state().groups[index];
+    if !select(db) {
+        work_index::note((db, index), None);
+        return;
+    }
+    {
+        // Read-only first: an early or stale entry touches nothing.
+        let key = ctx.open_key(group.key.get());
+        match key.get_value::<GroupStore>(&GROUP_TYPE) {
+            Ok(Some(store)) if store.name() == group.config.name => {
+                if !store.has_timer_work(now) && !store.clock_stepped_back(now) {
+                    work_index::note((db, index), store.next_timer_work_ms());
+                    return;
+                }
+            }
+            _ => {
+                work_index::note((db, index), None);
+                return;
+            }
+        }
+    }
+    let key = ctx.open_key_writable(group.key.get());
+    let Ok(Some(store)) = key.get_value::<GroupStore>(&GROUP_TYPE) else {
+        return;
+    };
+    let steps_before = store.tallies().clock_steps;
+    let now_text = now.to_string();
+    let mut more = true;
+    while more && started.elapsed() < TICK_BUDGET {
+        more = store.tidy(now, SWEEP_STEP).1;
+        let args: [&[u8]; 3] = [group.config.name.as_bytes(), b"NOW", now_text.as_bytes()];
+        ctx.replicate("ECL.ROTATE", &args[..]);
+    }
+    if store.tallies().clock_steps != steps_before {
+        ctx.log_warning(&format!(
+            "ECL: group '{}' in db {db} was ahead of the clock; brought back to real time",
+            group.config.name
+        ));
+    }
+    keys::signal_modified(ctx, group.key.get());
+    work_index::note(
+        (db, index),
+        if more {
+            Some(0)
+        } else {
+            store.next_timer_work_ms()
+        },
+    );
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::encoding::{decode, encode};
+use crate::encoding::{decode, encode, ENCODING_VERSION};
 use proptest::prelude::*;
 
 const T0: u64 = 1_700_000_000_000; // a multiple of every interval used here
@@ -21,12 +21,14 @@ fn log(
     now: u64,
 ) -> Result<LogOutcome, EclError> {
     let events: Vec<(&[u8], u64)> = events.iter().map(|(e, c)| (e.as_bytes(), *c)).collect();
-    store.log(Batch {
-        events: &events,
-        at_ms: Some(at),
-        now_ms: now,
-        producer: None,
-    })
+    store
+        .log(Batch {
+            events: &events,
+            at_ms: Some(at),
+            now_ms: now,
+            producer: None,
+        })
+        .map(|report| report.outcome)
 }
 
 fn counts(store: &GroupStore, interval: usize, kind: WindowKind, at: u64) -> Vec<(String, u64)> {
@@ -129,7 +131,8 @@ fn at_goes_to_the_last_window_or_is_tallied_late() {
         s.tallies(),
         Tallies {
             overflowed: 0,
-            late_dropped: 5
+            late_dropped: 5,
+            ..Tallies::default()
         }
     );
 }
@@ -176,8 +179,9 @@ fn auto_declared_events_appear_then_are_freed() {
     assert_eq!(s.live_auto_events(T0 + 1999), 1);
     assert_eq!(s.live_auto_events(T0 + 2000), 0);
     assert!(s.totals(T0 + 2000).iter().all(|(id, _)| *id != b"x"));
+    assert!(!s.has_timer_work(T0 + 1999));
+    assert!(s.has_timer_work(T0 + 2000));
     s.advance(T0 + 2000);
-    assert!(s.sweep_pending());
     while s.sweep(T0 + 2000, usize::MAX) {}
     assert_eq!(s.events.slot_count(), 1, "the slot of x is freed");
     // Counted again, it starts a new life with a fresh total.
@@ -211,7 +215,8 @@ fn a_new_event_too_late_for_every_window_is_only_tallied() {
         s.tallies(),
         Tallies {
             overflowed: 0,
-            late_dropped: 3
+            late_dropped: 3,
+            ..Tallies::default()
         }
     );
     assert_eq!(s.events.slot_count(), 0);
@@ -224,18 +229,16 @@ fn a_new_event_too_late_for_every_window_is_only_tallied() {
 }
 
 #[test]
-fn a_clock_stepped_back_counts_as_the_store_position() {
+fn a_clock_behind_by_less_than_a_window_counts_as_the_store_position() {
     let mut s = GroupStore::new(&shape(&[1000, 60_000], &["a"], false, 10), T0 + 5500);
     assert_eq!(s.position_ms(), T0 + 5000);
-    assert_eq!(
-        s.resolve_times(Some(T0 + 9000), T0 + 100),
-        (T0 + 5000, T0 + 5000)
-    );
-    assert_eq!(s.resolve_times(None, T0 + 100), (T0 + 5000, T0 + 5000));
+    let times = s.resolve_times(Some(T0 + 9000), T0 + 4100);
+    assert_eq!((times.at, times.now), (T0 + 5000, T0 + 5000));
+    assert!(!times.clock_step);
     s.log(Batch {
         events: &[(b"a", 1)],
         at_ms: None,
-        now_ms: T0 + 100,
+        now_ms: T0 + 4100,
         producer: None,
     })
     .unwrap();
@@ -282,10 +285,11 @@ fn producer_retries_count_once() {
         now_ms: T0,
         producer: Some((b"p", seq)),
     };
-    assert_eq!(s.log(batch(1)), Ok(LogOutcome::Applied));
-    assert_eq!(s.log(batch(1)), Ok(LogOutcome::AlreadyApplied));
-    assert_eq!(s.log(batch(0)), Ok(LogOutcome::AlreadyApplied));
-    assert_eq!(s.log(batch(2)), Ok(LogOutcome::Applied));
+    let mut outcome = |b| s.log(b).map(|r| r.outcome);
+    assert_eq!(outcome(batch(1)), Ok(LogOutcome::Applied));
+    assert_eq!(outcome(batch(1)), Ok(LogOutcome::AlreadyApplied));
+    assert_eq!(outcome(batch(0)), Ok(LogOutcome::AlreadyApplied));
+    assert_eq!(outcome(batch(2)), Ok(LogOutcome::Applied));
     assert_eq!(s.totals(T0), [(&b"a"[..], 4)]);
     // A refused batch does not advance the producer's sequence.
     let bad = Batch {
@@ -295,7 +299,7 @@ fn producer_retries_count_once() {
         producer: Some((b"p", 3)),
     };
     assert!(s.log(bad).is_err());
-    assert_eq!(s.log(batch(3)), Ok(LogOutcome::Applied));
+    assert_eq!(s.log(batch(3)).map(|r| r.outcome), Ok(LogOutcome::Applied));
 }
 
 #[test]
@@ -322,7 +326,7 @@ fn encoding_round_trips_and_refuses_garbage() {
         );
     }
     let mut newer = bytes.clone();
-    newer[3] = 2;
+    newer[3] = ENCODING_VERSION + 1;
     assert!(decode(&newer).unwrap_err().contains("newer"));
     let mut trailing = bytes.clone();
     trailing.push(0);
@@ -515,4 +519,139 @@ fn vectors_grow_into_whole_allocation_classes() {
             "growth stays modest"
         );
     }
+}
+
+#[test]
+fn a_refused_or_duplicate_write_after_a_boundary_changes_nothing() {
+    let mut s = GroupStore::new(&shape(&[1000, 60_000], &["a"], false, 10), T0);
+    s.log(Batch {
+        events: &[(b"a", 1)],
+        at_ms: None,
+        now_ms: T0,
+        producer: Some((b"p", 1)),
+    })
+    .unwrap();
+    let mut full = GroupStore::new(&shape(&[1000], &[], true, 1), T0);
+    log(&mut full, &[("x", 1)], T0, T0).unwrap();
+    let mut near_max = GroupStore::new(&shape(&[1000], &["a"], false, 10), T0);
+    log(&mut near_max, &[("a", u64::MAX)], T0, T0).unwrap();
+    let later = T0 + 1500; // past a 1 s boundary: the windows would move
+    let refused: [(bool, Batch<'_>); 5] = [
+        (false, batch_of(&[(b"typo", 1)], later, None)),
+        (false, batch_of(&[(b"@overflow", 1)], later, None)),
+        (false, batch_of(&[(b"a", 1)], later, Some((b"p", 1)))),
+        (
+            false,
+            batch_of(&[(b"a", 1), (b"typo", 1)], later, Some((b"p", 2))),
+        ),
+        (true, batch_of(&[(b"a", 1)], later, None)),
+    ];
+    for (on_near_max, batch) in refused {
+        let store = if on_near_max { &mut near_max } else { &mut s };
+        let before = encode(store);
+        let position = store.position_ms();
+        let result = store.log(batch);
+        assert!(
+            result.is_err()
+                || matches!(&result, Ok(r) if r.outcome == LogOutcome::AlreadyApplied && !r.moved),
+            "{result:?}"
+        );
+        assert_eq!(encode(store), before, "{result:?} changed the store");
+        assert_eq!(store.position_ms(), position);
+    }
+    // An overflowing new event is accepted (into @overflow) and moves the windows.
+    let report = full.log(batch_of(&[(b"y", 1)], later, None)).unwrap();
+    assert!(report.moved);
+}
+
+fn batch_of<'a>(
+    events: &'a [(&'a [u8], u64)],
+    now: u64,
+    producer: Option<(&'a [u8], u64)>,
+) -> Batch<'a> {
+    Batch {
+        events,
+        at_ms: None,
+        now_ms: now,
+        producer,
+    }
+}
+
+#[test]
+fn a_clock_stepped_back_far_brings_the_group_back_to_real_time() {
+    let mut s = GroupStore::new(&shape(&[1000, 60_000], &["a"], true, 10), T0);
+    log(&mut s, &[("a", 2), ("x", 1)], T0, T0).unwrap();
+    // The clock steps back 300 s: the next write brings every window back.
+    let back = T0 - 300_000;
+    let report = s.log(batch_of(&[(b"a", 5)], back, None)).unwrap();
+    assert!(report.moved && report.times.clock_step);
+    assert_eq!(s.tallies().clock_steps, 1);
+    assert_eq!(s.position_ms(), back / 1000 * 1000);
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, back),
+        pairs(&[("a", 7), ("x", 1)])
+    );
+    // One second of real time later, the window rotates as usual.
+    assert_eq!(
+        counts(&s, 0, WindowKind::Last, back + 1000),
+        pairs(&[("a", 7), ("x", 1)])
+    );
+    assert_eq!(s.totals(back), [(&b"a"[..], 7), (&b"x"[..], 1)]);
+    // x expires by real time, not by the time the clock had stepped from.
+    assert_eq!(s.live_auto_events(back + 120_000), 0);
+    // A clock behind by less than the shortest window is no step.
+    assert!(!s.clock_stepped_back(back - 900));
+}
+
+#[test]
+fn a_forward_step_and_its_correction_do_not_freeze_the_windows() {
+    let mut s = GroupStore::new(&shape(&[1000], &["a"], false, 10), T0);
+    let day = 86_400_000;
+    log(&mut s, &[("a", 1)], T0 + day, T0 + day).unwrap();
+    assert!(s.clock_stepped_back(T0 + 10));
+    let (moved, _) = s.tidy(T0 + 10, SWEEP_STEP);
+    assert!(moved);
+    assert_eq!(s.position_ms(), T0);
+    log(&mut s, &[("a", 1)], T0 + 1100, T0 + 1100).unwrap();
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, T0 + 1100),
+        pairs(&[("a", 1)])
+    );
+    assert_eq!(
+        counts(&s, 0, WindowKind::Last, T0 + 1100),
+        pairs(&[("a", 1)])
+    );
+    assert_eq!(s.totals(T0 + 1100), [(&b"a"[..], 2)]);
+    assert_eq!(s.tallies().clock_steps, 1);
+    let copy = decode(&encode(&s)).unwrap();
+    assert_eq!(copy.tallies().clock_steps, 1, "the tally is persisted");
+}
+
+#[test]
+fn decode_refuses_states_that_could_not_be_kept() {
+    let far = GroupStore::new(&shape(&[1000], &["a"], false, 10), crate::time::MAX_TIME_MS);
+    assert!(decode(&encode(&far)).is_ok(), "the year 9999 itself loads");
+    let mut parts = StoreParts {
+        name: "g".into(),
+        intervals: vec![(1000, u64::MAX / 1000 - 5), (10_000, 0)],
+        declared: vec![b"a".to_vec()],
+        auto_declare: false,
+        max_events: 10,
+        events: vec![StoredEvent {
+            id: b"a".to_vec(),
+            total: 1,
+            windows: vec![(1, 0), (0, 0)],
+        }],
+        tallies: Tallies::default(),
+        producers: vec![],
+    };
+    assert!(GroupStore::from_parts(parts.clone())
+        .unwrap_err()
+        .contains("9999"));
+    parts.intervals[0].1 = T0 / 1000;
+    assert!(GroupStore::from_parts(parts.clone()).is_ok());
+    parts.events[0].windows[1] = (0, 2);
+    assert!(GroupStore::from_parts(parts)
+        .unwrap_err()
+        .contains("above its total"));
 }

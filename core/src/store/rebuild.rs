@@ -1,0 +1,227 @@
+//! A store taken apart and put back together: what the encoding holds
+//! (`stored_events`, `from_parts`) and reshaping to another schema.
+
+use super::{GroupShape, GroupStore, ProducerState, Tallies};
+use crate::event_id::OVERFLOW_EVENT;
+use crate::time::MAX_TIME_MS;
+
+/// A store taken apart, as the encoding holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoreParts {
+    pub name: String,
+    /// `(len_ms, cur_window)`
+    pub intervals: Vec<(u64, u64)>,
+    pub declared: Vec<Vec<u8>>,
+    pub auto_declare: bool,
+    pub max_events: u64,
+    pub events: Vec<StoredEvent>,
+    pub tallies: Tallies,
+    pub producers: Vec<(Vec<u8>, ProducerState)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredEvent {
+    pub id: Vec<u8>,
+    pub total: u64,
+    /// `(cur, last)` per interval.
+    pub windows: Vec<(u64, u64)>,
+}
+
+impl StoreParts {
+    /// The invariants every store keeps, so that a state accepted here can
+    /// be written to, saved and loaded at any later time (SPEC §4.4): window
+    /// positions no later than [`MAX_TIME_MS`], and no window count above
+    /// its event's total (the windows are part of it).
+    pub fn validate(&self) -> Result<(), String> {
+        for &(len_ms, cur_window) in &self.intervals {
+            let beyond = match cur_window.checked_mul(len_ms) {
+                Some(start) => start > MAX_TIME_MS,
+                None => true,
+            };
+            if beyond {
+                return Err(format!(
+                    "interval {len_ms} ms at window {cur_window} lies beyond the year 9999"
+                ));
+            }
+        }
+        for event in &self.events {
+            if event.windows.len() != self.intervals.len() {
+                return Err("event with a wrong number of windows".into());
+            }
+            if event
+                .windows
+                .iter()
+                .any(|&(cur, last)| cur > event.total || last > event.total)
+            {
+                return Err(format!(
+                    "event '{}' has a window count above its total",
+                    crate::event_id::display_id(&event.id)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl GroupStore {
+    /// Every event with its slot data, in slot order, for encoding: `(id,
+    /// total, [(cur, last)] per interval)`. Dead events with no count left
+    /// are skipped, so the encoding is the logical state.
+    pub(crate) fn stored_events(&self) -> impl Iterator<Item = (&[u8], u64, Vec<(u64, u64)>)> + '_ {
+        (0..self.events.slot_count()).filter_map(move |s| {
+            let id = self.events.id(s as u32)?;
+            let windows: Vec<(u64, u64)> = self
+                .intervals
+                .iter()
+                .map(|i| (i.cur.get(s), i.last.get(s)))
+                .collect();
+            let has_count = windows.iter().any(|&(c, l)| c > 0 || l > 0);
+            (s < self.declared_count || has_count).then_some((id, self.totals.get(s), windows))
+        })
+    }
+
+    /// Rebuilds a store from decoded parts; see `encoding`. Events not
+    /// declared in the parts become auto-declared (ephemeral) ones.
+    pub(crate) fn from_parts(parts: StoreParts) -> Result<GroupStore, String> {
+        parts.validate()?;
+        let shape = GroupShape {
+            name: parts.name,
+            intervals: parts.intervals.iter().map(|i| i.0).collect(),
+            declared: parts.declared,
+            auto_declare: parts.auto_declare,
+            max_events: parts.max_events,
+        };
+        let mut store = GroupStore::new(&shape, 0);
+        for (interval, &(_, cur_window)) in store.intervals.iter_mut().zip(&parts.intervals) {
+            interval.set_window(cur_window);
+        }
+        for event in parts.events {
+            let slot = match store.events.find(&event.id) {
+                Some(slot) => slot,
+                None => store.new_auto_slot(&event.id),
+            };
+            store.set_slot(slot, event.total, &event.windows);
+        }
+        store.tallies = parts.tallies;
+        for (producer, state) in parts.producers {
+            store.producers.record(&producer, state.seq, state.seen_ms);
+        }
+        Ok(store)
+    }
+
+    /// A slot for an auto-declared event (or `@overflow`), dead until counted.
+    pub(super) fn new_auto_slot(&mut self, id: &[u8]) -> u32 {
+        let slot = self.new_slot(id);
+        if id == OVERFLOW_EVENT {
+            self.overflow_slot = Some(slot);
+        } else {
+            self.expiries.insert(0);
+        }
+        slot
+    }
+
+    /// Sets a slot's total and per-interval `(cur, last)` counts and derives
+    /// its expiry from them.
+    pub(super) fn set_slot(&mut self, slot: u32, total: u64, windows: &[(u64, u64)]) {
+        let s = slot as usize;
+        self.totals.set(s, total);
+        for (interval, &(cur, last)) in self.intervals.iter_mut().zip(windows) {
+            interval.cur.set(s, cur);
+            interval.last.set(s, last);
+        }
+        self.derive_expiry(slot);
+    }
+
+    /// Sets an auto-declared slot's expiry from its stored counts.
+    pub(super) fn derive_expiry(&mut self, slot: u32) {
+        if self.is_declared(slot) {
+            return;
+        }
+        let s = slot as usize;
+        let expires = self
+            .intervals
+            .iter()
+            .map(|i| i.slot_kept_until(s))
+            .max()
+            .unwrap_or(0);
+        if Some(slot) != self.overflow_slot {
+            self.expiries.change(self.expires_ms[s], expires);
+        }
+        self.expires_ms[s] = expires;
+    }
+
+    /// Gives the store another shape: counts of (interval, event) pairs that
+    /// still exist are kept; intervals and events the shape dropped are
+    /// dropped. Returns what was dropped, for the log.
+    pub fn reshape(&self, shape: &GroupShape, now_ms: u64) -> (GroupStore, ReshapeReport) {
+        let mut fresh = GroupStore::new(shape, now_ms);
+        let mut report = ReshapeReport::default();
+        // Intervals kept keep their window position.
+        let mapping: Vec<Option<usize>> = shape
+            .intervals
+            .iter()
+            .map(|&len| self.interval_index(len))
+            .collect();
+        for (new, old) in fresh.intervals.iter_mut().zip(&mapping) {
+            if let Some(old) = old {
+                new.set_window(self.intervals[*old].cur_window());
+            }
+        }
+        report.dropped_intervals = self
+            .intervals
+            .iter()
+            .filter(|i| !shape.intervals.contains(&i.len_ms))
+            .map(|i| i.len_ms)
+            .collect();
+        for slot in 0..self.events.slot_count() as u32 {
+            let Some(id) = self.events.id(slot) else {
+                continue;
+            };
+            let s = slot as usize;
+            let windows: Vec<(u64, u64)> = mapping
+                .iter()
+                .map(|old| {
+                    old.map_or((0, 0), |o| {
+                        (self.intervals[o].cur.get(s), self.intervals[o].last.get(s))
+                    })
+                })
+                .collect();
+            let has_count = windows.iter().any(|&(c, l)| c > 0 || l > 0);
+            let target = match fresh.events.find(id) {
+                Some(slot) => Some(slot),
+                None if fresh.auto_declare && has_count => Some(fresh.new_auto_slot(id)),
+                None => None,
+            };
+            match target {
+                Some(new_slot) => fresh.set_slot(new_slot, self.totals.get(s), &windows),
+                None if self.is_declared(slot) || has_count => report.dropped_events += 1,
+                None => {}
+            }
+        }
+        fresh.tallies = self.tallies;
+        fresh.producers = self.producers.clone();
+        (fresh, report)
+    }
+
+    /// Whether the store already has exactly this shape.
+    pub fn has_shape(&self, shape: &GroupShape) -> bool {
+        self.name == shape.name
+            && self.auto_declare == shape.auto_declare
+            && self.max_events == shape.max_events
+            && self
+                .intervals
+                .iter()
+                .map(|i| i.len_ms)
+                .eq(shape.intervals.iter().copied())
+            && self.declared_count == shape.declared.len()
+            && (0..self.declared_count as u32)
+                .all(|s| self.events.id(s) == Some(&shape.declared[s as usize][..]))
+    }
+}
+
+/// What [`GroupStore::reshape`] dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReshapeReport {
+    pub dropped_intervals: Vec<u64>,
+    pub dropped_events: u64,
+}

@@ -1,0 +1,197 @@
+//! The module API calls that `redis-module` has no safe wrapper for, in one
+//! place, each with the preconditions it relies on. Everything else in the
+//! module uses these or the crate's safe API.
+
+use redis_module::{raw, Context, RedisString};
+use std::ffi::{c_void, CString};
+use std::os::raw::c_int;
+use std::sync::OnceLock;
+
+/// Whether the server asks modules not to write replication traffic now
+/// (`CLIENT PAUSE WRITE`, `FAILOVER`, `CLUSTER FAILOVER`). An API this
+/// server lacks counts as "no".
+pub fn avoid_replica_traffic() -> bool {
+    // SAFETY: the function pointer is set by Redis at module load (or None
+    // on servers without it); it takes no arguments and only reads state.
+    unsafe { raw::RedisModule_AvoidReplicaTraffic }.is_some_and(|f| unsafe { f() } != 0)
+}
+
+/// Declares that the module signals modified keys itself (after real
+/// changes only), so that opening a key for writing touches nothing: a
+/// refused write aborts no `WATCH` and invalidates no client cache.
+/// Returns false where the server cannot do it.
+pub fn take_over_modified_key_signals(ctx: &Context) -> bool {
+    // SAFETY: `ctx` is the live context `init` runs with.
+    match unsafe { raw::RedisModule_SetModuleOptions } {
+        Some(set) => {
+            unsafe {
+                set(
+                    ctx.ctx,
+                    raw::REDISMODULE_OPTION_NO_IMPLICIT_SIGNAL_MODIFIED as c_int,
+                )
+            };
+            true
+        }
+        None => false,
+    }
+}
+
+/// `RedisModule_SignalModifiedKey`: `WATCH` and client tracking see the change.
+pub fn signal_modified_key(ctx: &Context, key: &RedisString) {
+    // SAFETY: `ctx` is the live context of the running command or callback
+    // and `key` a valid string for the duration of the call.
+    if let Some(signal) = unsafe { raw::RedisModule_SignalModifiedKey } {
+        unsafe { signal(ctx.ctx, key.inner) };
+    }
+}
+
+/// A keyspace notification of class `module` (`d` in
+/// `notify-keyspace-events`); costs nothing when that class is off.
+pub fn notify_module_event(ctx: &Context, event: &std::ffi::CStr, key: &RedisString) {
+    // SAFETY: `ctx` is the live context of the running command, `event` a
+    // NUL-terminated string and `key` a valid string; Redis copies both.
+    if let Some(notify) = unsafe { raw::RedisModule_NotifyKeyspaceEvent } {
+        unsafe {
+            notify(
+                ctx.ctx,
+                raw::REDISMODULE_NOTIFY_MODULE as c_int,
+                event.as_ptr(),
+                key.inner,
+            )
+        };
+    }
+}
+
+/// Adds a sample to `LATENCY` under `event` (recorded only at or above the
+/// server's `latency-monitor-threshold`).
+pub fn latency_sample(event: &str, ms: u64) {
+    let Ok(event) = CString::new(event) else {
+        return;
+    };
+    // SAFETY: `event` is a NUL-terminated string alive for the call, which
+    // copies it.
+    if let Some(add) = unsafe { raw::RedisModule_LatencyAddSample } {
+        unsafe { add(event.as_ptr(), i64::try_from(ms).unwrap_or(i64::MAX)) };
+    }
+}
+
+/// Runs `f` with a function that selects database `db` on `ctx` (false past
+/// the last one), and selects the original database again afterwards.
+pub fn with_each_db_restored(ctx: &Context, f: impl FnOnce(&dyn Fn(i32) -> bool)) {
+    // SAFETY: the API functions are set at load; `ctx` is live for the call.
+    let (Some(select), Some(selected)) = (unsafe { raw::RedisModule_SelectDb }, unsafe {
+        raw::RedisModule_GetSelectedDb
+    }) else {
+        return;
+    };
+    let original = unsafe { selected(ctx.ctx) };
+    let select_db = |db: i32| unsafe { select(ctx.ctx, db) } == raw::REDISMODULE_OK as c_int;
+    f(&select_db);
+    unsafe { select(ctx.ctx, original) };
+}
+
+/// The database a command runs in.
+pub fn selected_db(ctx: &Context) -> i32 {
+    // SAFETY: `ctx` is the live context of the running command.
+    unsafe { raw::RedisModule_GetSelectedDb }.map_or(0, |f| unsafe { f(ctx.ctx) })
+}
+
+type Callback = fn(&Context);
+
+static ON_CRON: OnceLock<Callback> = OnceLock::new();
+static ON_KEYS_MOVED: OnceLock<Callback> = OnceLock::new();
+
+unsafe extern "C" fn cron_trampoline(
+    ctx: *mut raw::RedisModuleCtx,
+    _eid: raw::RedisModuleEvent,
+    _subevent: u64,
+    _data: *mut c_void,
+) {
+    if let Some(callback) = ON_CRON.get() {
+        callback(&Context::new(ctx));
+    }
+}
+
+unsafe extern "C" fn keys_moved_trampoline(
+    ctx: *mut raw::RedisModuleCtx,
+    eid: raw::RedisModuleEvent,
+    subevent: u64,
+    _data: *mut c_void,
+) {
+    let loading_other_than_ended = eid.id == raw::REDISMODULE_EVENT_LOADING
+        && subevent != raw::REDISMODULE_SUBEVENT_LOADING_ENDED;
+    let flush_start = eid.id == raw::REDISMODULE_EVENT_FLUSHDB
+        && subevent != raw::REDISMODULE_SUBEVENT_FLUSHDB_END;
+    if loading_other_than_ended || flush_start {
+        return;
+    }
+    if let Some(callback) = ON_KEYS_MOVED.get() {
+        callback(&Context::new(ctx));
+    }
+}
+
+unsafe extern "C" fn keyspace_trampoline(
+    ctx: *mut raw::RedisModuleCtx,
+    _type: c_int,
+    event: *const std::os::raw::c_char,
+    key: *mut raw::RedisModuleString,
+) -> c_int {
+    // SAFETY: Redis passes a NUL-terminated event name and a valid key
+    // string for the duration of the call.
+    let event = unsafe { std::ffi::CStr::from_ptr(event) }.to_bytes();
+    let mut len = 0usize;
+    let name = match unsafe { raw::RedisModule_StringPtrLen } {
+        Some(ptr_len) => {
+            let ptr = unsafe { ptr_len(key, &mut len) };
+            unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) }
+        }
+        None => &[][..],
+    };
+    let arrives = matches!(event, b"rename_to" | b"move_to" | b"restore" | b"copy_to");
+    if arrives && name.starts_with(b"ecl:{") {
+        if let Some(callback) = ON_KEYS_MOVED.get() {
+            callback(&Context::new(ctx));
+        }
+    }
+    0
+}
+
+fn subscribe(ctx: &Context, id: u64, callback: raw::RedisModuleEventCallback) -> bool {
+    let event = raw::RedisModuleEvent { id, dataver: 1 };
+    // SAFETY: `ctx` is `init`'s context; the callback is a static function
+    // with the signature Redis calls.
+    unsafe { raw::RedisModule_SubscribeToServerEvent }
+        .is_some_and(|f| unsafe { f(ctx.ctx, event, callback) } == raw::REDISMODULE_OK as c_int)
+}
+
+/// Calls `on_cron` from every run of Redis's `serverCron`.
+pub fn subscribe_to_cron(ctx: &Context, on_cron: Callback) -> bool {
+    let _ = ON_CRON.set(on_cron);
+    subscribe(ctx, raw::REDISMODULE_EVENT_CRON_LOOP, Some(cron_trampoline))
+}
+
+/// Calls `on_moved` whenever group keys may have appeared in a database
+/// without a command of this module: a load ended, a database was flushed
+/// or swapped, an `ecl:{...}` key was renamed, moved, restored or copied.
+pub fn subscribe_to_keys_moved(ctx: &Context, on_moved: Callback) -> bool {
+    let _ = ON_KEYS_MOVED.set(on_moved);
+    let servers = [
+        raw::REDISMODULE_EVENT_LOADING,
+        raw::REDISMODULE_EVENT_FLUSHDB,
+        raw::REDISMODULE_EVENT_SWAPDB,
+    ]
+    .into_iter()
+    .all(|id| subscribe(ctx, id, Some(keys_moved_trampoline)));
+    // SAFETY: as above; the callback matches `RedisModuleNotificationFunc`.
+    let keyspace = unsafe { raw::RedisModule_SubscribeToKeyspaceEvents }.is_some_and(|f| {
+        let status = unsafe {
+            f(
+                ctx.ctx,
+                raw::REDISMODULE_NOTIFY_GENERIC as c_int,
+                Some(keyspace_trampoline),
+            )
+        };
+        status == raw::REDISMODULE_OK as c_int
+    });
+    servers && keyspace
+}
