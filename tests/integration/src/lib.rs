@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 pub use redis;
 
+mod clock_shim;
+pub use clock_shim::ClockShim;
+
 /// The module under test: `ECL_MODULE`, else the workspace's debug build.
 pub fn module_path() -> PathBuf {
     let path = match std::env::var_os("ECL_MODULE") {
@@ -57,22 +60,42 @@ pub struct Server {
     pub dir: PathBuf,
     config_path: PathBuf,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
     /// Starts a server with this config text and extra server arguments.
     pub fn start(config: &str, extra: &[&str]) -> Server {
-        Server::try_start_with(config, extra)
+        Server::try_start_with(config, extra, |_| Vec::new())
             .unwrap_or_else(|log| panic!("redis-server did not start:\n{log}"))
+    }
+
+    /// Starts a server whose wall clock the returned shim controls,
+    /// starting `offset_ms` off the real one.
+    pub fn start_with_clock(config: &str, extra: &[&str], offset_ms: i64) -> (Server, ClockShim) {
+        let mut shim = None;
+        let server = Server::try_start_with(config, extra, |dir| {
+            let clock = ClockShim::new(dir, offset_ms);
+            let env = clock.env();
+            shim = Some(clock);
+            env
+        })
+        .unwrap_or_else(|log| panic!("redis-server did not start:\n{log}"));
+        (server, shim.expect("the shim was made"))
     }
 
     /// Tries to start a server that may refuse to load; returns its log on failure.
     pub fn try_start(config: &str) -> Result<Server, String> {
-        Server::try_start_with(config, &[])
+        Server::try_start_with(config, &[], |_| Vec::new())
     }
 
-    fn try_start_with(config: &str, extra: &[&str]) -> Result<Server, String> {
+    fn try_start_with(
+        config: &str,
+        extra: &[&str],
+        env: impl FnOnce(&Path) -> Vec<(String, String)>,
+    ) -> Result<Server, String> {
         let dir = fresh_dir();
+        let env = env(&dir);
         let config_path = dir.join("ecl.yml");
         std::fs::write(&config_path, config).unwrap();
         let mut server = Server {
@@ -81,6 +104,7 @@ impl Server {
             dir,
             config_path,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            env,
         };
         // Another process may take the port between `free_port` and the
         // server's bind: then try another one.
@@ -119,6 +143,7 @@ impl Server {
             .arg("--loadmodule")
             .arg(module_path())
             .arg(&self.config_path)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -421,6 +446,7 @@ impl Cluster {
                     "--cluster-node-timeout",
                     "5000",
                 ],
+                |_| Vec::new(),
             )
         };
         let nodes: Vec<Server> = (0..masters)

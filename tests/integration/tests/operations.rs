@@ -1,0 +1,422 @@
+//! What a Redis operator does to the server ECL lives in — pausing writes,
+//! failing over, stepping the clock, refusing bad writes, restoring dumps —
+//! never crashes it and never lets a replica or the AOF drift from the
+//! master (SPEC §4.3, §4.4).
+
+use ecl_integration::*;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = "\
+groups:
+  g:
+    events: [e1, e2]
+    intervals: [1s, 10s]
+  dyn:
+    auto_declare_events: true
+    intervals: [1s]
+    max_events: 2
+";
+
+fn ok(c: &mut redis::Connection, args: &[&str]) {
+    cmd(args)
+        .query::<()>(c)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+}
+
+fn role(c: &mut redis::Connection) -> String {
+    let info: String = cmd(&["INFO", "replication"]).query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("role:"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+fn total_of(c: &mut redis::Connection, group: &str, event: &str) -> u64 {
+    counts(c, &["ECL.TOTALS", group])
+        .into_iter()
+        .find(|(e, _)| e == event)
+        .map_or(0, |(_, n)| n)
+}
+
+/// Logs `e1` to `g` and new auto-declared events to `dyn` (so the timer has
+/// work at every boundary) until stopped; counts the acknowledged `e1` logs.
+struct Load {
+    stop: Arc<AtomicBool>,
+    acked: Arc<AtomicU64>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(port: u16) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(AtomicU64::new(0));
+        let (stop2, acked2) = (stop.clone(), acked.clone());
+        let thread = thread::spawn(move || {
+            let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+            let mut c = client.get_connection().unwrap();
+            let mut i = 0u64;
+            while !stop2.load(Ordering::Relaxed) {
+                i += 1;
+                if cmd(&["ECL.LOG", "g", "e1"]).query::<()>(&mut c).is_ok() {
+                    acked2.fetch_add(1, Ordering::Relaxed);
+                }
+                let event = format!("x{}", i % 5);
+                let _ = cmd(&["ECL.MLOG", "dyn", &event, "1"]).query::<()>(&mut c);
+                thread::sleep(Duration::from_millis(2));
+            }
+        });
+        Load {
+            stop,
+            acked,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the load and returns the acknowledged `e1` logs.
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+        self.acked.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn client_pause_write_across_boundaries_with_aof_and_a_replica() {
+    let master = Server::start(CONFIG, &["--appendonly", "yes"]);
+    let mut m = master.conn();
+    let port = master.port.to_string();
+    let replica = Server::start(CONFIG, &["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    wait_replica_synced(&mut m, &mut r);
+    let load = Load::start(master.port);
+    thread::sleep(Duration::from_millis(300));
+    ok(&mut m, &["CLIENT", "PAUSE", "3000", "WRITE"]);
+    // Three 1 s boundaries pass while writes are paused; the timer has
+    // auto-declared events to free at each.
+    thread::sleep(Duration::from_millis(3500));
+    let acked = load.finish();
+    let pong: String = cmd(&["PING"]).query(&mut m).expect("the master is alive");
+    assert_eq!(pong, "PONG");
+    wait_replica_synced(&mut m, &mut r);
+    assert_eq!(total_of(&mut m, "g", "e1"), acked);
+    assert_eq!(total_of(&mut r, "g", "e1"), acked);
+    for key in ["ecl:{g}", "ecl:{dyn}"] {
+        assert_eq!(digest(&mut r, key), digest(&mut m, key), "{key}");
+    }
+}
+
+#[test]
+fn failover_under_load_keeps_every_acknowledged_count() {
+    let old_master = Server::start(CONFIG, &["--appendonly", "yes"]);
+    let mut m = old_master.conn();
+    let port = old_master.port.to_string();
+    let replica = Server::start(CONFIG, &["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    wait_replica_synced(&mut m, &mut r);
+    let load = Load::start(old_master.port);
+    thread::sleep(Duration::from_millis(1500));
+    ok(&mut m, &["FAILOVER", "TIMEOUT", "5000"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while role(&mut r) != "master" {
+        assert!(Instant::now() < deadline, "the failover did not finish");
+        thread::sleep(Duration::from_millis(50));
+    }
+    // The old master, now a replica, goes on through more boundaries.
+    thread::sleep(Duration::from_millis(1500));
+    let acked = load.finish();
+    let pong: String = cmd(&["PING"])
+        .query(&mut m)
+        .expect("the old master is alive");
+    assert_eq!(pong, "PONG");
+    assert_eq!(role(&mut m), "slave");
+    assert_eq!(total_of(&mut r, "g", "e1"), acked);
+    // The new master's timer takes over: writes and rotation go on.
+    ok(&mut r, &["ECL.MLOG", "dyn", "late", "1"]);
+    wait_replica_synced(&mut r, &mut m);
+    for key in ["ecl:{g}", "ecl:{dyn}"] {
+        assert_eq!(digest(&mut r, key), digest(&mut m, key), "{key}");
+    }
+}
+
+/// Every kind of refused write, sent just after a window boundary.
+const REFUSED: &[&[&str]] = &[
+    &["ECL.LOG", "nosuch", "e1"],
+    &["ECL.LOG", "g", "typo"],
+    &["ECL.LOG", "g", "@overflow"],
+    &["ECL.LOG", "g", "e1", "-1"],
+    &["ECL.LOG", "g", "e2", "18446744073709551615"],
+    &["ECL.MLOG", "g", "e1", "1", "typo", "1"],
+    &["ECL.MLOG", "dyn", "ID", "p", "1", "c", "1"],
+];
+
+#[test]
+fn refused_writes_after_a_boundary_change_nothing_anywhere() {
+    let master = Server::start(CONFIG, &["--appendonly", "yes"]);
+    let mut m = master.conn();
+    let port = master.port.to_string();
+    let replica = Server::start(CONFIG, &["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    let mut watcher = master.conn();
+    wait_replica_synced(&mut m, &mut r);
+    ok(&mut m, &["ECL.LOG", "g", "e2", "18446744073709551000"]);
+    ok(&mut m, &["ECL.MLOG", "dyn", "ID", "p", "1", "a", "1"]);
+    for refused in REFUSED {
+        wait_for_window_start(&mut m, 1000, 400);
+        ok(&mut watcher, &["WATCH", "ecl:{g}", "ecl:{dyn}"]);
+        // A refused write may fail or (a duplicate) be acknowledged.
+        let _ = cmd(refused).query::<redis::Value>(&mut m);
+        ok(&mut watcher, &["MULTI"]);
+        ok(&mut watcher, &["ECL.GET", "g", "1s"]);
+        let exec: redis::Value = cmd(&["EXEC"]).query(&mut watcher).unwrap();
+        assert_ne!(exec, redis::Value::Nil, "{refused:?} aborted a WATCH");
+        // A plain write after it is replicated verbatim: the replica must
+        // stand where the master stands.
+        ok(&mut m, &["ECL.LOG", "g", "e1"]);
+        wait_replica_synced(&mut m, &mut r);
+        for key in ["ecl:{g}", "ecl:{dyn}"] {
+            assert_eq!(
+                digest(&mut r, key),
+                digest(&mut m, key),
+                "{key} after {refused:?}"
+            );
+        }
+    }
+    let before = (
+        digest(&mut m, "ecl:{g}"),
+        counts(&mut m, &["ECL.TOTALS", "g"]),
+    );
+    ok(&mut m, &["DEBUG", "LOADAOF"]);
+    let after = (
+        digest(&mut m, "ecl:{g}"),
+        counts(&mut m, &["ECL.TOTALS", "g"]),
+    );
+    assert_eq!(after, before, "the AOF holds what the master held");
+}
+
+#[test]
+fn the_timer_touches_no_group_without_work() {
+    let server = Server::start(CONFIG, &[]);
+    let mut c = server.conn();
+    ok(&mut c, &["ECL.LOG", "g", "e1"]);
+    ok(&mut c, &["WATCH", "ecl:{g}"]);
+    // Boundaries of the 1 s and (maybe) 10 s windows pass.
+    thread::sleep(Duration::from_millis(2200));
+    ok(&mut c, &["MULTI"]);
+    ok(&mut c, &["ECL.GET", "g", "1s"]);
+    let exec: redis::Value = cmd(&["EXEC"]).query(&mut c).unwrap();
+    assert_ne!(exec, redis::Value::Nil, "rotation alone aborted a WATCH");
+}
+
+#[test]
+fn writes_notify_keyspace_subscribers_and_eviction_risk_is_reported() {
+    let server = Server::start(CONFIG, &[]);
+    let mut c = server.conn();
+    assert_eq!(info_field(&mut c, "g", "eviction_policy_risk"), 0);
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+    );
+    assert_eq!(info_field(&mut c, "g", "eviction_policy_risk"), 1);
+    ok(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "Kd"]);
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}/", server.port)).unwrap();
+    let mut sub_conn = client.get_connection().unwrap();
+    let mut pubsub = sub_conn.as_pubsub();
+    pubsub.subscribe("__keyspace@0__:ecl:{g}").unwrap();
+    pubsub
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = cmd(&["ECL.LOG", "g", "typo"]).query::<redis::Value>(&mut c);
+    ok(&mut c, &["ECL.LOG", "g", "e1"]);
+    ok(&mut c, &["ECL.MLOG", "g", "e1", "1", "e2", "1"]);
+    let first: String = pubsub.get_message().unwrap().get_payload().unwrap();
+    let second: String = pubsub.get_message().unwrap().get_payload().unwrap();
+    assert_eq!(
+        (first.as_str(), second.as_str()),
+        ("ecl.log", "ecl.mlog"),
+        "one event per accepted write, none for the refused one"
+    );
+}
+
+/// A v1 payload written by hand: one group `g` with intervals `(len, window)`
+/// and one declared event `e1` counted once in the first interval's
+/// current window.
+fn payload(intervals: &[(u64, u64)]) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut out = b"ECL\x01".to_vec();
+    varint(&mut out, 1);
+    out.push(b'g');
+    varint(&mut out, intervals.len() as u64);
+    for &(len, window) in intervals {
+        varint(&mut out, len);
+        varint(&mut out, window);
+    }
+    varint(&mut out, 0); // auto_declare
+    varint(&mut out, 10); // max_events
+    varint(&mut out, 1); // declared
+    varint(&mut out, 2);
+    out.extend_from_slice(b"e1");
+    varint(&mut out, 1); // events
+    varint(&mut out, 2);
+    out.extend_from_slice(b"e1");
+    varint(&mut out, 1); // total
+    for i in 0..intervals.len() {
+        varint(&mut out, u64::from(i == 0)); // cur
+        varint(&mut out, 0); // last
+    }
+    varint(&mut out, 0); // overflowed
+    varint(&mut out, 0); // late_dropped
+    varint(&mut out, 0); // producers
+    out
+}
+
+#[test]
+fn restore_accepts_only_states_that_can_be_kept() {
+    let server = Server::start(
+        "groups:\n  g:\n    events: [e1]\n    intervals: [1s, 10s]\n",
+        &[],
+    );
+    let mut c = server.conn();
+    ok(&mut c, &["SET", "unrelated", "kept"]);
+    let far = payload(&[(1000, u64::MAX / 1000 - 5), (10_000, 170_000_000)]);
+    let refused = cmd(&["ECL.RESTORE", "g"])
+        .arg(&far[..])
+        .query::<()>(&mut c)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("9999"), "{refused}");
+    let now = server_ms(&mut c);
+    let good = payload(&[(1000, now / 1000), (10_000, now / 10_000)]);
+    cmd(&["ECL.RESTORE", "g"])
+        .arg(&good[..])
+        .query::<()>(&mut c)
+        .unwrap();
+    ok(&mut c, &["ECL.LOG", "g", "e1"]);
+    ok(&mut c, &["DEBUG", "RELOAD"]);
+    let kept: String = cmd(&["GET", "unrelated"]).query(&mut c).unwrap();
+    assert_eq!(kept, "kept");
+    assert_eq!(total_of(&mut c, "g", "e1"), 2);
+}
+
+/// The `1s` window of `g` as counts of `e1`: (LAST, CURRENT).
+fn e1_windows(c: &mut redis::Connection) -> (u64, u64) {
+    let of = |v: Counts| v.into_iter().find(|(e, _)| e == "e1").map_or(0, |p| p.1);
+    (
+        of(counts(c, &["ECL.GET", "g", "1s", "LAST"])),
+        of(counts(c, &["ECL.GET", "g", "1s", "CURRENT"])),
+    )
+}
+
+/// Sleeps until 20 ms into the next 1 s window of the server's clock.
+fn next_window(c: &mut redis::Connection) {
+    let now = server_ms(c);
+    thread::sleep(Duration::from_millis(1000 - now % 1000 + 20));
+}
+
+/// Logs `n` counts of `e1` early in a 1 s window of the server's clock, then
+/// checks they are CURRENT and, one window later, LAST.
+fn windows_follow_the_clock(c: &mut redis::Connection, n: u64) {
+    next_window(c);
+    ok(c, &["ECL.LOG", "g", "e1", &n.to_string()]);
+    assert_eq!(e1_windows(c).1, n, "counted in the current window");
+    next_window(c);
+    assert_eq!(e1_windows(c), (n, 0), "one window later: last");
+}
+
+#[test]
+fn a_clock_stepped_back_300_s_moves_no_window_backwards_for_long() {
+    let (server, clock) = Server::start_with_clock(CONFIG, &[], 0);
+    let mut c = server.conn();
+    windows_follow_the_clock(&mut c, 3);
+    clock.set_offset_ms(-300_000);
+    thread::sleep(Duration::from_millis(400)); // a few timer ticks
+    windows_follow_the_clock(&mut c, 4);
+    windows_follow_the_clock(&mut c, 5);
+    assert_eq!(total_of(&mut c, "g", "e1"), 12, "no count lost");
+    assert!(info_field(&mut c, "g", "clock_steps") >= 1);
+    assert!(server.log().contains("clock stepped back"));
+}
+
+#[test]
+fn a_day_forward_and_back_again_freezes_no_window() {
+    let (server, clock) = Server::start_with_clock(CONFIG, &[], 0);
+    let mut c = server.conn();
+    clock.set_offset_ms(86_400_000);
+    thread::sleep(Duration::from_millis(50));
+    windows_follow_the_clock(&mut c, 2);
+    clock.set_offset_ms(0);
+    thread::sleep(Duration::from_millis(400));
+    windows_follow_the_clock(&mut c, 3);
+    assert_eq!(total_of(&mut c, "g", "e1"), 5);
+    assert_eq!(info_field(&mut c, "g", "clock_steps"), 1);
+}
+
+#[test]
+fn a_short_backward_glitch_delays_no_freeing() {
+    let config = "groups:\n  churn:\n    auto_declare_events: true\n    intervals: [1s]\n    max_events: 100000\n";
+    let (server, clock) = Server::start_with_clock(config, &[], 0);
+    let mut c = server.conn();
+    clock.set_offset_ms(-20_000);
+    thread::sleep(Duration::from_millis(2000));
+    clock.set_offset_ms(0);
+    thread::sleep(Duration::from_millis(100));
+    let mut batch = vec!["ECL.MLOG", "churn"];
+    let names: Vec<String> = (0..2000).map(|i| format!("event-{i}")).collect();
+    for name in &names {
+        batch.push(name);
+        batch.push("1");
+    }
+    ok(&mut c, &batch);
+    let full = info_field(&mut c, "churn", "memory_bytes");
+    // The events are dead 2 s after their window: the timer frees them
+    // then, not 18 s later.
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while info_field(&mut c, "churn", "memory_bytes") > full / 4 {
+        assert!(
+            Instant::now() < deadline,
+            "events not freed within 6 s of the glitch"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_replica_with_a_clock_off_answers_as_its_master() {
+    for offset in [5_000, -5_000] {
+        let master = Server::start(CONFIG, &[]);
+        let mut m = master.conn();
+        let port = master.port.to_string();
+        let (replica, _clock) =
+            Server::start_with_clock(CONFIG, &["--replicaof", "127.0.0.1", &port], offset);
+        let mut r = replica.conn();
+        wait_replica_synced(&mut m, &mut r);
+        for n in [3, 5] {
+            next_window(&mut m);
+            ok(&mut m, &["ECL.LOG", "g", "e1", &n.to_string()]);
+            wait_replica_synced(&mut m, &mut r);
+            assert_eq!(e1_windows(&mut r), e1_windows(&mut m), "offset {offset}");
+            next_window(&mut m);
+            ok(&mut m, &["ECL.LOG", "g", "e2"]);
+            wait_replica_synced(&mut m, &mut r);
+            assert_eq!(e1_windows(&mut r), (n, 0), "offset {offset}");
+            assert_eq!(e1_windows(&mut m), (n, 0));
+        }
+    }
+}
