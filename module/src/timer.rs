@@ -27,8 +27,15 @@ use std::time::{Duration, Instant};
 
 static LAST_TICK_US: AtomicU64 = AtomicU64::new(0);
 static MAX_TICK_US: AtomicU64 = AtomicU64::new(0);
-/// Work done in one tick before it yields to clients until the next one.
-const TICK_BUDGET: Duration = Duration::from_millis(2);
+/// Work done in one tick before it yields to clients. A sweep step takes
+/// at most about 1.6 ms (1,000,000 events, `rotation_cost` example), so a
+/// tick stays under 3 ms.
+const TICK_BUDGET: Duration = Duration::from_millis(1);
+/// When work remains after a tick, the next one runs this soon rather than
+/// at the next cron run (100 ms at the default `hz`).
+const CONTINUE_AFTER: Duration = Duration::from_millis(1);
+/// A continuation tick is scheduled.
+static CONTINUATION: AtomicBool = AtomicBool::new(false);
 /// A wall clock that moves back against the monotonic clock by more than
 /// this between ticks has stepped.
 const CLOCK_STEP_MS: i64 = 500;
@@ -71,6 +78,15 @@ fn clock_stepped_back(wall_ms: u64) -> bool {
 }
 
 fn on_cron(ctx: &Context) {
+    tick(ctx);
+}
+
+fn on_continuation(ctx: &Context, _: ()) {
+    CONTINUATION.store(false, Ordering::Relaxed);
+    tick(ctx);
+}
+
+fn tick(ctx: &Context) {
     let now = server_clock_ms();
     if clock_stepped_back(now) {
         ctx.log_warning(
@@ -106,6 +122,12 @@ fn on_cron(ctx: &Context) {
     LAST_TICK_US.store(us, Ordering::Relaxed);
     MAX_TICK_US.fetch_max(us, Ordering::Relaxed);
     ffi::latency_sample("ecl-timer", us / 1000);
+    // Work left (a long sweep): go on soon, between clients' commands. A
+    // clock step can hold this timer back (Redis module timers follow the
+    // wall clock); the cron goes on regardless.
+    if work_index::anything_due(server_clock_ms()) && !CONTINUATION.swap(true, Ordering::Relaxed) {
+        ctx.create_timer(CONTINUE_AFTER, on_continuation, ());
+    }
 }
 
 /// Rebuilds the work index from every configured group's key in every

@@ -16,9 +16,29 @@ pub(crate) struct EventTable {
     /// `None` marks a free slot, listed in `free`.
     ids: Vec<Option<StoredId>>,
     index: HashTable<u32>,
+    /// While the index grows: the full old index, whose slots are copied
+    /// into the new one a few per insert (see [`Growth`]).
+    growth: Option<Growth>,
     hasher: IdHasher,
     free: Vec<u32>,
 }
+
+/// An index growing incrementally, as Redis's own dictionaries do: growing
+/// a table of a million IDs in one step would rehash them all at once (over
+/// 100 ms). Instead a new table twice the size is allocated, new IDs go
+/// there, and every insert also copies the next [`MOVED_PER_INSERT`] slots
+/// of the old one; lookups try the new table, then the old. The copy is
+/// done long before the new table fills.
+struct Growth {
+    old: HashTable<u32>,
+    /// Slots below this are in the new table.
+    next_slot: u32,
+    /// Slots at or above this were inserted after the growth began.
+    end_slot: u32,
+}
+
+/// Slots copied from the old index per insert while it grows.
+const MOVED_PER_INSERT: u32 = 64;
 
 /// Longest ID kept in place rather than on the heap.
 const INLINE_ID_LEN: usize = 22;
@@ -86,6 +106,7 @@ impl EventTable {
         EventTable {
             ids: Vec::new(),
             index: HashTable::new(),
+            growth: None,
             hasher: if clients_add_ids {
                 IdHasher::Keyed(RandomState::new())
             } else {
@@ -101,16 +122,62 @@ impl EventTable {
 
     pub fn find(&self, id: &[u8]) -> Option<u32> {
         let ids = &self.ids;
+        let hash = self.hash(id);
+        let is_id = |&slot: &u32| ids[slot as usize].as_deref() == Some(id);
         self.index
-            .find(self.hash(id), |&slot| {
-                ids[slot as usize].as_deref() == Some(id)
-            })
+            .find(hash, is_id)
+            .or_else(|| self.growth.as_ref()?.old.find(hash, is_id))
             .copied()
+    }
+
+    /// Hash of the ID in a slot in use. A slot out of use (never indexed)
+    /// hashes as empty.
+    fn slot_hash(ids: &[Option<StoredId>], hasher: &IdHasher, slot: u32) -> u64 {
+        hasher.hash_one(ids[slot as usize].as_deref().unwrap_or_default())
+    }
+
+    /// Before an insert: starts a growth when the index is full, and copies
+    /// the next slots of a growth under way.
+    fn grow_a_step(&mut self) {
+        if self.growth.is_none() && self.index.len() == self.index.capacity() {
+            if self.index.capacity() < 1024 {
+                return; // small: let the table grow in one go
+            }
+            let new = HashTable::with_capacity(self.index.capacity() * 2);
+            self.growth = Some(Growth {
+                old: std::mem::replace(&mut self.index, new),
+                next_slot: 0,
+                end_slot: self.ids.len() as u32,
+            });
+            return;
+        }
+        let Some(growth) = &mut self.growth else {
+            return;
+        };
+        let stop = growth
+            .next_slot
+            .saturating_add(MOVED_PER_INSERT)
+            .min(growth.end_slot);
+        let (ids, hasher) = (&self.ids, &self.hasher);
+        for slot in growth.next_slot..stop {
+            if let Some(id) = ids.get(slot as usize).and_then(|id| id.as_deref()) {
+                let hash = hasher.hash_one(id);
+                if growth.old.find(hash, |&s| s == slot).is_some() {
+                    self.index
+                        .insert_unique(hash, slot, |&s| Self::slot_hash(ids, hasher, s));
+                }
+            }
+        }
+        growth.next_slot = stop;
+        if stop == growth.end_slot {
+            self.growth = None;
+        }
     }
 
     /// Adds an ID that is not in the table; returns its slot. The slot is
     /// either a reused free one or `slot_count()` before the call.
     pub fn insert(&mut self, id: &[u8]) -> u32 {
+        self.grow_a_step();
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.ids[slot as usize] = Some(id.into());
@@ -123,7 +190,7 @@ impl EventTable {
         };
         let (ids, hasher) = (&self.ids, &self.hasher);
         self.index.insert_unique(hasher.hash_one(id), slot, |&s| {
-            hasher.hash_one(ids[s as usize].as_deref().expect("indexed slot is in use"))
+            Self::slot_hash(ids, hasher, s)
         });
         slot
     }
@@ -135,6 +202,11 @@ impl EventTable {
         let hash = self.hash(&id);
         if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
             entry.remove();
+        }
+        if let Some(growth) = &mut self.growth {
+            if let Ok(entry) = growth.old.find_entry(hash, |&s| s == slot) {
+                entry.remove();
+            }
         }
         self.free.push(slot);
     }
@@ -169,13 +241,13 @@ impl EventTable {
             1 => self.free.shrink_to_fit(),
             // Shrinking the index rehashes every live entry: only worth it
             // (and only cheap enough for one step) when few are left.
-            2 if self.index.capacity() > 4 * self.index.len() + 64
+            2 if self.growth.is_none()
+                && self.index.capacity() > 4 * self.index.len() + 64
                 && self.index.len() <= MAX_REHASH_IN_ONE_STEP =>
             {
                 let (ids, hasher) = (&self.ids, &self.hasher);
-                self.index.shrink_to_fit(|&s| {
-                    hasher.hash_one(ids[s as usize].as_deref().expect("indexed slot is in use"))
-                });
+                self.index
+                    .shrink_to_fit(|&s| Self::slot_hash(ids, hasher, s));
             }
             _ => {}
         }
@@ -193,6 +265,10 @@ impl EventTable {
         heap_ids
             + self.ids.capacity() * std::mem::size_of::<Option<StoredId>>()
             + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+            + self
+                .growth
+                .as_ref()
+                .map_or(0, |g| g.old.capacity() * (std::mem::size_of::<u32>() + 1))
             + self.free.capacity() * 4
     }
 }
@@ -240,6 +316,30 @@ mod tests {
         t.remove(b);
         assert_eq!(t.trim_free_tail(), 1);
         assert_eq!(t.find(b"c"), Some(c));
+    }
+
+    #[test]
+    fn the_index_grows_in_steps_and_finds_every_id_meanwhile() {
+        for clients_add_ids in [false, true] {
+            let mut table = EventTable::new(clients_add_ids);
+            let id = |i: u32| format!("id-{i}").into_bytes();
+            let mut saw_growth = false;
+            for i in 0..20_000u32 {
+                let slot = table.insert(&id(i));
+                saw_growth |= table.growth.is_some();
+                if i % 7 == 3 {
+                    // Removed (and the slot reused) while a growth may be under way.
+                    table.remove(slot - 1);
+                }
+                if i % 1000 == 0 {
+                    for j in 0..=i {
+                        let expect_present = !(j % 7 == 2 && j + 1 <= i);
+                        assert_eq!(table.find(&id(j)).is_some(), expect_present, "{j} at {i}");
+                    }
+                }
+            }
+            assert!(saw_growth);
+        }
     }
 
     #[test]

@@ -420,3 +420,42 @@ fn a_replica_with_a_clock_off_answers_as_its_master() {
         }
     }
 }
+
+#[test]
+fn the_timer_frees_dead_events_on_the_master_and_through_it_on_replicas() {
+    let config = "groups:\n  churn:\n    auto_declare_events: true\n    intervals: [1s]\n    max_events: 100000\n";
+    let master = Server::start(config, &["--latency-monitor-threshold", "1"]);
+    let mut m = master.conn();
+    let port = master.port.to_string();
+    let replica = Server::start(config, &["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    wait_replica_synced(&mut m, &mut r);
+    let names: Vec<String> = (0..5000).map(|i| format!("event-{i}")).collect();
+    let mut batch = vec!["ECL.MLOG", "churn"];
+    for name in &names {
+        batch.push(name);
+        batch.push("1");
+    }
+    ok(&mut m, &batch);
+    wait_replica_synced(&mut m, &mut r);
+    let full = info_field(&mut r, "churn", "memory_bytes");
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        wait_replica_synced(&mut m, &mut r);
+        let (on_master, on_replica) = (
+            info_field(&mut m, "churn", "memory_bytes"),
+            info_field(&mut r, "churn", "memory_bytes"),
+        );
+        if on_master < full / 4 && on_replica < full / 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not freed: {on_master} {on_replica} of {full}"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let stats: String = cmd(&["INFO", "commandstats"]).query(&mut r).unwrap();
+    assert!(stats.contains("cmdstat_ecl.rotate:calls="), "{stats}");
+    assert_eq!(digest(&mut r, "ecl:{churn}"), digest(&mut m, "ecl:{churn}"));
+}
