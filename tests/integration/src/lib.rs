@@ -431,6 +431,11 @@ pub struct Cluster {
 impl Cluster {
     /// Starts `masters` servers in cluster mode and creates the cluster.
     pub fn start(config: &str, masters: usize) -> Cluster {
+        Cluster::start_with_replicas(config, masters, 0)
+    }
+
+    /// Starts `masters` masters with `replicas` replicas each.
+    pub fn start_with_replicas(config: &str, masters: usize, replicas: usize) -> Cluster {
         let start_node = || {
             // The bus port is set: the default (port + 10000) may not exist.
             let bus = free_port().to_string();
@@ -449,7 +454,7 @@ impl Cluster {
                 |_| Vec::new(),
             )
         };
-        let nodes: Vec<Server> = (0..masters)
+        let nodes: Vec<Server> = (0..masters * (1 + replicas))
             .map(|_| {
                 // A bus port taken meanwhile: another one.
                 let mut started = start_node();
@@ -467,7 +472,7 @@ impl Cluster {
             .arg("--cluster")
             .arg("create")
             .args(cluster.seeds())
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .expect("run redis-cli --cluster create");
         assert!(
