@@ -47,12 +47,15 @@ fuzz_target!(|data: &[u8]| {
                     (&b"p"[..], seq)
                 });
                 let batch = [(event, count)];
-                if let Ok(ecl_core::LogOutcome::Applied) = store.log(Batch {
-                    events: &batch,
-                    at_ms: at,
-                    now_ms: now,
-                    producer,
-                }).map(|report| report.outcome) {
+                if let Ok(ecl_core::LogOutcome::Applied) = store
+                    .log(Batch {
+                        events: &batch,
+                        at_ms: at,
+                        now_ms: now,
+                        producer,
+                    })
+                    .map(|report| report.outcome)
+                {
                     logged += count;
                 }
             }
