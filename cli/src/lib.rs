@@ -237,22 +237,10 @@ pub fn info(config: &Config, group: Option<&str>, format: Format) -> Result<Stri
         }
         let _ = writeln!(
             text,
-            "  events: {} declared, {} auto-declared (max {}); overflowed {}, late_dropped {}; memory {} bytes",
-            info.declared_events, info.auto_declared_events, info.max_events, info.overflowed, info.late_dropped, info.memory_bytes
+            "  events: {} declared, {} auto-declared (max {}); overflowed {}, late_dropped {}, clock_steps {}; memory {} bytes",
+            info.declared_events, info.auto_declared_events, info.max_events, info.overflowed, info.late_dropped, info.clock_steps, info.memory_bytes
         );
-        docs.push(json!({
-            "group": name,
-            "intervals": info.intervals.iter().map(|i| json!({
-                "name": i.name, "length_ms": i.length_ms,
-                "current_start_ms": i.current_start_ms, "last_start_ms": i.last_start_ms,
-            })).collect::<Vec<_>>(),
-            "declared_events": info.declared_events,
-            "auto_declared_events": info.auto_declared_events,
-            "max_events": info.max_events,
-            "overflowed": info.overflowed,
-            "late_dropped": info.late_dropped,
-            "memory_bytes": info.memory_bytes,
-        }));
+        docs.push(serde_json::to_value(&info).map_err(|e| CliError::Runtime(e.to_string()))?);
     }
     Ok(match format {
         Format::Text => text,

@@ -3,6 +3,7 @@
 //! one socket.
 
 use crate::error::ClientError;
+use ecl_core::protocol::{log_args, mlog_args, MlogArgs};
 use ecl_core::RedisSettings;
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::{
@@ -102,6 +103,15 @@ pub(crate) enum Connection {
     },
 }
 
+/// A command from its name and the argument list `ecl_core::protocol` built.
+pub(crate) fn command(name: &str, args: Vec<Vec<u8>>) -> redis::Cmd {
+    let mut cmd = redis::cmd(name);
+    for arg in args {
+        cmd.arg(arg);
+    }
+    cmd
+}
+
 impl Connection {
     /// One direct-mode log of `n` × `event`.
     ///
@@ -112,21 +122,23 @@ impl Connection {
     /// an applied log is recognised and not counted again.
     pub fn log(&mut self, group: &str, event: &[u8], n: u64) -> RedisResult<()> {
         match self {
-            Connection::Single(c) => redis::cmd("ECL.LOG").arg(group).arg(event).arg(n).query(c),
+            Connection::Single(c) => {
+                command("ECL.LOG", log_args(group.as_bytes(), event, n)).query(c)
+            }
             Connection::Cluster {
                 connection,
                 producer,
                 next_seq,
             } => {
                 *next_seq += 1;
-                redis::cmd("ECL.MLOG")
-                    .arg(group)
-                    .arg("ID")
-                    .arg(&**producer)
-                    .arg(*next_seq)
-                    .arg(event)
-                    .arg(n)
-                    .query(&mut **connection)
+                let args = mlog_args(&MlogArgs {
+                    group: group.as_bytes(),
+                    at_ms: None,
+                    now_ms: None,
+                    producer: Some((producer.as_bytes(), *next_seq)),
+                    events: &[(event, n)],
+                });
+                command("ECL.MLOG", args).query(&mut **connection)
             }
         }
     }

@@ -34,6 +34,10 @@ pub enum ClientError {
     /// `flush()` or shutdown could not deliver everything.
     #[error("flush incomplete: {0}")]
     Flush(String),
+    /// The server replied in a shape this client does not understand
+    /// (a module of another version?).
+    #[error("unexpected reply: {0}")]
+    Protocol(String),
     /// A connection setting this build cannot honour.
     #[error("unsupported connection setting: {0}")]
     Unsupported(String),

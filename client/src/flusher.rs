@@ -8,6 +8,7 @@
 use crate::bank_schedule::{BankSchedule, Drain, GRACE};
 use crate::cached::CachedGroup;
 use crate::connection::{Connection, Pool};
+use ecl_core::protocol::{mlog_args, MlogArgs};
 use ecl_core::window::{next_boundary, span_start};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -381,18 +382,19 @@ impl Flusher {
                 s
             });
             let group = &self.groups[batch.group];
-            let mut cmd = redis::cmd("ECL.MLOG");
-            cmd.arg(&group.name)
-                .arg("AT")
-                .arg(batch.at_ms)
-                .arg("ID")
-                .arg(&self.producer)
-                .arg(seq);
-            let mut ids: Vec<(&Box<[u8]>, &u64)> = batch.counts.iter().collect();
-            ids.sort_unstable();
-            for (id, n) in ids {
-                cmd.arg(&**id).arg(*n);
-            }
+            let mut events: Vec<(&[u8], u64)> =
+                batch.counts.iter().map(|(id, n)| (&**id, *n)).collect();
+            events.sort_unstable();
+            let cmd = crate::connection::command(
+                "ECL.MLOG",
+                mlog_args(&MlogArgs {
+                    group: group.name.as_bytes(),
+                    at_ms: Some(batch.at_ms),
+                    now_ms: None,
+                    producer: Some((self.producer.as_bytes(), seq)),
+                    events: &events,
+                }),
+            );
             let total = batch.total();
             let connection = match self.connection.as_mut() {
                 Some(c) => Ok(c),

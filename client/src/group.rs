@@ -110,36 +110,43 @@ pub struct IntervalCounts {
     pub current: u64,
 }
 
-/// What `ECL.INFO` says of a group.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct GroupInfo {
-    /// One entry per configured interval.
-    pub intervals: Vec<IntervalInfo>,
-    /// Events listed in the config.
-    pub declared_events: u64,
-    /// Auto-declared events with a count in a kept window.
-    pub auto_declared_events: u64,
-    /// Cap on live auto-declared events.
-    pub max_events: u64,
-    /// Counts sent to `@overflow` because of the cap.
-    pub overflowed: u64,
-    /// Counts too old for a kept window (they reached the totals only).
-    pub late_dropped: u64,
-    /// Memory the group's key uses on the server.
-    pub memory_bytes: u64,
+use ecl_core::protocol::ReplyValue;
+pub use ecl_core::protocol::{GroupInfo, IntervalInfo};
+
+/// `ECL.INFO`'s reply as [`ReplyValue`] fields (a RESP3 map or a RESP2 flat
+/// array of name, value, ...); `None` where it has another shape.
+fn reply_fields(reply: &redis::Value) -> Option<Vec<(String, ReplyValue)>> {
+    use redis::Value;
+    let pairs: Vec<(&Value, &Value)> = match reply {
+        Value::Map(map) => map.iter().map(|(k, v)| (k, v)).collect(),
+        Value::Array(flat) if flat.len() % 2 == 0 => {
+            flat.chunks_exact(2).map(|kv| (&kv[0], &kv[1])).collect()
+        }
+        _ => return None,
+    };
+    pairs
+        .into_iter()
+        .map(|(k, v)| {
+            let ReplyValue::Text(name) = reply_value(k)? else {
+                return None;
+            };
+            Some((name, reply_value(v)?))
+        })
+        .collect()
 }
 
-/// One interval of [`GroupInfo`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct IntervalInfo {
-    /// As configured (`5m`).
-    pub name: String,
-    /// Length in milliseconds.
-    pub length_ms: u64,
-    /// Start (Unix ms) of the window in progress.
-    pub current_start_ms: u64,
-    /// Start (Unix ms) of the last complete window.
-    pub last_start_ms: u64,
+fn reply_value(v: &redis::Value) -> Option<ReplyValue> {
+    use redis::Value;
+    Some(match v {
+        Value::Int(n) => ReplyValue::Int(u64::try_from(*n).ok()?),
+        Value::BulkString(b) => ReplyValue::Text(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => ReplyValue::Text(s.clone()),
+        Value::BigNumber(n) => ReplyValue::Text(n.to_string()),
+        Value::Array(items) => {
+            ReplyValue::Maps(items.iter().map(reply_fields).collect::<Option<_>>()?)
+        }
+        _ => return None,
+    })
 }
 
 /// `(event, count)` pairs sorted by event ID.
@@ -363,44 +370,17 @@ impl Group {
             .collect()
     }
 
-    /// Window times, event numbers and tallies (`ECL.INFO`).
+    /// The schema, window times, event numbers and tallies (`ECL.INFO`).
+    /// A reply missing a field is an error, never a silent zero.
     pub fn info(&self) -> Result<GroupInfo, ClientError> {
-        use std::collections::HashMap;
         self.config()?;
-        let reply: HashMap<String, redis::Value> = self
+        let reply: redis::Value = self
             .client
             .pool
             .with(|c| redis::cmd("ECL.INFO").arg(self.name()).query(c))?;
-        let int = |map: &HashMap<String, redis::Value>, key: &str| -> u64 {
-            map.get(key)
-                .and_then(|v| redis::from_redis_value(v).ok())
-                .unwrap_or(0)
-        };
-        let intervals: Vec<HashMap<String, redis::Value>> = reply
-            .get("intervals")
-            .map(redis::from_redis_value)
-            .transpose()?
-            .unwrap_or_default();
-        Ok(GroupInfo {
-            intervals: intervals
-                .iter()
-                .map(|i| IntervalInfo {
-                    name: i
-                        .get("name")
-                        .and_then(|v| redis::from_redis_value(v).ok())
-                        .unwrap_or_default(),
-                    length_ms: int(i, "length_ms"),
-                    current_start_ms: int(i, "current_start_ms"),
-                    last_start_ms: int(i, "last_start_ms"),
-                })
-                .collect(),
-            declared_events: int(&reply, "declared_events"),
-            auto_declared_events: int(&reply, "auto_declared_events"),
-            max_events: int(&reply, "max_events"),
-            overflowed: int(&reply, "overflowed"),
-            late_dropped: int(&reply, "late_dropped"),
-            memory_bytes: int(&reply, "memory_bytes"),
-        })
+        let fields = reply_fields(&reply)
+            .ok_or_else(|| ClientError::Protocol(format!("unexpected ECL.INFO reply {reply:?}")))?;
+        GroupInfo::from_reply(&fields).map_err(ClientError::Protocol)
     }
 
     /// Every event's cumulative total (`ECL.TOTALS`).

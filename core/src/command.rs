@@ -66,6 +66,17 @@ fn integer(what: &'static str, arg: &[u8]) -> Result<u64, EclError> {
     })
 }
 
+/// Ends the options of `ECL.MLOG` before the events: needed (and sent by
+/// `protocol::mlog_args`) only when the first event is named like an option
+/// (`AT`, `NOW`, `ID`) or like this marker.
+pub const END_OF_OPTIONS: &[u8] = b"--";
+
+/// Whether an event named `id`, first after the options, would be read as
+/// an option (so `END_OF_OPTIONS` must precede it).
+pub fn reads_as_option(id: &[u8]) -> bool {
+    id == END_OF_OPTIONS || ["AT", "NOW", "ID"].iter().any(|k| is_keyword(id, k))
+}
+
 /// Parses `AT ms`, `NOW ms` and (when `allow_id`) `ID producer seq` options
 /// starting at `args[*i]`, while the next argument is one of those keywords.
 fn options<'a>(
@@ -80,6 +91,10 @@ fn options<'a>(
             .ok_or_else(|| EclError::Syntax(format!("{name} needs a value")))
     };
     while let Some(arg) = args.get(*i) {
+        if *arg == END_OF_OPTIONS {
+            *i += 1;
+            break;
+        }
         if is_keyword(arg, "AT") && out.at_ms.is_none() {
             out.at_ms = Some(integer("AT", value(*i + 1, "AT")?)?);
             *i += 2;

@@ -10,6 +10,7 @@ pub mod encoding;
 pub mod error;
 pub mod event_id;
 pub mod interval;
+pub mod protocol;
 pub mod replication;
 pub mod store;
 pub mod time;

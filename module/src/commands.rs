@@ -5,9 +5,11 @@ use crate::clock::{heard_master_clock, read_clock_ms, server_clock_ms};
 use crate::data_type::{fit_to_config, GROUP_TYPE};
 use crate::state::{state, GroupEntry};
 use crate::{keys, reply};
+use ecl_core::command::reads_as_option;
 use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate, LogOptions};
 use ecl_core::encoding::decode;
 use ecl_core::interval::IntervalMs;
+use ecl_core::protocol::{mlog_args, GroupInfo, IntervalInfo, MlogArgs};
 use ecl_core::replication::{propagation, Propagation, WriteSource};
 use ecl_core::store::SWEEP_STEP;
 use ecl_core::{Batch, EclError, GroupStore};
@@ -157,7 +159,9 @@ fn apply(
             ctx.replicate_verbatim();
         }
         Propagation::WithTimes { at, now } => match (events, parsed.producer) {
-            ([(event, count)], None) => replicate_one(ctx, group_arg, event, *count, at, now),
+            ([(event, count)], None) if !reads_as_option(event) => {
+                replicate_one(ctx, group_arg, event, *count, at, now)
+            }
             _ => replicate_batch(ctx, group_arg, events, parsed, at, now),
         },
     }
@@ -225,20 +229,15 @@ fn replicate_batch(
     at: u64,
     now: u64,
 ) {
-    let (at, now) = (at.to_string(), now.to_string());
-    let mut out: Vec<&[u8]> = Vec::with_capacity(8 + 2 * events.len());
-    out.extend([group, b"AT", at.as_bytes(), b"NOW", now.as_bytes()]);
-    let seq;
-    if let Some((producer, s)) = parsed.producer {
-        seq = s.to_string();
-        out.extend([&b"ID"[..], producer, seq.as_bytes()]);
-    }
-    let counts: Vec<String> = events.iter().map(|(_, c)| c.to_string()).collect();
-    for ((id, _), count) in events.iter().zip(&counts) {
-        out.push(id);
-        out.push(count.as_bytes());
-    }
-    ctx.replicate("ECL.MLOG", out.as_slice());
+    let args = mlog_args(&MlogArgs {
+        group,
+        at_ms: Some(at),
+        now_ms: Some(now),
+        producer: parsed.producer,
+        events,
+    });
+    let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+    ctx.replicate("ECL.MLOG", args.as_slice());
 }
 
 /// Runs `f` on the group's store as seen now; a group never written to reads
@@ -312,6 +311,7 @@ pub fn info(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
         return Err(err(EclError::WrongArity("ecl.info")));
     }
     let group = group_of(&args, "ecl.info", 2)?;
+    let eviction_policy_risk = crate::eviction::at_risk(ctx);
     with_store(ctx, group, |store, now| {
         let intervals = group
             .config
@@ -320,57 +320,34 @@ pub fn info(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
             .filter_map(|spec| {
                 let state = &store.intervals()[store.interval_index(spec.ms)?];
                 let current = state.current_start_at(now);
-                Some(reply::map(vec![
-                    ("name", RedisValue::BulkString(spec.name.clone())),
-                    ("length_ms", reply::unsigned_value(spec.ms)),
-                    (
-                        "normalized",
-                        RedisValue::BulkString(IntervalMs(spec.ms).to_string()),
-                    ),
-                    ("current_start_ms", reply::unsigned_value(current)),
-                    (
-                        "last_start_ms",
-                        reply::unsigned_value(current.saturating_sub(spec.ms)),
-                    ),
-                ]))
+                Some(IntervalInfo {
+                    name: spec.name.clone(),
+                    length_ms: spec.ms,
+                    normalized: IntervalMs(spec.ms).to_string(),
+                    current_start_ms: current,
+                    last_start_ms: current.saturating_sub(spec.ms),
+                })
             })
             .collect();
         let tallies = store.tallies();
-        let (last_tick, max_tick) = crate::timer::tick_stats_us();
-        reply::map(vec![
-            ("group", RedisValue::BulkString(group.config.name.clone())),
-            ("intervals", RedisValue::Array(intervals)),
-            (
-                "declared_events",
-                reply::unsigned_value(group.config.events.len() as u64),
-            ),
-            (
-                "auto_declared_events",
-                reply::unsigned_value(store.live_auto_events(now)),
-            ),
-            (
-                "auto_declare_events",
-                RedisValue::Integer(i64::from(group.config.auto_declare_events)),
-            ),
-            ("max_events", reply::unsigned_value(store.max_events())),
-            ("overflowed", reply::unsigned_value(tallies.overflowed)),
-            ("late_dropped", reply::unsigned_value(tallies.late_dropped)),
-            ("clock_steps", reply::unsigned_value(tallies.clock_steps)),
-            (
-                "producers",
-                reply::unsigned_value(store.producers().len() as u64),
-            ),
-            (
-                "memory_bytes",
-                reply::unsigned_value(store.memory_bytes() as u64),
-            ),
-            (
-                "eviction_policy_risk",
-                RedisValue::Integer(i64::from(crate::eviction::at_risk(ctx))),
-            ),
-            ("timer_last_tick_us", reply::unsigned_value(last_tick)),
-            ("timer_max_tick_us", reply::unsigned_value(max_tick)),
-        ])
+        let (timer_last_tick_us, timer_max_tick_us) = crate::timer::tick_stats_us();
+        let info = GroupInfo {
+            group: group.config.name.clone(),
+            intervals,
+            declared_events: store.declared_count() as u64,
+            auto_declared_events: store.live_auto_events(now),
+            auto_declare_events: store.auto_declare(),
+            max_events: store.max_events(),
+            overflowed: tallies.overflowed,
+            late_dropped: tallies.late_dropped,
+            clock_steps: tallies.clock_steps,
+            producers: store.producers().len() as u64,
+            memory_bytes: store.memory_bytes() as u64,
+            eviction_policy_risk,
+            timer_last_tick_us,
+            timer_max_tick_us,
+        };
+        reply::fields(info.to_reply())
     })
     .map(Ok)?
 }

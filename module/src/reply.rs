@@ -1,6 +1,8 @@
 //! Replies built directly with the module API: counts as a RESP3 map (a flat
 //! `event, count, ...` array in RESP2, which Redis does for us).
 
+use ecl_core::protocol::info::ReplyFields;
+use ecl_core::protocol::ReplyValue;
 use redis_module::redisvalue::RedisValueKey;
 use redis_module::{raw, Context, RedisValue};
 use std::os::raw::c_long;
@@ -35,14 +37,22 @@ pub fn unsigned_value(n: u64) -> RedisValue {
     )
 }
 
-/// A map with string keys, in the given order's sorted form.
-pub fn map(fields: Vec<(&str, RedisValue)>) -> RedisValue {
+/// A reply defined in `ecl_core::protocol` as a map (a flat array in RESP2).
+pub fn fields(fields: ReplyFields) -> RedisValue {
     RedisValue::OrderedMap(
         fields
             .into_iter()
-            .map(|(k, v)| (RedisValueKey::String(k.to_string()), v))
+            .map(|(k, v)| (RedisValueKey::String(k), value(v)))
             .collect(),
     )
+}
+
+fn value(v: ReplyValue) -> RedisValue {
+    match v {
+        ReplyValue::Int(n) => unsigned_value(n),
+        ReplyValue::Text(t) => RedisValue::BulkString(t),
+        ReplyValue::Maps(maps) => RedisValue::Array(maps.into_iter().map(fields).collect()),
+    }
 }
 
 /// Replies `+OK` and returns the value that tells the caller a reply was

@@ -459,3 +459,37 @@ fn the_timer_frees_dead_events_on_the_master_and_through_it_on_replicas() {
     assert!(stats.contains("cmdstat_ecl.rotate:calls="), "{stats}");
     assert_eq!(digest(&mut r, "ecl:{churn}"), digest(&mut m, "ecl:{churn}"));
 }
+
+#[test]
+fn events_named_like_options_are_counted_and_replicated() {
+    let config = "groups:\n  names:\n    auto_declare_events: true\n    intervals: [1s, 1h]\n    sync_interval: 0.05\n";
+    let master = Server::start(config, &[]);
+    let mut m = master.conn();
+    let port = master.port.to_string();
+    let replica = Server::start(config, &["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    wait_replica_synced(&mut m, &mut r);
+    let names = ["ID", "AT", "NOW", "--", "now"];
+    // Each right after a boundary: replicated with the master's times.
+    for name in names {
+        next_window(&mut m);
+        ok(&mut m, &["ECL.LOG", "names", name, "2"]);
+    }
+    // Through the client's cached batches too.
+    let client_config = master.dir.join("client.yml");
+    std::fs::write(
+        &client_config,
+        format!("redis:\n  port: {}\n{config}", master.port),
+    )
+    .unwrap();
+    let client = ecl_client::EclClient::from_config_file(&client_config).unwrap();
+    for name in names {
+        client.group("names").log(name).unwrap();
+    }
+    client.flush().unwrap();
+    wait_replica_synced(&mut m, &mut r);
+    for name in names {
+        assert_eq!(total_of(&mut m, "names", name), 3, "{name}");
+    }
+    assert_eq!(digest(&mut r, "ecl:{names}"), digest(&mut m, "ecl:{names}"));
+}

@@ -1,0 +1,10 @@
+//! The wire protocol, defined once for every crate: the argument lists of
+//! the write commands (built by clients and the module, parsed by
+//! `crate::command`) and the fields of `ECL.INFO`'s reply (written by the
+//! module, parsed by clients, printed by the CLI).
+
+pub mod args;
+pub mod info;
+
+pub use args::{log_args, mlog_args, MlogArgs};
+pub use info::{GroupInfo, IntervalInfo, ReplyValue};
