@@ -13,21 +13,21 @@ use ecl_core::protocol::{mlog_args, GroupInfo, IntervalInfo, MlogArgs};
 use ecl_core::replication::{propagation, Propagation, WriteSource};
 use ecl_core::store::SWEEP_STEP;
 use ecl_core::{Batch, EclError, GroupStore};
-use redis_module::{Context, ContextFlags, RedisError, RedisResult, RedisString, RedisValue};
+use redis_module::{Context, ContextFlags, RedisError, RedisResult, RedisValue};
 
 fn err(e: EclError) -> RedisError {
     RedisError::String(e.to_string())
 }
 
 fn group_of(
-    args: &[RedisString],
+    args: &[&[u8]],
     command: &'static str,
     min_args: usize,
 ) -> Result<&'static GroupEntry, RedisError> {
     if args.len() < min_args {
         return Err(err(EclError::WrongArity(command)));
     }
-    group_named(args[1].as_slice())
+    group_named(args[1])
 }
 
 fn group_named(name: &[u8]) -> Result<&'static GroupEntry, RedisError> {
@@ -36,10 +36,6 @@ fn group_named(name: &[u8]) -> Result<&'static GroupEntry, RedisError> {
             String::from_utf8_lossy(name).into_owned(),
         ))
     })
-}
-
-fn raw_args(args: &[RedisString]) -> Vec<&[u8]> {
-    args.iter().map(RedisString::as_slice).collect()
 }
 
 /// Commands from the master or the AOF carry the master's clock (`NOW`);
@@ -69,8 +65,7 @@ fn resolve_now(ctx: &Context, requested: Option<u64>) -> Result<u64, RedisError>
     }
 }
 
-/// `ECL.LOG group event [count] [AT unix_ms]`, from the raw argument
-/// slices (see `raw_command`: this is the hot path, so no `Vec`).
+/// `ECL.LOG group event [count] [AT unix_ms]`.
 pub fn log(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     if args.len() < 3 {
         return Err(err(EclError::WrongArity("ecl.log")));
@@ -80,8 +75,7 @@ pub fn log(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     apply(ctx, args[1], group, &[(one.event, one.count)], &one.options)
 }
 
-/// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`,
-/// from the raw argument slices (see `raw_command`).
+/// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`.
 pub fn mlog(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     if args.len() < 4 {
         return Err(err(EclError::WrongArity("ecl.mlog")));
@@ -183,8 +177,11 @@ fn replicate_one(ctx: &Context, group: &[u8], event: &[u8], count: u64, at: u64,
     let count = decimal(count, &mut count_buf);
     // SAFETY: every `b` in the format is followed by a pointer and a length
     // describing a live buffer; Redis copies them before returning.
+    let Some(replicate) = (unsafe { redis_module::raw::RedisModule_Replicate }) else {
+        return;
+    };
     unsafe {
-        redis_module::raw::RedisModule_Replicate.expect("Replicate")(
+        replicate(
             ctx.ctx,
             c"ECL.MLOG".as_ptr(),
             c"bbbbbbb".as_ptr(),
@@ -278,10 +275,9 @@ fn check_owner(store: &GroupStore, group: &GroupEntry) -> Result<(), RedisError>
 }
 
 /// `ECL.GET group [interval] [LAST|CURRENT]`
-pub fn get(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
-    let group = group_of(&args, "ecl.get", 2)?;
-    let raw = raw_args(&args);
-    let request = parse_get(&group.config, &raw[2..]).map_err(err)?;
+pub fn get(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    let group = group_of(args, "ecl.get", 2)?;
+    let request = parse_get(&group.config, &args[2..]).map_err(err)?;
     with_store(ctx, group, |store, now| {
         // Stores take their group's config shape when loaded, so the
         // configured interval is there.
@@ -294,11 +290,11 @@ pub fn get(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
 }
 
 /// `ECL.TOTALS group`
-pub fn totals(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+pub fn totals(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     if args.len() != 2 {
         return Err(err(EclError::WrongArity("ecl.totals")));
     }
-    let group = group_of(&args, "ecl.totals", 2)?;
+    let group = group_of(args, "ecl.totals", 2)?;
     with_store(ctx, group, |store, now| {
         reply::counts(ctx, &store.totals(now))
     })?;
@@ -306,11 +302,11 @@ pub fn totals(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
 }
 
 /// `ECL.INFO group`
-pub fn info(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+pub fn info(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     if args.len() != 2 {
         return Err(err(EclError::WrongArity("ecl.info")));
     }
-    let group = group_of(&args, "ecl.info", 2)?;
+    let group = group_of(args, "ecl.info", 2)?;
     let eviction_policy_risk = crate::eviction::at_risk(ctx);
     with_store(ctx, group, |store, now| {
         let intervals = group
@@ -353,7 +349,7 @@ pub fn info(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
 }
 
 /// `ECL.GROUPS`
-pub fn groups(_ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+pub fn groups(_ctx: &Context, args: &[&[u8]]) -> RedisResult {
     if args.len() != 1 {
         return Err(err(EclError::WrongArity("ecl.groups")));
     }
@@ -369,10 +365,9 @@ pub fn groups(_ctx: &Context, args: Vec<RedisString>) -> RedisResult {
 /// `ECL.ROTATE group [NOW unix_ms]`: brings the stored group to now and frees
 /// a step of dead auto-declared events. The timer does this on its own; the
 /// command exists so the master can replicate each step (with `NOW`).
-pub fn rotate(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
-    let group = group_of(&args, "ecl.rotate", 2)?;
-    let raw = raw_args(&args);
-    let now = resolve_now(ctx, parse_rotate(&raw[2..]).map_err(err)?)?;
+pub fn rotate(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    let group = group_of(args, "ecl.rotate", 2)?;
+    let now = resolve_now(ctx, parse_rotate(&args[2..]).map_err(err)?)?;
     let key = ctx.open_key_writable(group.key.get());
     if let Some(store) = key
         .get_value::<GroupStore>(&GROUP_TYPE)
@@ -381,10 +376,7 @@ pub fn rotate(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
         check_owner(store, group)?;
         store.tidy(now, SWEEP_STEP);
         let now = now.to_string();
-        ctx.replicate(
-            "ECL.ROTATE",
-            &[args[1].as_slice(), b"NOW", now.as_bytes()][..],
-        );
+        ctx.replicate("ECL.ROTATE", &[args[1], b"NOW", now.as_bytes()][..]);
         keys::written(ctx, group.key.get(), c"ecl.rotate", group.index, store);
     }
     Ok(reply::ok(ctx))
@@ -392,12 +384,12 @@ pub fn rotate(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
 
 /// `ECL.RESTORE group payload`: replaces the group's store with an encoded
 /// one (what AOF rewrite emits). The payload is fully checked first.
-pub fn restore(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
+pub fn restore(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     if args.len() != 3 {
         return Err(err(EclError::WrongArity("ecl.restore")));
     }
-    let group = group_of(&args, "ecl.restore", 3)?;
-    let store = decode(args[2].as_slice()).map_err(|e| err(EclError::BadPayload(e)))?;
+    let group = group_of(args, "ecl.restore", 3)?;
+    let store = decode(args[2]).map_err(|e| err(EclError::BadPayload(e)))?;
     if store.name() != group.config.name {
         return Err(err(EclError::BadPayload(format!(
             "payload is for group '{}'",

@@ -8,7 +8,6 @@ use ecl_core::GroupStore;
 use redis_module::logging::log_warning;
 use redis_module::native_types::RedisType;
 use redis_module::raw;
-use std::ffi::CString;
 use std::os::raw::{c_int, c_void};
 
 /// Type encoding version given to Redis. The payload carries its own
@@ -58,6 +57,11 @@ pub fn fit_to_config(store: GroupStore) -> GroupStore {
     reshaped
 }
 
+// SAFETY (every callback below): Redis calls them with a live IO or digest
+// handle and, where there is one, a value this type created (a boxed
+// `GroupStore` from `rdb_load` or `set_value`), on its main thread or in a
+// fork child that holds a copy of the dataset.
+
 unsafe extern "C" fn rdb_load(rdb: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
     if encver > TYPE_ENCVER {
         log_warning(format!(
@@ -90,10 +94,12 @@ unsafe extern "C" fn aof_rewrite(
 ) {
     let store = &*value.cast::<GroupStore>();
     let payload = encode(store);
-    let command = CString::new("ECL.RESTORE").expect("no NUL");
-    let format = CString::new("bb").expect("no NUL");
+    let (command, format) = (c"ECL.RESTORE", c"bb");
     let name = store.name().as_bytes();
-    raw::RedisModule_EmitAOF.expect("EmitAOF is available")(
+    let Some(emit) = raw::RedisModule_EmitAOF else {
+        return;
+    };
+    emit(
         aof,
         command.as_ptr(),
         format.as_ptr(),
@@ -115,10 +121,11 @@ unsafe extern "C" fn mem_usage(value: *const c_void) -> usize {
 unsafe extern "C" fn digest(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
     let store = &*value.cast::<GroupStore>();
     let payload = encode(store);
-    raw::RedisModule_DigestAddStringBuffer.expect("digest API")(
-        md,
-        payload.as_ptr().cast_mut().cast(),
-        payload.len(),
-    );
-    raw::RedisModule_DigestEndSequence.expect("digest API")(md);
+    if let (Some(add), Some(end)) = (
+        raw::RedisModule_DigestAddStringBuffer,
+        raw::RedisModule_DigestEndSequence,
+    ) {
+        add(md, payload.as_ptr().cast_mut().cast(), payload.len());
+        end(md);
+    }
 }

@@ -4,12 +4,12 @@
 
 mod clock;
 mod cluster;
+mod command_table;
 mod commands;
 mod data_type;
 mod eviction;
 mod ffi;
 mod keys;
-mod raw_command;
 mod reply;
 mod state;
 mod timer;
@@ -52,8 +52,9 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         ctx.log_warning("ECL: the module is already loaded");
         return Status::Err;
     }
-    if raw_command::register(ctx) == Status::Err {
-        ctx.log_warning("ECL: cannot register ecl.log and ecl.mlog");
+    command_table::log_panics();
+    if let Err(e) = command_table::register(ctx) {
+        ctx.log_warning(&format!("ECL: {e}"));
         return Status::Err;
     }
     reply::prepare_ok(ctx);
@@ -82,12 +83,5 @@ redis_module! {
     allocator: (Allocator, ALLOCATOR),
     data_types: [GROUP_TYPE],
     init: init,
-    commands: [
-        ["ecl.get", commands::get, "readonly fast", 1, 1, 1, ""],
-        ["ecl.totals", commands::totals, "readonly", 1, 1, 1, ""],
-        ["ecl.info", commands::info, "readonly", 1, 1, 1, ""],
-        ["ecl.groups", commands::groups, "readonly fast", 0, 0, 0, ""],
-        ["ecl.rotate", commands::rotate, "write", 1, 1, 1, ""],
-        ["ecl.restore", commands::restore, "write deny-oom", 1, 1, 1, ""],
-    ],
+    commands: [],
 }

@@ -5,7 +5,7 @@ use ecl_core::protocol::info::ReplyFields;
 use ecl_core::protocol::ReplyValue;
 use redis_module::redisvalue::RedisValueKey;
 use redis_module::{raw, Context, RedisValue};
-use std::os::raw::c_long;
+use std::os::raw::{c_int, c_long};
 use std::sync::OnceLock;
 
 /// Replies `(event, count)` pairs, already sorted, as a map.
@@ -58,14 +58,19 @@ fn value(v: ReplyValue) -> RedisValue {
 /// Replies `+OK` and returns the value that tells the caller a reply was
 /// sent. The write commands' hot path: see [`prepare_ok`].
 pub fn ok(ctx: &Context) -> RedisValue {
-    match OK_REPLY.get() {
-        // SAFETY: the reply is alive for the module's lifetime (never freed).
-        Some(ok) => unsafe {
-            raw::RedisModule_ReplyWithCallReply.expect("ReplyWithCallReply")(ctx.ctx, ok.0);
-        },
-        None => {
-            raw::reply_with_simple_string(ctx.ctx, c"OK".as_ptr());
+    let replayed = match (OK_REPLY.get(), unsafe {
+        raw::RedisModule_ReplyWithCallReply
+    }) {
+        // SAFETY: `ctx` is the running command's context; the stored reply
+        // is alive for the module's lifetime (never freed).
+        (Some(ok), Some(reply_with)) => {
+            let status = unsafe { reply_with(ctx.ctx, ok.0) };
+            status == raw::REDISMODULE_OK as c_int
         }
+        _ => false,
+    };
+    if !replayed {
+        raw::reply_with_simple_string(ctx.ctx, c"OK".as_ptr());
     }
     RedisValue::NoReply
 }
@@ -88,22 +93,29 @@ static OK_REPLY: OnceLock<StoredReply> = OnceLock::new();
 pub fn prepare_ok(ctx: &Context) {
     // SAFETY: `Call` with format "c" takes one C string argument; the reply
     // is checked before it is kept, and freed if it is not `+OK`.
+    // SAFETY: the API pointers are set by Redis before `init` and not
+    // changed afterwards.
+    let api = unsafe {
+        (
+            raw::RedisModule_Call,
+            raw::RedisModule_CallReplyProto,
+            raw::RedisModule_FreeCallReply,
+        )
+    };
+    let (Some(call), Some(proto_of), Some(free)) = api else {
+        return;
+    };
     unsafe {
-        let reply = raw::RedisModule_Call.expect("Call")(
-            ctx.ctx,
-            c"SELECT".as_ptr(),
-            c"c".as_ptr(),
-            c"0".as_ptr(),
-        );
+        let reply = call(ctx.ctx, c"SELECT".as_ptr(), c"c".as_ptr(), c"0".as_ptr());
         if reply.is_null() {
             return;
         }
         let mut len = 0usize;
-        let proto = raw::RedisModule_CallReplyProto.expect("CallReplyProto")(reply, &mut len);
+        let proto = proto_of(reply, &mut len);
         if !proto.is_null() && std::slice::from_raw_parts(proto.cast::<u8>(), len) == b"+OK\r\n" {
             let _ = OK_REPLY.set(StoredReply(reply));
         } else {
-            raw::RedisModule_FreeCallReply.expect("FreeCallReply")(reply);
+            free(reply);
         }
     }
 }
