@@ -744,3 +744,42 @@ impl LosingProxy {
         LosingProxy { port, armed }
     }
 }
+
+/// A version 1 payload (what `ECL.RESTORE` takes) written by hand: one
+/// group with intervals `(len, window)`
+/// and one declared event `e1` counted once in the first interval's
+/// current window.
+pub fn v1_payload(group: &str, intervals: &[(u64, u64)]) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut out = b"ECL\x01".to_vec();
+    varint(&mut out, group.len() as u64);
+    out.extend_from_slice(group.as_bytes());
+    varint(&mut out, intervals.len() as u64);
+    for &(len, window) in intervals {
+        varint(&mut out, len);
+        varint(&mut out, window);
+    }
+    varint(&mut out, 0); // auto_declare
+    varint(&mut out, 10); // max_events
+    varint(&mut out, 1); // declared
+    varint(&mut out, 2);
+    out.extend_from_slice(b"e1");
+    varint(&mut out, 1); // events
+    varint(&mut out, 2);
+    out.extend_from_slice(b"e1");
+    varint(&mut out, 1); // total
+    for i in 0..intervals.len() {
+        varint(&mut out, u64::from(i == 0)); // cur
+        varint(&mut out, 0); // last
+    }
+    varint(&mut out, 0); // overflowed
+    varint(&mut out, 0); // late_dropped
+    varint(&mut out, 0); // producers
+    out
+}

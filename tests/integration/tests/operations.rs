@@ -249,44 +249,6 @@ fn writes_notify_keyspace_subscribers_and_eviction_risk_is_reported() {
     );
 }
 
-/// A v1 payload written by hand: one group `g` with intervals `(len, window)`
-/// and one declared event `e1` counted once in the first interval's
-/// current window.
-fn payload(intervals: &[(u64, u64)]) -> Vec<u8> {
-    fn varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    let mut out = b"ECL\x01".to_vec();
-    varint(&mut out, 1);
-    out.push(b'g');
-    varint(&mut out, intervals.len() as u64);
-    for &(len, window) in intervals {
-        varint(&mut out, len);
-        varint(&mut out, window);
-    }
-    varint(&mut out, 0); // auto_declare
-    varint(&mut out, 10); // max_events
-    varint(&mut out, 1); // declared
-    varint(&mut out, 2);
-    out.extend_from_slice(b"e1");
-    varint(&mut out, 1); // events
-    varint(&mut out, 2);
-    out.extend_from_slice(b"e1");
-    varint(&mut out, 1); // total
-    for i in 0..intervals.len() {
-        varint(&mut out, u64::from(i == 0)); // cur
-        varint(&mut out, 0); // last
-    }
-    varint(&mut out, 0); // overflowed
-    varint(&mut out, 0); // late_dropped
-    varint(&mut out, 0); // producers
-    out
-}
-
 #[test]
 fn restore_accepts_only_states_that_can_be_kept() {
     let server = Server::start(
@@ -295,7 +257,7 @@ fn restore_accepts_only_states_that_can_be_kept() {
     );
     let mut c = server.conn();
     ok(&mut c, &["SET", "unrelated", "kept"]);
-    let far = payload(&[(1000, u64::MAX / 1000 - 5), (10_000, 170_000_000)]);
+    let far = v1_payload("g", &[(1000, u64::MAX / 1000 - 5), (10_000, 170_000_000)]);
     let refused = cmd(&["ECL.RESTORE", "g"])
         .arg(&far[..])
         .query::<()>(&mut c)
@@ -303,7 +265,7 @@ fn restore_accepts_only_states_that_can_be_kept() {
         .to_string();
     assert!(refused.contains("9999"), "{refused}");
     let now = server_ms(&mut c);
-    let good = payload(&[(1000, now / 1000), (10_000, now / 10_000)]);
+    let good = v1_payload("g", &[(1000, now / 1000), (10_000, now / 10_000)]);
     cmd(&["ECL.RESTORE", "g"])
         .arg(&good[..])
         .query::<()>(&mut c)

@@ -177,4 +177,16 @@ fn restore_refuses_payloads_of_other_groups() {
         counts(&mut c, &["ECL.TOTALS", "requests"]),
         pairs(&[("req1", 1), ("req2", 0)])
     );
+    // ECL.RESTORE of another group's payload under this group is refused
+    // and changes nothing.
+    let before = digest(&mut c, "ecl:{requests}");
+    let now = server_ms(&mut c);
+    let other = v1_payload("dyn", &[(HOUR_MS, now / HOUR_MS)]);
+    let refused = cmd(&["ECL.RESTORE", "requests"])
+        .arg(&other[..])
+        .query::<()>(&mut c)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("payload is for group 'dyn'"), "{refused}");
+    assert_eq!(digest(&mut c, "ecl:{requests}"), before);
 }
