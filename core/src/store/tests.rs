@@ -655,3 +655,158 @@ fn decode_refuses_states_that_could_not_be_kept() {
         .unwrap_err()
         .contains("above its total"));
 }
+
+/// A naive reference for the store: every accepted count kept in a plain
+/// list, every read computed from scratch by filtering it. No windows, no
+/// slots, no rotation: if the store and this agree, the store's windows,
+/// expiry and sweeping are right. (Clocks move forward here; clock steps
+/// have tests of their own.)
+struct Reference {
+    intervals: Vec<u64>,
+    declared: Vec<String>,
+    /// `(event, window index per interval (None: too old), count)`.
+    landed: Vec<(String, Vec<Option<u64>>, u64)>,
+    /// Total of the event's current life.
+    totals: std::collections::BTreeMap<String, u64>,
+}
+
+impl Reference {
+    fn is_declared(&self, event: &str) -> bool {
+        self.declared.iter().any(|d| d == event)
+    }
+
+    /// Whether the event has a count in a window kept at `t`.
+    fn alive(&self, event: &str, t: u64) -> bool {
+        self.is_declared(event)
+            || self.landed.iter().any(|(e, windows, _)| {
+                e == event
+                    && windows
+                        .iter()
+                        .zip(&self.intervals)
+                        .any(|(w, &len)| w.is_some_and(|w| w + 1 >= t / len))
+            })
+    }
+
+    fn log(&mut self, batch: &[(&str, u64)], at: u64, now: u64) {
+        for &(event, count) in batch {
+            let windows: Vec<Option<u64>> = self
+                .intervals
+                .iter()
+                .map(|&len| (at / len + 1 >= now / len).then_some(at / len))
+                .collect();
+            if !self.alive(event, now) {
+                if count == 0 || windows.iter().all(Option::is_none) {
+                    continue; // never created (a late one is only tallied)
+                }
+                self.totals.insert(event.to_string(), 0);
+            }
+            *self.totals.entry(event.to_string()).or_insert(0) += count;
+            if count > 0 {
+                self.landed.push((event.to_string(), windows, count));
+            }
+        }
+    }
+
+    fn window(&self, interval: usize, kind: WindowKind, t: u64) -> Vec<(String, u64)> {
+        let len = self.intervals[interval];
+        let Some(w) = (match kind {
+            WindowKind::Current => Some(t / len),
+            WindowKind::Last => (t / len).checked_sub(1),
+        }) else {
+            return vec![];
+        };
+        let mut sums: std::collections::BTreeMap<String, u64> =
+            self.declared.iter().map(|d| (d.clone(), 0)).collect();
+        for (e, windows, count) in &self.landed {
+            if windows[interval] == Some(w) {
+                *sums.entry(e.clone()).or_insert(0) += count;
+            }
+        }
+        sums.into_iter()
+            .filter(|(e, n)| *n > 0 || self.is_declared(e))
+            .collect()
+    }
+
+    fn totals(&self, t: u64) -> Vec<(String, u64)> {
+        self.totals
+            .iter()
+            .filter(|(e, _)| self.alive(e, t))
+            .map(|(e, n)| (e.clone(), *n))
+            .collect()
+    }
+}
+
+/// One write of a random history: time forward, a batch at `AT` now minus
+/// `at_back`, then maybe a sweep step and a save/load.
+#[derive(Debug, Clone)]
+struct Write {
+    dt: u64,
+    batch: Vec<(usize, u64)>,
+    at_back: u64,
+    sweep: bool,
+    reload: bool,
+}
+
+fn write() -> impl Strategy<Value = Write> {
+    (
+        0u64..2600,
+        proptest::collection::vec((0usize..7, 0u64..4), 1..5),
+        prop_oneof![3 => Just(0u64), 1 => 0u64..4000],
+        any::<bool>(),
+        proptest::bool::weighted(0.1),
+    )
+        .prop_map(|(dt, batch, at_back, sweep, reload)| Write {
+            dt,
+            batch,
+            at_back,
+            sweep,
+            reload,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn the_store_answers_as_the_naive_reference(writes in proptest::collection::vec(write(), 1..40)) {
+        let intervals = vec![1000, 1500, 3000];
+        let mut store = GroupStore::new(&shape(&intervals, &["a", "b"], true, 1000), T0);
+        let mut reference = Reference {
+            intervals: intervals.clone(),
+            declared: vec!["a".into(), "b".into()],
+            landed: vec![],
+            totals: ["a", "b"].iter().map(|e| (e.to_string(), 0)).collect(),
+        };
+        let mut t = T0;
+        for w in writes {
+            t += w.dt;
+            let at = t.saturating_sub(w.at_back);
+            let batch: Vec<(&str, u64)> = w.batch.iter().map(|&(e, c)| (EVENTS[e], c)).collect();
+            log(&mut store, &batch, at, t).unwrap();
+            reference.log(&batch, at, t);
+            if w.sweep {
+                store.tidy(t, 2);
+            }
+            if w.reload {
+                store = decode(&encode(&store)).unwrap();
+            }
+            for probe in [t, t + 700, t + 1600, t + 5000] {
+                for i in 0..intervals.len() {
+                    for kind in [WindowKind::Last, WindowKind::Current] {
+                        prop_assert_eq!(
+                            counts(&store, i, kind, probe),
+                            reference.window(i, kind, probe),
+                            "interval {} {:?} at +{}", intervals[i], kind, probe - t
+                        );
+                    }
+                }
+                let totals: Vec<(String, u64)> = store
+                    .totals(probe)
+                    .into_iter()
+                    .map(|(e, n)| (String::from_utf8_lossy(e).into_owned(), n))
+                    .collect();
+                prop_assert_eq!(totals, reference.totals(probe), "totals at +{}", probe - t);
+            }
+        }
+    }
+}
