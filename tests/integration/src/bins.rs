@@ -1,0 +1,48 @@
+//! The workspace's binaries (`ecl`, `ecl_reader`, ...), run as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A binary of the workspace (`ecl`, `ecl_reader`, ...): `ECL_BIN_DIR`, else
+/// the debug build (run `cargo build --workspace` or `make build` first).
+pub fn bin_path(name: &str) -> PathBuf {
+    let dir = match std::env::var_os("ECL_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug"),
+    };
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not found: build the workspace first",
+        path.display()
+    );
+    path
+}
+
+/// Output of a finished command: exit code, stdout, stderr.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Run {
+    fn from(output: std::process::Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs a workspace binary with arguments and environment variables.
+pub fn run_bin(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    Command::new(bin_path(name))
+        .args(args)
+        .env_remove("ECL_REDIS_URL")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run the binary")
+        .into()
+}
