@@ -791,12 +791,12 @@ proptest! {
                 store = decode(&encode(&store)).unwrap();
             }
             for probe in [t, t + 700, t + 1600, t + 5000] {
-                for i in 0..intervals.len() {
+                for (i, len) in intervals.iter().enumerate() {
                     for kind in [WindowKind::Last, WindowKind::Current] {
                         prop_assert_eq!(
                             counts(&store, i, kind, probe),
                             reference.window(i, kind, probe),
-                            "interval {} {:?} at +{}", intervals[i], kind, probe - t
+                            "interval {} {:?} at +{}", len, kind, probe - t
                         );
                     }
                 }
