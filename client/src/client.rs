@@ -5,6 +5,7 @@ use crate::connection::Pool;
 use crate::error::ClientError;
 use crate::flusher::{FlushStats, FlusherHandle, Wake};
 use crate::group::{Group, GroupKind};
+use crate::sink::RedisSink;
 use ecl_core::{Config, GroupConfig, RedisSettings};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -169,8 +170,10 @@ impl EclClient {
             };
             kinds.insert(config.name.clone(), kind);
         }
-        let flusher =
-            (!cached.is_empty()).then(|| FlusherHandle::start(pool.clone(), cached, wake));
+        let flusher = (!cached.is_empty()).then(|| {
+            let sink = Box::new(RedisSink::new(pool.clone()));
+            FlusherHandle::start(sink, pool.producer().to_string(), cached, wake)
+        });
         Ok(EclClient {
             inner: Arc::new(ClientInner {
                 pool,

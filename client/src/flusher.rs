@@ -7,8 +7,8 @@
 
 use crate::bank_schedule::{BankSchedule, Drain, GRACE};
 use crate::cached::CachedGroup;
-use crate::connection::{Connection, Pool};
-use ecl_core::protocol::{mlog_args, MlogArgs};
+use crate::sink::{BatchSink, SendError};
+use ecl_core::protocol::MlogArgs;
 use ecl_core::window::{next_boundary, span_start};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -147,10 +147,22 @@ pub(crate) struct FlusherHandle {
 }
 
 impl FlusherHandle {
-    pub fn start(pool: Arc<Pool>, groups: Vec<Arc<CachedGroup>>, wake: Arc<Wake>) -> FlusherHandle {
+    pub fn start(
+        sink: Box<dyn BatchSink>,
+        producer: String,
+        groups: Vec<Arc<CachedGroup>>,
+        wake: Arc<Wake>,
+    ) -> FlusherHandle {
         let done = Arc::new(FlushDone::default());
         let stats = Arc::new(Stats::default());
-        let flusher = Flusher::new(pool, groups, wake.clone(), done.clone(), stats.clone());
+        let flusher = Flusher::new(
+            sink,
+            producer,
+            groups,
+            wake.clone(),
+            done.clone(),
+            stats.clone(),
+        );
         let thread = std::thread::Builder::new()
             .name("ecl-flusher".into())
             .spawn(move || flusher.run())
@@ -211,8 +223,7 @@ impl PendingBatch {
 }
 
 struct Flusher {
-    pool: Arc<Pool>,
-    connection: Option<Connection>,
+    sink: Box<dyn BatchSink>,
     groups: Vec<Arc<CachedGroup>>,
     /// Per group: which bank to drain when.
     schedules: Vec<BankSchedule>,
@@ -228,7 +239,8 @@ struct Flusher {
 
 impl Flusher {
     fn new(
-        pool: Arc<Pool>,
+        sink: Box<dyn BatchSink>,
+        producer: String,
         groups: Vec<Arc<CachedGroup>>,
         wake: Arc<Wake>,
         done: Arc<FlushDone>,
@@ -240,9 +252,8 @@ impl Flusher {
             .map(|g| BankSchedule::new(span_start(&g.intervals_ms, now_ms), g.sync_interval, now))
             .collect();
         Flusher {
-            producer: pool.producer().to_string(),
-            pool,
-            connection: None,
+            producer,
+            sink,
             groups,
             schedules,
             pending: VecDeque::new(),
@@ -385,22 +396,14 @@ impl Flusher {
             let mut events: Vec<(&[u8], u64)> =
                 batch.counts.iter().map(|(id, n)| (&**id, *n)).collect();
             events.sort_unstable();
-            let cmd = crate::connection::command(
-                "ECL.MLOG",
-                mlog_args(&MlogArgs {
-                    group: group.name.as_bytes(),
-                    at_ms: Some(batch.at_ms),
-                    now_ms: None,
-                    producer: Some((self.producer.as_bytes(), seq)),
-                    events: &events,
-                }),
-            );
             let total = batch.total();
-            let connection = match self.connection.as_mut() {
-                Some(c) => Ok(c),
-                None => self.pool.connect().map(|c| self.connection.insert(c)),
-            };
-            let result = connection.and_then(|c| cmd.query::<()>(c));
+            let result = self.sink.send(&MlogArgs {
+                group: group.name.as_bytes(),
+                at_ms: Some(batch.at_ms),
+                now_ms: None,
+                producer: Some((self.producer.as_bytes(), seq)),
+                events: &events,
+            });
             match result {
                 Ok(()) => {
                     self.stats.sent_batches.fetch_add(1, Ordering::Relaxed);
@@ -412,7 +415,7 @@ impl Flusher {
                     self.pending.pop_front();
                     self.backoff = FIRST_BACKOFF;
                 }
-                Err(e) if is_server_refusal(&e) => {
+                Err(SendError::Refused(e)) => {
                     // The server will refuse it again: report, never silently.
                     log::error!(
                         "ECL: group '{}' refused a batch of {total} counts: {e}",
@@ -428,7 +431,7 @@ impl Flusher {
                     );
                     self.pending.pop_front();
                 }
-                Err(e) => {
+                Err(SendError::Unavailable(e)) => {
                     // Unknown whether it was applied: resend as is (same seq).
                     log::warn!(
                         "ECL: cannot reach Redis ({e}); {} counts kept, retrying in {:?}",
@@ -436,7 +439,6 @@ impl Flusher {
                         self.backoff
                     );
                     self.stats.failed_attempts.fetch_add(1, Ordering::Relaxed);
-                    self.connection = None;
                     self.retry_at = Some(Instant::now() + self.backoff);
                     self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
                     return false;
@@ -465,9 +467,111 @@ impl Flusher {
     }
 }
 
-/// A refusal the server will repeat (bad input). Everything else — broken
-/// connections, timeouts, `LOADING`, `OOM`, `BUSY`, `READONLY` after a
-/// failover — is worth retrying.
-fn is_server_refusal(e: &redis::RedisError) -> bool {
-    matches!(e.code(), Some("ERR") | Some("WRONGTYPE"))
+#[cfg(test)]
+mod tests {
+    //! The flusher against an in-memory sink: batching, retries and
+    //! exactly-once delivery without a server.
+
+    use super::*;
+    use crate::sink::memory::{MemorySink, MemoryState};
+
+    struct Setup {
+        group: Arc<CachedGroup>,
+        flusher: FlusherHandle,
+        sink: Arc<Mutex<MemoryState>>,
+    }
+
+    fn setup() -> Setup {
+        let text =
+            "groups:\n  g:\n    events: [a, b]\n    intervals: [1s, 1h]\n    sync_interval: 0.05\n";
+        let config = ecl_core::Config::parse(text, "test.yml").unwrap();
+        let wake = Arc::new(Wake::default());
+        let group = Arc::new(CachedGroup::new(&config.groups[0], wake.clone()));
+        let sink = MemorySink::default();
+        let state = sink.0.clone();
+        let flusher = FlusherHandle::start(Box::new(sink), "p".into(), vec![group.clone()], wake);
+        Setup {
+            group,
+            flusher,
+            sink: state,
+        }
+    }
+
+    const FLUSH: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn counts_of_many_threads_arrive_exactly() {
+        let s = setup();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for i in 0..25_000 {
+                        s.group.add_by_name(if i % 3 == 0 { b"a" } else { b"b" }, 1);
+                    }
+                });
+            }
+        });
+        s.flusher.flush(FLUSH).unwrap();
+        let sink = s.sink.lock().unwrap();
+        assert_eq!(sink.total("g", "a") + sink.total("g", "b"), 100_000);
+        assert_eq!(sink.total("g", "a"), 4 * 8_334);
+        assert_eq!(sink.duplicates_ignored, 0);
+        drop(sink);
+        s.flusher.shutdown();
+    }
+
+    #[test]
+    fn counts_wait_out_an_outage_and_arrive_once() {
+        let s = setup();
+        s.sink.lock().unwrap().unavailable_next = 3;
+        s.group.add_by_name(b"a", 7);
+        let first = s.flusher.flush(FLUSH);
+        assert!(first.is_err(), "undelivered counts are reported: {first:?}");
+        assert_eq!(s.sink.lock().unwrap().total("g", "a"), 0);
+        // Flushes retry at once; the outage ends after three failures.
+        let deadline = Instant::now() + FLUSH;
+        while s.flusher.flush(FLUSH).is_err() {
+            assert!(Instant::now() < deadline, "never delivered");
+        }
+        assert_eq!(s.sink.lock().unwrap().total("g", "a"), 7);
+        s.flusher.shutdown();
+    }
+
+    #[test]
+    fn a_batch_whose_reply_was_lost_is_resent_and_counted_once() {
+        let s = setup();
+        s.sink.lock().unwrap().lose_reply_next = 1;
+        s.group.add_by_name(b"b", 5);
+        assert!(s.flusher.flush(FLUSH).is_err());
+        s.group.add_by_name(b"b", 1);
+        s.flusher.flush(FLUSH).unwrap();
+        let sink = s.sink.lock().unwrap();
+        assert_eq!(sink.total("g", "b"), 6);
+        assert_eq!(
+            sink.duplicates_ignored, 1,
+            "the resend carried the same seq"
+        );
+        drop(sink);
+        s.flusher.shutdown();
+    }
+
+    #[test]
+    fn a_refused_batch_is_reported_not_resent() {
+        let s = setup();
+        s.sink.lock().unwrap().refuse_group = Some("g".into());
+        s.group.add_by_name(b"a", 3);
+        s.flusher.flush(FLUSH).unwrap();
+        let stats = s.flusher.stats.snapshot();
+        assert_eq!((stats.rejected_batches, stats.rejected_counts), (1, 3));
+        assert_eq!(s.sink.lock().unwrap().batches_applied, 0);
+        s.flusher.shutdown();
+    }
+
+    #[test]
+    fn shutdown_delivers_what_is_left() {
+        let s = setup();
+        s.group.add_by_name(b"a", 2);
+        s.flusher.shutdown();
+        assert_eq!(s.sink.lock().unwrap().total("g", "a"), 2);
+    }
 }

@@ -36,6 +36,7 @@ mod connection;
 mod error;
 mod flusher;
 mod group;
+mod sink;
 mod thread_slot;
 
 pub use client::{ClientBuilder, EclClient};
