@@ -101,8 +101,33 @@ pub fn load_config(path: &Path, url: Option<&str>) -> Result<Config, CliError> {
         group.sync_interval = None;
         group.sync_limit = None;
     }
-    config.warnings.clear();
+    // Unknown keys are warnings (the original ignored them): said once on
+    // stderr, never on stdout, which the seed's tools' users parse.
+    for warning in std::mem::take(&mut config.warnings) {
+        eprintln!("warning: {warning}");
+    }
     Ok(config)
+}
+
+/// `ecl check CONFIG`: every warning and error of a config, one per line;
+/// an error (exit 2) if there is any, for CI.
+pub fn check(path: &Path) -> Result<String, CliError> {
+    let config = Config::load(path).map_err(|e| CliError::Usage(e.to_string()))?;
+    if config.warnings.is_empty() {
+        return Ok(format!(
+            "{}: OK, {} groups\n",
+            path.display(),
+            config.groups.len()
+        ));
+    }
+    for warning in &config.warnings {
+        println!("warning: {warning}");
+    }
+    Err(CliError::Usage(format!(
+        "{} warnings in {}",
+        config.warnings.len(),
+        path.display()
+    )))
 }
 
 fn client(config: &Config) -> Result<EclClient, CliError> {

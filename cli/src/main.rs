@@ -1,7 +1,9 @@
 //! `ecl`: read and log ECL counts from the command line.
 
 use clap::{Parser, Subcommand};
-use ecl_cli::{exporter, finish, info, load_config, log, munin, read, totals, Format, WindowArgs};
+use ecl_cli::{
+    check, exporter, finish, info, load_config, log, munin, read, totals, Format, WindowArgs,
+};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -91,6 +93,12 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Check a config strictly: print every warning and error, exit 2 if
+    /// there is any (unknown keys are only warnings elsewhere).
+    Check {
+        /// The YAML config.
+        config: PathBuf,
+    },
 }
 
 fn main() {
@@ -145,6 +153,7 @@ fn main() {
             format,
         } => load_config(&common.config, common.url.as_deref())
             .and_then(|c| info(&c, group.as_deref(), format)),
+        Command::Check { config } => check(&config),
     };
     finish("ecl", result);
 }

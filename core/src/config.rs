@@ -133,6 +133,34 @@ impl Config {
     }
 }
 
+/// The known key a misspelt `key` most likely meant: the same once case and
+/// `-`/`_` are ignored, or at most two edits away.
+fn likely_meant<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let normal = key.to_ascii_lowercase().replace('-', "_");
+    known
+        .iter()
+        .map(|&k| (edit_distance(&normal, k), k))
+        .filter(|&(d, _)| d <= 2)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance, for suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
 /// Validation state: only the file name, for error messages.
 struct Parser<'a> {
     file: &'a str,
@@ -182,7 +210,7 @@ impl Parser<'_> {
         for (key, value) in &root {
             match key.as_str() {
                 Some("redis") => redis = self.redis(value, &mut warnings)?,
-                Some("groups") => groups = Some(self.groups(value)?),
+                Some("groups") => groups = Some(self.groups(value, &mut warnings)?),
                 _ => warnings.push(format!(
                     "config {}: ignoring unknown top-level key {}",
                     self.file,
@@ -285,7 +313,11 @@ impl Parser<'_> {
         Ok(settings)
     }
 
-    fn groups(&self, value: &Value) -> Result<Vec<GroupConfig>, ConfigError> {
+    fn groups(
+        &self,
+        value: &Value,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<GroupConfig>, ConfigError> {
         let map = match value {
             Value::Mapping(m) => m,
             Value::Null => return Ok(Vec::new()),
@@ -314,7 +346,7 @@ impl Parser<'_> {
             if groups.iter().any(|g| g.name == name) {
                 return Err(self.error(Some(&name), None, "defined twice"));
             }
-            groups.push(self.group(&name, body)?);
+            groups.push(self.group(&name, body, warnings)?);
         }
         Ok(groups)
     }
@@ -340,7 +372,12 @@ impl Parser<'_> {
         }
     }
 
-    fn group(&self, name: &str, body: &Value) -> Result<GroupConfig, ConfigError> {
+    fn group(
+        &self,
+        name: &str,
+        body: &Value,
+        warnings: &mut Vec<String>,
+    ) -> Result<GroupConfig, ConfigError> {
         let group = Some(name);
         let map: &Mapping = body.as_mapping().ok_or_else(|| {
             self.error(
@@ -349,15 +386,21 @@ impl Parser<'_> {
                 "expected a mapping with 'intervals' (and 'events', ...)",
             )
         })?;
+        // The original ignored keys it did not know, and real configs carry
+        // some (`sync-interval`): a warning, never a refusal (SPEC §3).
         for key in map.keys() {
             match key.as_str() {
                 Some(k) if GROUP_KEYS.contains(&k) => {}
-                _ => {
-                    return Err(self.error(
-                        group,
-                        Some(&describe_key(key)),
-                        format!("unknown key (known: {})", GROUP_KEYS.join(", ")),
-                    ))
+                other => {
+                    let hint = other
+                        .and_then(|k| likely_meant(k, GROUP_KEYS))
+                        .map(|k| format!(" (did you mean '{k}'?)"))
+                        .unwrap_or_else(|| format!(" (known: {})", GROUP_KEYS.join(", ")));
+                    warnings.push(format!(
+                        "config {}, group '{name}': ignoring unknown key '{}'{hint}",
+                        self.file,
+                        describe_key(key)
+                    ));
                 }
             }
         }
@@ -587,13 +630,30 @@ mod tests {
     }
 
     #[test]
+    fn unknown_group_keys_are_warnings_with_the_likely_key() {
+        let c = Config::parse(
+            "groups:\n  g:\n    intervals: [1s]\n    sync-interval: 1\n    colour: red\n",
+            "app.yml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.groups[0].sync_interval, None,
+            "the misspelt key is ignored, as the original did"
+        );
+        assert_eq!(
+            c.warnings,
+            [
+                "config app.yml, group 'g': ignoring unknown key 'sync-interval' (did you mean 'sync_interval'?)",
+                "config app.yml, group 'g': ignoring unknown key 'colour' (known: events, intervals, auto_declare_events, sync_interval, sync_limit, max_events)",
+            ]
+        );
+        assert_eq!(likely_meant("maxevents", GROUP_KEYS), Some("max_events"));
+        assert_eq!(likely_meant("interval", GROUP_KEYS), Some("intervals"));
+    }
+
+    #[test]
     fn refuses_what_the_spec_lists() {
         let cases: &[(&str, Option<&str>, &str)] = &[
-            (
-                "groups:\n  g:\n    intervals: [1s]\n    colour: red\n",
-                Some("colour"),
-                "unknown key",
-            ),
             (
                 "groups:\n  g:\n    events: []\n",
                 Some("intervals"),

@@ -40,10 +40,36 @@ fn a_bad_config_stops_the_load_with_one_clear_line() {
             && log.contains(", group 'g', key 'intervals': '5x' is not an interval"),
         "{log}"
     );
-    let log = Server::try_start("groups:\n  g:\n    intervals: [1s]\n    colour: red\n")
-        .err()
-        .unwrap();
-    assert!(log.contains("key 'colour': unknown key"), "{log}");
+}
+
+/// The original ignored keys it did not know; its main user's real config
+/// has `sync-interval: 1` in every group. It loads, with a warning naming
+/// the key and the likely one; `ecl check` is the strict check for CI.
+#[test]
+fn unknown_keys_are_warnings_and_ecl_check_is_strict() {
+    let config = "groups:\n  g:\n    events: [e1]\n    intervals: [1s]\n    sync-interval: 1\n    foo: bar\n";
+    let server = Server::start(config, &[]);
+    let mut c = server.conn();
+    cmd(&["ECL.LOG", "g", "e1"]).query::<()>(&mut c).unwrap();
+    let log = server.log();
+    assert!(
+        log.contains(
+            "group 'g': ignoring unknown key 'sync-interval' (did you mean 'sync_interval'?)"
+        ),
+        "{log}"
+    );
+    assert!(log.contains("ignoring unknown key 'foo'"), "{log}");
+    let path = server.config_path().display().to_string();
+    let strict = run_bin("ecl", &["check", &path], &[]);
+    assert_eq!(strict.code, 2, "{}{}", strict.stdout, strict.stderr);
+    assert!(
+        strict.stdout.contains("'sync-interval'"),
+        "{}",
+        strict.stdout
+    );
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/data/seed_example_config.yml");
+    let seed = run_bin("ecl", &["check", seed], &[]);
+    assert_eq!(seed.code, 0, "{}", seed.stderr);
 }
 
 #[test]
