@@ -1,14 +1,27 @@
 //! `ecl exporter`: Prometheus metrics of every configured group, read from
-//! Redis on each scrape. When Redis cannot be read, `/metrics` still answers
-//! (`ecl_up 0`) and the reason is logged to stderr.
+//! Redis on each scrape (one pipelined round trip per group).
+//!
+//! A scrape always answers within its deadline (`--timeout`): when Redis
+//! hangs or is down, with `ecl_up 0`. Scrapes are served by several
+//! threads, so a slow one does not hold the others. Groups are read one by
+//! one: a group Redis refuses (say it does not exist there) is left out,
+//! counted in `ecl_scrape_errors_total{group}` and logged with the server's
+//! words, and the other groups are exported as usual.
 
 use crate::CliError;
-use ecl_client::{ClientError, Config, EclClient};
+use ecl_client::{ClientError, Config, EclClient, GroupSnapshot};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 const LANDING: &str = "<html><head><title>ECL exporter</title></head><body>\
 <h1>ECL exporter</h1><p>Event counts of ECL groups, for Prometheus.</p>\
 <p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
+
+/// Threads answering HTTP requests.
+const WORKERS: usize = 4;
 
 /// Escapes a label value as the text exposition format requires.
 pub fn escape(value: &str) -> String {
@@ -18,49 +31,112 @@ pub fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The `/metrics` body: samples of every group, then `ecl_up`.
-pub fn render(client: &EclClient, config: &Config) -> String {
-    let mut out = String::new();
-    let up = match samples(client, config, &mut out) {
-        Ok(()) => 1,
-        Err(e) => {
-            eprintln!("ecl exporter: cannot read Redis: {e}");
-            out.clear();
-            0
+/// Errors per group since the exporter started (a counter).
+#[derive(Default)]
+pub struct ScrapeErrors(Mutex<BTreeMap<String, u64>>);
+
+impl ScrapeErrors {
+    fn add(&self, group: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry(group.to_string()).or_insert(0) += 1;
+    }
+
+    fn render(&self, out: &mut String) {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        out.push_str(
+            "# HELP ecl_scrape_errors_total Reads of a group that failed (the group was left out of that scrape).\n\
+             # TYPE ecl_scrape_errors_total counter\n",
+        );
+        for (group, n) in map.iter() {
+            let _ = writeln!(
+                out,
+                "ecl_scrape_errors_total{{group=\"{}\"}} {n}",
+                escape(group)
+            );
         }
-    };
-    let _ = write!(
-        out,
-        "# HELP ecl_up Whether the last read of Redis succeeded.\n# TYPE ecl_up gauge\necl_up {up}\n"
-    );
+    }
+}
+
+/// Whether an error means Redis itself cannot be read (rather than one
+/// group being refused).
+fn redis_unreachable(e: &ClientError) -> bool {
+    match e {
+        ClientError::Redis(e) => {
+            e.is_io_error()
+                || e.is_timeout()
+                || e.is_connection_dropped()
+                || e.is_connection_refusal()
+        }
+        _ => false,
+    }
+}
+
+/// The `/metrics` body: samples of every group that could be read, then
+/// `ecl_up` and the error counters.
+pub fn render(client: &EclClient, config: &Config, errors: &ScrapeErrors) -> String {
+    let mut snapshots: Vec<(String, GroupSnapshot)> = Vec::new();
+    let mut up = 1;
+    for g in &config.groups {
+        match client.group(&g.name).snapshot() {
+            Ok(snapshot) => snapshots.push((g.name.clone(), snapshot)),
+            Err(e) if redis_unreachable(&e) => {
+                eprintln!("ecl exporter: cannot read Redis: {e}");
+                up = 0;
+                snapshots.clear();
+                break;
+            }
+            Err(e) => {
+                eprintln!(
+                    "ecl exporter: group '{}' left out of this scrape: {e}",
+                    g.name
+                );
+                errors.add(&g.name);
+            }
+        }
+    }
+    let mut out = samples(&snapshots);
+    finish(&mut out, up, errors);
     out
 }
 
-fn samples(client: &EclClient, config: &Config, out: &mut String) -> Result<(), ClientError> {
-    let mut totals = String::new();
-    let mut last = String::new();
-    let mut starts = String::new();
-    for g in &config.groups {
-        let group = client.group(&g.name);
-        let name = escape(&g.name);
-        for (event, n) in group.totals()? {
+fn finish(out: &mut String, up: u8, errors: &ScrapeErrors) {
+    let _ = write!(
+        out,
+        "# HELP ecl_up Whether Redis could be read in this scrape.\n# TYPE ecl_up gauge\necl_up {up}\n"
+    );
+    errors.render(out);
+}
+
+/// The body when the scrape's deadline passed before Redis answered.
+fn timed_out(deadline: Duration, errors: &ScrapeErrors) -> String {
+    eprintln!("ecl exporter: Redis did not answer within the scrape deadline ({deadline:?})");
+    let mut out = String::new();
+    finish(&mut out, 0, errors);
+    out
+}
+
+fn samples(snapshots: &[(String, GroupSnapshot)]) -> String {
+    let (mut totals, mut last, mut starts) = (String::new(), String::new(), String::new());
+    for (group, snapshot) in snapshots {
+        let name = escape(group);
+        for (event, n) in &snapshot.totals {
             let _ = writeln!(
                 totals,
                 "ecl_events_total{{group=\"{name}\",event=\"{}\"}} {n}",
-                escape(&event)
+                escape(event)
             );
         }
-        for i in &g.intervals {
-            let interval = escape(&i.name);
-            for (event, n) in group.last_counts(Some(&i.name))? {
+        for (interval, counts) in &snapshot.last {
+            let interval = escape(interval);
+            for (event, n) in counts {
                 let _ = writeln!(
                     last,
                     "ecl_events_last_window{{group=\"{name}\",interval=\"{interval}\",event=\"{}\"}} {n}",
-                    escape(&event)
+                    escape(event)
                 );
             }
         }
-        for i in group.info()?.intervals {
+        for i in &snapshot.info.intervals {
             let interval = escape(&i.name);
             for (window, ms) in [("current", i.current_start_ms), ("last", i.last_start_ms)] {
                 let _ = writeln!(
@@ -71,27 +147,74 @@ fn samples(client: &EclClient, config: &Config, out: &mut String) -> Result<(), 
             }
         }
     }
-    let _ = write!(
-        out,
+    format!(
         "# HELP ecl_events_total Events counted since the event's counters were created.\n\
          # TYPE ecl_events_total counter\n{totals}\
          # HELP ecl_events_last_window Events counted in the last complete window of the interval.\n\
          # TYPE ecl_events_last_window gauge\n{last}\
          # HELP ecl_window_start_seconds Start of the current and of the last window (Unix time).\n\
          # TYPE ecl_window_start_seconds gauge\n{starts}"
-    );
-    Ok(())
+    )
+}
+
+/// Reads Redis for one scrape in a thread of its own and waits for it at
+/// most `deadline`; a read that takes longer ends on the client's own
+/// response timeout, in the background.
+fn scrape(shared: &Arc<Shared>) -> String {
+    let (tx, rx) = mpsc::channel();
+    let worker = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("ecl-scrape".into())
+        .spawn(move || {
+            let _ = tx.send(render(&worker.client, &worker.config, &worker.errors));
+        });
+    if spawned.is_err() {
+        return timed_out(Duration::ZERO, &shared.errors);
+    }
+    rx.recv_timeout(shared.deadline)
+        .unwrap_or_else(|_| timed_out(shared.deadline, &shared.errors))
+}
+
+/// What every request thread shares.
+struct Shared {
+    client: EclClient,
+    config: Config,
+    errors: ScrapeErrors,
+    deadline: Duration,
 }
 
 /// Serves `/metrics` and a landing page at `/` until killed.
-pub fn serve(config: &Config, listen: &str) -> Result<String, CliError> {
+pub fn serve(config: &Config, listen: &str, deadline: Duration) -> Result<String, CliError> {
     let server = tiny_http::Server::http(listen)
         .map_err(|e| CliError::Usage(format!("cannot listen on {listen}: {e}")))?;
-    let client = EclClient::from_config(config)?;
+    // Redis replies never take longer than a scrape may.
+    let mut config = config.clone();
+    config.redis.timeout = Some(config.redis.response_timeout().min(deadline));
+    config.redis.connect_timeout = Some(config.redis.connect_timeout().min(deadline));
+    let shared = Arc::new(Shared {
+        client: EclClient::from_config(&config)?,
+        config,
+        errors: ScrapeErrors::default(),
+        deadline,
+    });
     eprintln!("ecl exporter: serving http://{listen}/metrics");
+    let server = Arc::new(server);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (server, shared) = (server.clone(), shared.clone());
+            std::thread::spawn(move || answer_requests(&server, &shared))
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    Ok(String::new())
+}
+
+fn answer_requests(server: &tiny_http::Server, shared: &Arc<Shared>) {
     let text = |body: String, kind: &str, code: u16| {
         let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], kind.as_bytes())
-            .expect("valid header");
+            .expect("a valid header");
         tiny_http::Response::from_string(body)
             .with_header(header)
             .with_status_code(code)
@@ -100,7 +223,7 @@ pub fn serve(config: &Config, listen: &str) -> Result<String, CliError> {
         let path = request.url().split('?').next().unwrap_or("").to_string();
         let response = match path.as_str() {
             "/metrics" => text(
-                render(&client, config),
+                scrape(shared),
                 "text/plain; version=0.0.4; charset=utf-8",
                 200,
             ),
@@ -111,7 +234,6 @@ pub fn serve(config: &Config, listen: &str) -> Result<String, CliError> {
             eprintln!("ecl exporter: cannot answer a request: {e}");
         }
     }
-    Ok(String::new())
 }
 
 #[cfg(test)]

@@ -65,6 +65,7 @@ enum Command {
     },
     /// Munin plugin: link the binary as `ecl_<group>` or
     /// `ecl_<group>_<interval>` (config file from `env.config`).
+    #[command(after_help = ecl_cli::munin::MAGIC_MARKERS)]
     Munin {
         /// `config`, `autoconf`, `suggest`, or nothing to fetch values.
         action: Option<String>,
@@ -82,6 +83,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:9717")]
         listen: String,
+        /// Seconds a scrape may take; past it, `/metrics` answers `ecl_up 0`
+        /// (keep it under Prometheus' scrape_timeout, 10 s by default).
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
     },
     /// Print groups, intervals, window start times, events and tallies.
     Info {
@@ -99,6 +104,18 @@ enum Command {
         /// The YAML config.
         config: PathBuf,
     },
+}
+
+/// A positive number of seconds.
+fn seconds(value: f64) -> Result<std::time::Duration, ecl_cli::CliError> {
+    std::time::Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            ecl_cli::CliError::Usage(format!(
+                "--timeout must be a positive number of seconds, got {value}"
+            ))
+        })
 }
 
 fn main() {
@@ -136,8 +153,14 @@ fn main() {
             format,
         } => load_config(&common.config, common.url.as_deref())
             .and_then(|c| totals(&c, &group, format)),
-        Command::Exporter { common, listen } => load_config(&common.config, common.url.as_deref())
-            .and_then(|c| exporter::serve(&c, &listen)),
+        Command::Exporter {
+            common,
+            listen,
+            timeout,
+        } => seconds(timeout).and_then(|deadline| {
+            load_config(&common.config, common.url.as_deref())
+                .and_then(|c| exporter::serve(&c, &listen, deadline))
+        }),
         Command::Munin {
             action,
             name,

@@ -10,24 +10,34 @@
 
 use crate::{load_config, CliError};
 use ecl_client::{Config, EclClient, GroupConfig};
+use ecl_core::interval::parse_interval_ms;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// `munin-node-configure` looks for these magic markers in the plugin's
+/// file; this binary is the plugin, so they are in it (and in `--help`).
+pub const MAGIC_MARKERS: &str = "#%# family=auto\n#%# capabilities=autoconf suggest\n";
+
+/// Longest field name: RRD file names are built from it and must stay well
+/// under 255 bytes.
+const MAX_FIELD_LEN: usize = 48;
 
 /// Munin's usual fetch period; a group with several intervals and none named
 /// in the link is graphed with the interval closest to it.
 const MUNIN_PERIOD_MS: u64 = 300_000;
 
-/// A Munin field name for an event ID: `[A-Za-z_][A-Za-z0-9_]*`. An ID that
-/// is already a valid name is used as is; any other is sanitised and given a
-/// hash of the original, so two IDs never share a field and every ID keeps
-/// its field from run to run, whatever other IDs appear.
+/// A Munin field name for an event ID: `[A-Za-z_][A-Za-z0-9_]*`, at most
+/// 48 bytes. An ID that is already such a name is used as is; any other is
+/// sanitised, cut, and given a hash of the original, so two IDs never share
+/// a field and every ID keeps its field from run to run, whatever other IDs
+/// appear.
 pub fn field_name(id: &str) -> String {
     let valid = id
         .chars()
         .enumerate()
         .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
-    if valid && !id.is_empty() {
+    if valid && !id.is_empty() && id.len() <= MAX_FIELD_LEN {
         return id.to_string();
     }
     let mut name: String = id
@@ -37,6 +47,7 @@ pub fn field_name(id: &str) -> String {
     if !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         name.insert(0, '_');
     }
+    name.truncate(MAX_FIELD_LEN - 9);
     format!("{name}_{:08x}", fnv1a(id.as_bytes()))
 }
 
@@ -47,9 +58,10 @@ fn fnv1a(bytes: &[u8]) -> u32 {
     })
 }
 
-/// A label value: Munin labels end at the line, so no newlines.
+/// A label value: the escaped ID (`escape_id`: no control characters, so
+/// no line ends), as every other output shows it.
 fn label(id: &str) -> String {
-    id.replace(['\n', '\r'], " ")
+    id.to_string()
 }
 
 /// The group and interval a plugin link names: `ecl_<group>` or
@@ -61,9 +73,20 @@ pub fn target_of(link: &str, config: &Config) -> Result<(String, String), CliErr
     }
     if let Some((group, interval)) = rest.rsplit_once('_') {
         if let Some(g) = config.group(group) {
-            if let Some(i) = g.intervals.iter().find(|i| i.name == interval) {
+            // `5m` also names a configured `300s`.
+            let wanted = parse_interval_ms(interval).ok();
+            if let Some(i) = g
+                .intervals
+                .iter()
+                .find(|i| i.name == interval || Some(i.ms) == wanted)
+            {
                 return Ok((g.name.clone(), i.name.clone()));
             }
+            return Err(CliError::Usage(format!(
+                "group '{}' has no interval '{interval}' (configured: {}); plugin name '{link}'",
+                g.name,
+                g.interval_names()
+            )));
         }
     }
     Err(CliError::Usage(format!(
@@ -98,13 +121,20 @@ fn known_events(
         if let Ok(text) = std::fs::read_to_string(&path) {
             known.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_string));
         }
+        // IDs are escaped (`escape_id`): one line each, whatever their bytes.
         let dynamic: String = known
             .iter()
-            .filter(|e| !config.events.contains(e) && !e.contains('\n'))
+            .filter(|e| !config.events.contains(e))
             .map(|e| format!("{e}\n"))
             .collect();
-        // Best effort: a plugin that cannot write its state still graphs.
-        let _ = std::fs::write(&path, dynamic);
+        if let Err(e) = std::fs::write(&path, dynamic) {
+            // The graph still comes; the operator learns why events seen
+            // once will not keep their line (munin-node logs stderr).
+            eprintln!(
+                "ecl munin: cannot remember events in {} ({e}): check MUNIN_PLUGSTATE",
+                path.display()
+            );
+        }
     }
     known
 }
@@ -120,7 +150,7 @@ pub fn run(
         .or_else(|| std::env::var_os("config").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("/etc/ecl/config.yml"));
     if action == Some("autoconf") {
-        return Ok(match autoconf(&config_path) {
+        return Ok(match autoconf(&config_path, link) {
             Ok(()) => "yes\n".to_string(),
             Err(reason) => format!("no ({reason})\n"),
         });
@@ -146,6 +176,12 @@ pub fn run(
         .last_counts(Some(&interval))?;
     let known = known_events(group_config, &interval, &counts);
     let mut out = String::new();
+    let fetch = |out: &mut String| {
+        for id in &known {
+            let n = counts.iter().find(|(e, _)| e == id).map_or(0, |p| p.1);
+            let _ = writeln!(out, "{}.value {n}", field_name(id));
+        }
+    };
     match action {
         Some("config") => {
             let _ = writeln!(out, "graph_title ECL events: {group} per {interval}");
@@ -159,13 +195,13 @@ pub fn run(
                 let _ = writeln!(out, "{field}.type GAUGE");
                 let _ = writeln!(out, "{field}.min 0");
             }
-        }
-        None | Some("fetch") => {
-            for id in &known {
-                let n = counts.iter().find(|(e, _)| e == id).map_or(0, |p| p.1);
-                let _ = writeln!(out, "{}.value {n}", field_name(id));
+            // Munin's dirtyconfig: values with the config, so a field first
+            // seen at a boundary is stored at once, not lost.
+            if std::env::var("MUNIN_CAP_DIRTYCONFIG").as_deref() == Ok("1") {
+                fetch(&mut out);
             }
         }
+        None | Some("fetch") => fetch(&mut out),
         Some(other) => {
             return Err(CliError::Usage(format!(
                 "unknown plugin action '{other}' (config, autoconf, suggest)"
@@ -175,16 +211,27 @@ pub fn run(
     Ok(out)
 }
 
-fn autoconf(config_path: &Path) -> Result<(), String> {
+/// `yes` only when the module answers for the group the link names (or,
+/// for a bare `ecl_` link, for every configured group).
+fn autoconf(config_path: &Path, link: &str) -> Result<(), String> {
     let config = load_config(config_path, None).map_err(|e| e.message().to_string())?;
     let client = EclClient::from_config(&config).map_err(|e| e.to_string())?;
-    let Some(group) = config.groups.first() else {
-        return Err("the config has no groups".into());
+    let groups: Vec<String> = match target_of(link, &config) {
+        Ok((group, _)) => vec![group],
+        Err(_) if link.is_empty() || link == "ecl_" || link == "ecl" => {
+            config.groups.iter().map(|g| g.name.clone()).collect()
+        }
+        Err(e) => return Err(e.message().to_string()),
     };
-    client
-        .group(&group.name)
-        .info()
-        .map_err(|e| e.to_string())?;
+    if groups.is_empty() {
+        return Err("the config has no groups".into());
+    }
+    for group in groups {
+        client
+            .group(&group)
+            .info()
+            .map_err(|e| format!("group '{group}': {e}"))?;
+    }
     Ok(())
 }
 
@@ -210,6 +257,9 @@ mod tests {
         assert_ne!(field_name("a-b"), field_name("a.b"));
         assert_ne!(field_name("a-b"), field_name("a_b"));
         assert!(field_name("404").starts_with("_404_"));
+        let long = "x".repeat(300);
+        assert!(field_name(&long).len() <= 48);
+        assert_ne!(field_name(&long), field_name(&"x".repeat(301)));
     }
 
     #[test]
@@ -231,7 +281,15 @@ mod tests {
             target_of("ecl_web_api_1h", &config).unwrap(),
             ("web_api".into(), "1h".into())
         );
-        assert!(target_of("ecl_web_api_2h", &config).is_err());
+        assert!(target_of("ecl_web_api_2h", &config)
+            .unwrap_err()
+            .message()
+            .contains("has no interval '2h'"));
+        assert_eq!(
+            target_of("ecl_web_api_60m", &config).unwrap(),
+            ("web_api".into(), "1h".into()),
+            "an interval named another way"
+        );
         assert!(target_of("ecl_nope", &config).is_err());
     }
 }

@@ -14,8 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Connect timeout when the config gives none.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Cluster retries (redirections, `TRYAGAIN` while a slot moves, reconnects).
 const CLUSTER_RETRIES: u32 = 16;
 /// Bounds of the wait before a cluster retry, in ms. The redis crate's
@@ -45,10 +43,9 @@ impl Target {
             .iter()
             .map(|node| format!("redis://{node}").into_connection_info())
             .collect::<RedisResult<_>>()?;
-        let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let mut builder = ClusterClientBuilder::new(nodes)
-            .connection_timeout(timeout)
-            .response_timeout(timeout)
+            .connection_timeout(settings.connect_timeout())
+            .response_timeout(settings.response_timeout())
             .retries(CLUSTER_RETRIES)
             .min_retry_wait(CLUSTER_RETRY_WAIT_MS.0)
             .max_retry_wait(CLUSTER_RETRY_WAIT_MS.1);
@@ -200,7 +197,10 @@ impl ConnectionLike for Connection {
 pub(crate) struct Pool {
     target: Target,
     idle: Mutex<Vec<Connection>>,
-    timeout: Duration,
+    /// Connecting, handshake included (the redis crate applies it to both).
+    connect_timeout: Duration,
+    /// Every reply.
+    response_timeout: Duration,
     /// Base of the producer IDs of cluster connections.
     producer: String,
     connections_made: AtomicU64,
@@ -211,7 +211,8 @@ impl Pool {
         Ok(Pool {
             target: Target::new(settings)?,
             idle: Mutex::new(Vec::new()),
-            timeout: settings.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            connect_timeout: settings.connect_timeout(),
+            response_timeout: settings.response_timeout(),
             producer: producer_id(),
             connections_made: AtomicU64::new(0),
         })
@@ -227,9 +228,9 @@ impl Pool {
     pub fn connect(&self) -> RedisResult<Connection> {
         match &self.target {
             Target::Single(client) => {
-                let connection = client.get_connection_with_timeout(self.timeout)?;
-                connection.set_read_timeout(Some(self.timeout))?;
-                connection.set_write_timeout(Some(self.timeout))?;
+                let connection = client.get_connection_with_timeout(self.connect_timeout)?;
+                connection.set_read_timeout(Some(self.response_timeout))?;
+                connection.set_write_timeout(Some(self.response_timeout))?;
                 Ok(Connection::Single(connection))
             }
             Target::Cluster(client) => {

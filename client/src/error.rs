@@ -9,8 +9,9 @@ pub enum ClientError {
     /// The config file could not be used.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// Redis could not be reached, or refused the command.
-    #[error("redis: {0}")]
+    /// Redis could not be reached, did not answer in time, or refused the
+    /// command.
+    #[error("redis: {}", describe_redis_error(.0))]
     Redis(#[from] redis::RedisError),
     /// The event is not declared and the group does not auto-declare.
     #[error("event '{event}' is not declared in group '{group}' and auto_declare_events is off")]
@@ -41,4 +42,14 @@ pub enum ClientError {
     /// A connection setting this build cannot honour.
     #[error("unsupported connection setting: {0}")]
     Unsupported(String),
+}
+
+/// A timeout says so in words (the OS's text for it is "Resource
+/// temporarily unavailable").
+fn describe_redis_error(e: &redis::RedisError) -> String {
+    if e.is_timeout() {
+        format!("no answer within the timeout (server hung or overloaded?): {e}")
+    } else {
+        e.to_string()
+    }
 }

@@ -3,7 +3,7 @@
 use crate::cached::{CachedGroup, EventCounter, LocalCell};
 use crate::client::ClientInner;
 use crate::error::ClientError;
-use ecl_core::event_id::{check_client_event_id, display_id};
+use ecl_core::event_id::{check_client_event_id, display_id, escape_id};
 use ecl_core::GroupConfig;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -149,6 +149,17 @@ fn reply_value(v: &redis::Value) -> Option<ReplyValue> {
     })
 }
 
+/// What [`Group::snapshot`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSnapshot {
+    /// Every live event's total.
+    pub totals: Counts,
+    /// `(interval, counts of its last window)`, in schema order.
+    pub last: Vec<(String, Counts)>,
+    /// `ECL.INFO`.
+    pub info: GroupInfo,
+}
+
 /// `(event, count)` pairs sorted by event ID.
 pub type Counts = Vec<(String, u64)>;
 
@@ -288,10 +299,7 @@ impl Group {
             cmd.arg(*a);
         }
         let pairs: Vec<(Vec<u8>, u64)> = self.client.pool.with(|c| cmd.query(c))?;
-        Ok(pairs
-            .into_iter()
-            .map(|(e, n)| (String::from_utf8_lossy(&e).into_owned(), n))
-            .collect())
+        Ok(pairs.into_iter().map(|(e, n)| (escape_id(&e), n)).collect())
     }
 
     fn interval_name(&self, interval: Option<&str>) -> Result<String, ClientError> {
@@ -381,6 +389,41 @@ impl Group {
         let fields = reply_fields(&reply)
             .ok_or_else(|| ClientError::Protocol(format!("unexpected ECL.INFO reply {reply:?}")))?;
         GroupInfo::from_reply(&fields).map_err(ClientError::Protocol)
+    }
+
+    /// Totals, the last window of every interval and the info, read in one
+    /// round trip (a pipeline): what an exporter scrapes.
+    pub fn snapshot(&self) -> Result<GroupSnapshot, ClientError> {
+        let config = self.config()?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("ECL.TOTALS").arg(self.name());
+        for interval in &config.intervals {
+            pipe.cmd("ECL.GET")
+                .arg(self.name())
+                .arg(&interval.name)
+                .arg("LAST");
+        }
+        pipe.cmd("ECL.INFO").arg(self.name());
+        let replies: Vec<redis::Value> = self.client.pool.with(|c| pipe.query(c))?;
+        let pairs = |v: &redis::Value| -> Result<Counts, ClientError> {
+            let pairs: Vec<(Vec<u8>, u64)> = redis::from_redis_value(v)?;
+            Ok(pairs.into_iter().map(|(e, n)| (escape_id(&e), n)).collect())
+        };
+        let (Some((first, rest)), Some(info)) = (replies.split_first(), replies.last()) else {
+            return Err(ClientError::Protocol("empty pipeline reply".into()));
+        };
+        let fields = reply_fields(info)
+            .ok_or_else(|| ClientError::Protocol(format!("unexpected ECL.INFO reply {info:?}")))?;
+        Ok(GroupSnapshot {
+            totals: pairs(first)?,
+            last: config
+                .intervals
+                .iter()
+                .zip(&rest[..rest.len().saturating_sub(1)])
+                .map(|(i, v)| Ok((i.name.clone(), pairs(v)?)))
+                .collect::<Result<_, ClientError>>()?,
+            info: GroupInfo::from_reply(&fields).map_err(ClientError::Protocol)?,
+        })
     }
 
     /// Every event's cumulative total (`ECL.TOTALS`).

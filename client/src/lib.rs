@@ -44,5 +44,6 @@ pub use ecl_core::{Config, GroupConfig, RedisSettings};
 pub use error::ClientError;
 pub use flusher::FlushStats;
 pub use group::{
-    Counts, EventHandle, Group, GroupInfo, IntervalCounts, IntervalInfo, LocalEventHandle,
+    Counts, EventHandle, Group, GroupInfo, GroupSnapshot, IntervalCounts, IntervalInfo,
+    LocalEventHandle,
 };

@@ -93,10 +93,33 @@ pub struct RedisSettings {
     pub path: Option<String>,
     /// Redis Cluster seed nodes `host:port`; overrides everything else.
     pub cluster: Vec<String>,
-    /// Socket timeout (redis-py's `socket_timeout`).
+    /// How long a command's reply may take (redis-py's `socket_timeout`);
+    /// [`RedisSettings::response_timeout`] gives the default.
     pub timeout: Option<Duration>,
+    /// How long connecting may take, handshake included (redis-py's
+    /// `socket_connect_timeout`); [`RedisSettings::connect_timeout`] gives
+    /// the default.
+    pub connect_timeout: Option<Duration>,
     /// TLS (redis-py's `ssl`).
     pub tls: bool,
+}
+
+impl RedisSettings {
+    /// Default of `socket_connect_timeout` (SPEC §5).
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+    /// Default of `socket_timeout` (SPEC §5).
+    pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// How long connecting (handshake included) may take.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+            .unwrap_or(Self::DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// How long a reply may take.
+    pub fn response_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(Self::DEFAULT_RESPONSE_TIMEOUT)
+    }
 }
 
 /// A loaded, validated configuration.
@@ -274,9 +297,14 @@ impl Parser<'_> {
                     settings.url = Some(url);
                 }
                 "path" | "unix_socket_path" => settings.path = Some(string(value)?),
-                "socket_timeout" | "socket_connect_timeout" | "timeout" => {
+                "socket_timeout" | "timeout" => {
                     if !value.is_null() {
                         settings.timeout = Some(self.seconds(value, None, &at)?);
+                    }
+                }
+                "socket_connect_timeout" => {
+                    if !value.is_null() {
+                        settings.connect_timeout = Some(self.seconds(value, None, &at)?);
                     }
                 }
                 "ssl" | "tls" => {

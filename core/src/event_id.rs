@@ -36,9 +36,79 @@ pub fn display_id(id: &[u8]) -> String {
     text
 }
 
+/// An event ID as text, for every output (CLI text and JSON, Prometheus
+/// and Munin labels): printable UTF-8 as it is; a backslash doubled; control
+/// characters and bytes that are not UTF-8 as `\xNN`. Reversible
+/// ([`unescape_id`]), so two IDs never print alike.
+pub fn escape_id(id: &[u8]) -> String {
+    let mut out = String::with_capacity(id.len());
+    for chunk in id.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// The ID an [`escape_id`] text stands for; `None` for text it cannot make.
+pub fn unescape_id(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b != b'\\' {
+            out.push(b);
+            rest = tail;
+            continue;
+        }
+        match tail {
+            [b'\\', more @ ..] => {
+                out.push(b'\\');
+                rest = more;
+            }
+            [b'x', h, l, more @ ..] => {
+                let hex = std::str::from_utf8(&[*h, *l]).ok()?.to_string();
+                out.push(u8::from_str_radix(&hex, 16).ok()?);
+                rest = more;
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn escaping_keeps_printable_ids_and_tells_others_apart() {
+        assert_eq!(escape_id(b"req1"), "req1");
+        assert_eq!(escape_id("GET /caf\u{e9}".as_bytes()), "GET /caf\u{e9}");
+        assert_eq!(escape_id(b"bin\0\xff"), "bin\\x00\\xff");
+        assert_ne!(escape_id(b"bin\0\xff"), escape_id(b"bin\0\xfe"));
+        assert_eq!(escape_id(b"a\nb"), "a\\x0ab");
+        assert_eq!(escape_id(b"a\\x41"), "a\\\\x41");
+    }
+
+    proptest! {
+        #[test]
+        fn escaping_is_reversible(id in proptest::collection::vec(any::<u8>(), 0..40)) {
+            prop_assert_eq!(unescape_id(&escape_id(&id)), Some(id));
+        }
+    }
 
     #[test]
     fn checks_length_and_reserved_prefix() {

@@ -18,9 +18,15 @@ impl Drop for Exporter {
 impl Exporter {
     /// Starts `ecl exporter CONFIG` on a free port and waits until it listens.
     pub fn start(config: &str) -> Exporter {
+        Exporter::start_with(config, &[])
+    }
+
+    /// The same with more arguments (`--timeout 2`).
+    pub fn start_with(config: &str, extra: &[&str]) -> Exporter {
         let port = free_port();
         let child = std::process::Command::new(bin_path("ecl"))
             .args(["exporter", config, "--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .env_remove("ECL_REDIS_URL")
             .stderr(std::process::Stdio::null())
             .spawn()

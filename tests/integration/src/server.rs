@@ -225,6 +225,26 @@ impl Server {
         }
     }
 
+    /// Freezes the server (`SIGSTOP`): its sockets accept, nothing answers.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server run again (`SIGCONT`).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the server runs").id();
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(pid.to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     /// Kills the server without letting it save (by pid).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -242,6 +262,12 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A frozen server must run again to die cleanly.
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
+        }
         self.kill();
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
