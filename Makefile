@@ -7,7 +7,7 @@ CONFIG ?= $(CURDIR)/example_config.yml
 MODULE_DEBUG := $(CURDIR)/target/debug/libecl.so
 MODULE_RELEASE := $(CURDIR)/target/release/libecl.so
 
-.PHONY: all deps build release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz fuzz-smoke soak clean
+.PHONY: all deps tools build release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz fuzz-smoke soak clean
 
 all: build
 
@@ -26,6 +26,21 @@ deps:
 build: deps
 	$(CARGO) build --workspace
 
+# Real tools the integration tests check ECL's output with, where this
+# machine's package sources have them: promtool (from Debian's prometheus
+# package, extracted, no service installed). Best effort: the tests that
+# need a tool say why they skip when it is absent.
+TOOLS := $(CURDIR)/target/tools
+tools:
+	@mkdir -p $(TOOLS)
+	@if [ ! -x $(TOOLS)/promtool ] && ! command -v promtool >/dev/null 2>&1; then \
+		cd $(TOOLS) && rm -rf promtool-deb && mkdir promtool-deb && cd promtool-deb && \
+		{ apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get download prometheus >/dev/null 2>&1; }; } && \
+		dpkg-deb -x prometheus_*.deb x && cp x/usr/bin/promtool $(TOOLS)/promtool; \
+		cd $(TOOLS) && rm -rf promtool-deb; \
+		[ -x $(TOOLS)/promtool ] || echo "promtool not available here: the promtool checks will be skipped"; \
+	fi
+
 release: deps
 	$(CARGO) build --release -p ecl-module
 
@@ -43,8 +58,8 @@ clippy: deps
 unit: deps
 	$(CARGO) test --workspace --exclude ecl-integration
 
-integration: build
-	ECL_MODULE=$(MODULE_DEBUG) $(CARGO) test -p ecl-integration --tests -- --test-threads 4
+integration: build tools
+	ECL_MODULE=$(MODULE_DEBUG) ECL_TOOLS=$(TOOLS) $(CARGO) test -p ecl-integration --tests -- --test-threads 4
 
 # Release builds the benchmarks run: the module, the client's bench program, the CLI.
 bench-build: deps

@@ -94,6 +94,11 @@ pub fn load_config(path: &Path, url: Option<&str>) -> Result<Config, CliError> {
     let mut config = Config::load(path).map_err(|e| CliError::Usage(e.to_string()))?;
     let env_url = std::env::var(URL_ENV).ok().filter(|u| !u.is_empty());
     if let Some(url) = url.map(str::to_string).or(env_url) {
+        if !ecl_core::config::is_redis_url(&url) {
+            return Err(CliError::Usage(format!(
+                "bad Redis URL '{url}': must start with redis://, rediss:// or unix://"
+            )));
+        }
         config.redis.url = Some(url);
         config.redis.cluster.clear();
     }
@@ -270,6 +275,16 @@ pub fn info(config: &Config, group: Option<&str>, format: Format) -> Result<Stri
     Ok(match format {
         Format::Text => text,
         Format::Json => Value::Array(docs).to_string() + "\n",
+    })
+}
+
+/// The original scripts' exit statuses: they exited 1 for an unknown group,
+/// a missing `-i`, an unknown interval and every other failure they met
+/// after parsing their arguments (argparse's own errors, 2, stay clap's).
+pub fn with_seed_status(result: Result<String, CliError>) -> Result<String, CliError> {
+    result.map_err(|e| match e {
+        CliError::Usage(message) => CliError::Runtime(message),
+        other => other,
     })
 }
 

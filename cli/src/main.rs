@@ -49,8 +49,12 @@ enum Command {
     Log {
         #[command(flatten)]
         common: Common,
+        /// The group to count in.
         group: String,
+        /// The event ID (declared in the group, or any ID when the group
+        /// auto-declares events).
         event: String,
+        /// How much to add (a non-negative integer).
         #[arg(default_value_t = 1)]
         count: u64,
     },

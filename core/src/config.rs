@@ -104,6 +104,13 @@ pub struct RedisSettings {
     pub tls: bool,
 }
 
+/// Whether `url` names a Redis server the way the clients accept it.
+pub fn is_redis_url(url: &str) -> bool {
+    ["redis://", "rediss://", "unix://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+}
+
 impl RedisSettings {
     /// Default of `socket_connect_timeout` (SPEC §5).
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -284,10 +291,7 @@ impl Parser<'_> {
                 "password" => settings.password = Some(string(value)?),
                 "url" => {
                     let url = string(value)?;
-                    if !(url.starts_with("redis://")
-                        || url.starts_with("rediss://")
-                        || url.starts_with("unix://"))
-                    {
+                    if !is_redis_url(&url) {
                         return Err(self.error(
                             None,
                             Some(&at),

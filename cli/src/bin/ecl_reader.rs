@@ -2,7 +2,7 @@
 //! so Munin plugins written for it keep working.
 
 use clap::Parser;
-use ecl_cli::{finish, load_config, read, Format, WindowArgs};
+use ecl_cli::{finish, load_config, read, with_seed_status, Format, WindowArgs};
 use std::path::PathBuf;
 
 /// Read specified counters from Redis and print them to stdout (part of EventCountLogger system).
@@ -33,5 +33,5 @@ fn main() {
             Format::Text,
         )
     });
-    finish("ecl_reader", result);
+    finish("ecl_reader", with_seed_status(result));
 }

@@ -46,3 +46,23 @@ pub fn run_bin(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         .expect("run the binary")
         .into()
 }
+
+/// A real tool the tests check output with (`promtool`): on `PATH`, or in
+/// `ECL_TOOLS` (where `make tools` puts what it could fetch). `None`, with
+/// the reason printed, where this machine has none.
+pub fn real_tool(name: &str) -> Option<PathBuf> {
+    let in_tools = std::env::var_os("ECL_TOOLS").map(|d| Path::new(&d).join(name));
+    if let Some(path) = in_tools.filter(|p| p.exists()) {
+        return Some(path);
+    }
+    let on_path = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if on_path.is_none() {
+        println!("skipped: {name} is not installed here (make tools fetches it where it can)");
+    }
+    on_path
+}

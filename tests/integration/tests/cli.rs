@@ -187,35 +187,37 @@ fn failures_exit_with_one_clear_line() {
     let down = s.dir.join("down.yml");
     std::fs::write(&down, format!("redis:\n  port: {}\n{GROUPS}", free_port())).unwrap();
     let down = down.to_string_lossy().into_owned();
+    // ecl_reader and ecl_log_event exit as the original scripts did: 1 for
+    // every failure after argument parsing.
     let cases: Vec<(&str, Vec<&str>, i32, &str)> = vec![
         (
             "ecl_reader",
             vec!["/no/such/config.yml", "-g", "requests"],
-            2,
+            1,
             "cannot read",
         ),
         (
             "ecl_reader",
             vec![&bad, "-g", "g"],
-            2,
+            1,
             "key 'intervals': '5x' is not an interval",
         ),
         (
             "ecl_reader",
             vec![&config, "-g", "nope"],
-            2,
+            1,
             "group 'nope' is not in the config",
         ),
         (
             "ecl_reader",
             vec![&config, "-g", "requests", "-i", "5m"],
-            2,
+            1,
             "unknown interval '5m'",
         ),
         (
             "ecl_reader",
             vec![&config, "-g", "requests"],
-            2,
+            1,
             "several intervals (1h, 1d): name one",
         ),
         (
@@ -227,7 +229,7 @@ fn failures_exit_with_one_clear_line() {
         (
             "ecl_log_event",
             vec![&config, "requests", "nope"],
-            2,
+            1,
             "event 'nope' is not declared",
         ),
         (
@@ -243,6 +245,12 @@ fn failures_exit_with_one_clear_line() {
             "group 'nope' is not in the config",
         ),
         ("ecl", vec!["read", &config], 2, "--group"),
+        (
+            "ecl",
+            vec!["read", "--url", "notaurl", &config, "-g", "requests"],
+            2,
+            "bad Redis URL 'notaurl'",
+        ),
     ];
     for (bin, args, code, needle) in cases {
         let run = run_bin(bin, &args, &[]);
@@ -426,5 +434,131 @@ fn prometheus_exporter_matches_the_server() {
     assert!(
         !body.contains("ecl_events_total{"),
         "no stale samples: {body}"
+    );
+}
+
+/// IDs that are not UTF-8, hold control characters, are 300 bytes long, or
+/// differ only in a byte that is not UTF-8: one reversible escaped form in
+/// every output, two IDs never alike, Munin fields short enough for RRD
+/// file names, every ID remembered by the plugin.
+#[test]
+fn awkward_ids_stay_apart_in_every_output() {
+    let (s, config) = setup();
+    let mut c = s.conn();
+    let long = "x".repeat(300);
+    let ids: Vec<Vec<u8>> = vec![
+        b"bin\0\xff".to_vec(),
+        b"bin\0\xfe".to_vec(),
+        b"line\nbreak".to_vec(),
+        long.clone().into_bytes(),
+    ];
+    // In the last hour window, which the Munin plugin reads.
+    let hour_ago = server_ms(&mut c) - 3_600_000;
+    let mut log = redis::cmd("ECL.MLOG");
+    log.arg("dyn").arg("AT").arg(hour_ago);
+    for (n, id) in ids.iter().enumerate() {
+        log.arg(&id[..]).arg(n + 1);
+    }
+    log.query::<()>(&mut c).unwrap();
+    let shown = [
+        r"bin\x00\xff",
+        r"bin\x00\xfe",
+        r"line\x0abreak",
+        long.as_str(),
+    ];
+
+    let text = ok(run_bin("ecl", &["read", &config, "-g", "dyn"], &[]));
+    for (n, id) in shown.iter().enumerate() {
+        assert!(text.contains(&format!("{id}:{}\n", n + 1)), "{text}");
+    }
+    let json = ok(run_bin(
+        "ecl",
+        &["read", &config, "-g", "dyn", "--format", "json"],
+        &[],
+    ));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["last"].as_object().unwrap().len(), 4, "{json}");
+
+    let exporter = Exporter::start(&config);
+    let (_, body) = exporter.get("/metrics");
+    let totals = samples(&body, "ecl_events_total");
+    let dyn_series: Vec<_> = totals
+        .iter()
+        .filter(|(l, _)| l.contains("\"dyn\""))
+        .collect();
+    assert_eq!(dyn_series.len(), 4, "{body}");
+    assert!(body.contains(r#"event="bin\\x00\\xff"} 1"#), "{body}");
+
+    // Munin: a fetch remembers them all; config lists them.
+    let _ = plugin(&s, &config, "dyn", None);
+    let state = std::fs::read_to_string(s.dir.join("plugstate/ecl_dyn_1h.events")).unwrap();
+    for id in &shown {
+        assert!(
+            state.lines().any(|l| l == *id),
+            "{id} remembered: {state:?}"
+        );
+    }
+    let munin_config = ok(plugin(&s, &config, "dyn", Some("config")));
+    let fields: Vec<&str> = munin_config
+        .lines()
+        .filter_map(|l| l.strip_suffix(".type GAUGE"))
+        .collect();
+    assert_eq!(fields.len(), 4, "{munin_config}");
+    assert!(fields.iter().all(|f| f.len() <= 48), "{fields:?}");
+    let mut distinct = fields.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4);
+    assert!(!munin_config.contains('\0'));
+}
+
+/// Prometheus' own checker accepts the exporter's output, awkward IDs and
+/// the error counter included.
+#[test]
+fn promtool_accepts_the_exposition() {
+    let Some(promtool) = real_tool("promtool") else {
+        return;
+    };
+    let (s, config) = setup();
+    let mut c = s.conn();
+    redis::cmd("ECL.MLOG")
+        .arg("dyn")
+        .arg(&b"bin\0\xff"[..])
+        .arg(1)
+        .arg("say \"hi\"\\")
+        .arg(2)
+        .query::<()>(&mut c)
+        .unwrap();
+    let with_extra = format!(
+        "{}\n  extra:\n    intervals: [1m]\n",
+        std::fs::read_to_string(&config).unwrap().trim_end()
+    );
+    let extra_path = s.dir.join("extra.yml");
+    std::fs::write(&extra_path, with_extra).unwrap();
+    let exporter = Exporter::start(&extra_path.display().to_string());
+    let (_, body) = exporter.get("/metrics");
+    assert!(
+        body.contains("ecl_scrape_errors_total{group=\"extra\"}"),
+        "{body}"
+    );
+    let mut check = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{body}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
