@@ -27,12 +27,18 @@ build: deps
 	$(CARGO) build --workspace
 
 # Real tools the integration tests check ECL's output with, where this
-# machine's package sources have them: promtool (from Debian's prometheus
-# package, extracted, no service installed). Best effort: the tests that
-# need a tool say why they skip when it is absent.
+# machine's package sources have them: munin-run (Debian's munin-node) and
+# promtool (from Debian's prometheus package, extracted, no service
+# installed). Best effort: the tests that need a tool say why they skip
+# when it is absent.
 TOOLS := $(CURDIR)/target/tools
 tools:
 	@mkdir -p $(TOOLS)
+	@command -v munin-run >/dev/null 2>&1 || { \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends munin-node >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends munin-node >/dev/null 2>&1; } || \
+		echo "munin-run not available here: the munin-run checks will be skipped"; }
 	@if [ ! -x $(TOOLS)/promtool ] && ! command -v promtool >/dev/null 2>&1; then \
 		cd $(TOOLS) && rm -rf promtool-deb && mkdir promtool-deb && cd promtool-deb && \
 		{ apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get download prometheus >/dev/null 2>&1; }; } && \

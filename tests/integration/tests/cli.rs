@@ -562,3 +562,79 @@ fn promtool_accepts_the_exposition() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `munin-run`, as munin-node runs plugins: config (with and without
+/// dirtyconfig) and fetch of the plugin linked into a service directory.
+#[test]
+fn munin_run_drives_the_plugin() {
+    let Some(munin_run) = real_tool("munin-run") else {
+        return;
+    };
+    let (s, config) = setup();
+    let mut c = s.conn();
+    let hour_ago = (server_ms(&mut c) - 3_600_000).to_string();
+    cmd(&["ECL.MLOG", "dyn", "AT", &hour_ago, "GET /x", "3", "ok", "2"])
+        .query::<()>(&mut c)
+        .unwrap();
+    let services = s.dir.join("munin-plugins");
+    let sconf = s.dir.join("munin-conf");
+    let state = s.dir.join("munin-state");
+    for dir in [&services, &sconf, &state] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::os::unix::fs::symlink(bin_path("ecl"), services.join("ecl_dyn_1h")).unwrap();
+    // munin-node runs plugins as nobody unless told otherwise; a test
+    // running as root keeps root so the build directory stays readable.
+    let user = if std::env::var("USER").as_deref() == Ok("root") || is_root() {
+        "user root\n"
+    } else {
+        ""
+    };
+    std::fs::write(
+        sconf.join("ecl"),
+        format!(
+            "[ecl_*]\n{user}env.config {config}\nenv.MUNIN_PLUGSTATE {}\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    let run = |action: Option<&str>, dirty: bool| -> String {
+        let mut cmd = std::process::Command::new(&munin_run);
+        cmd.arg("--servicedir")
+            .arg(&services)
+            .arg("--sconfdir")
+            .arg(&sconf)
+            .arg("ecl_dyn_1h")
+            .args(action)
+            .env_remove("ECL_REDIS_URL");
+        if dirty {
+            cmd.env("MUNIN_CAP_DIRTYCONFIG", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let fetch = run(None, false);
+    let field = ecl_cli::munin::field_name("GET /x");
+    assert!(fetch.contains(&format!("{field}.value 3\n")), "{fetch}");
+    assert!(fetch.contains("ok.value 2\n"), "{fetch}");
+    let config_out = run(Some("config"), false);
+    assert!(
+        config_out.contains(&format!("{field}.label GET /x\n")),
+        "{config_out}"
+    );
+    assert!(!config_out.contains(".value"), "{config_out}");
+    let dirty = run(Some("config"), true);
+    assert!(dirty.contains(&format!("{field}.value 3\n")), "{dirty}");
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
