@@ -151,7 +151,7 @@ fn group_config<'a>(
 /// The configured name of the interval a user asked for (or the only one).
 fn interval_name(config: &Config, group: &str, interval: Option<&str>) -> Result<String, CliError> {
     let g = group_config(config, group)?;
-    let ms = resolve_interval(g, interval.map(str::as_bytes))
+    let ms = resolve_interval(&g.name, &g.intervals, interval.map(str::as_bytes))
         .map_err(|e| CliError::Usage(e.to_string().trim_start_matches("ERR ").to_string()))?;
     Ok(g.interval_by_ms(ms)
         .expect("resolved from the config")

@@ -224,6 +224,11 @@ impl Pool {
         &self.producer
     }
 
+    /// Whether this pool talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.target, Target::Cluster(_))
+    }
+
     /// A fresh connection, not from the pool.
     pub fn connect(&self) -> RedisResult<Connection> {
         match &self.target {

@@ -404,7 +404,19 @@ impl Group {
                 .arg("LAST");
         }
         pipe.cmd("ECL.INFO").arg(self.name());
-        let replies: Vec<redis::Value> = self.client.pool.with(|c| pipe.query(c))?;
+        // The cluster connection routes each command on its own (a pipeline
+        // there is not one round trip anyway).
+        let replies: Vec<redis::Value> = if self.client.pool.is_cluster() {
+            let commands: Vec<&redis::Cmd> = pipe.cmd_iter().collect();
+            self.client.pool.with(|c| {
+                commands
+                    .iter()
+                    .map(|cmd| cmd.query::<redis::Value>(c))
+                    .collect::<redis::RedisResult<Vec<_>>>()
+            })?
+        } else {
+            self.client.pool.with(|c| pipe.query(c))?
+        };
         let pairs = |v: &redis::Value| -> Result<Counts, ClientError> {
             let pairs: Vec<(Vec<u8>, u64)> = redis::from_redis_value(v)?;
             Ok(pairs.into_iter().map(|(e, n)| (escape_id(&e), n)).collect())

@@ -1,7 +1,7 @@
 //! Parsing of command arguments (everything after the group name). Pure, so
 //! it is unit-tested and fuzzed without a server.
 
-use crate::config::GroupConfig;
+use crate::config::IntervalSpec;
 use crate::error::EclError;
 use crate::interval::parse_interval_ms;
 use crate::store::WindowKind;
@@ -32,10 +32,11 @@ pub struct LogArgs<'a> {
     pub options: LogOptions<'a>,
 }
 
-/// `ECL.GET` arguments, resolved against the group's config.
+/// `ECL.GET` arguments; the interval is resolved against the group's
+/// schema with [`resolve_interval`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GetArgs {
-    pub interval_ms: u64,
+pub struct GetArgs<'a> {
+    pub interval: Option<&'a [u8]>,
     pub kind: WindowKind,
 }
 
@@ -165,7 +166,7 @@ pub fn parse_mlog<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
 }
 
 /// `ECL.GET group [interval] [LAST|CURRENT]`; `args` start after the group.
-pub fn parse_get(group: &GroupConfig, args: &[&[u8]]) -> Result<GetArgs, EclError> {
+pub fn parse_get<'a>(args: &[&'a [u8]]) -> Result<GetArgs<'a>, EclError> {
     let mut kind = WindowKind::Last;
     let mut interval: Option<&[u8]> = None;
     match args {
@@ -184,8 +185,7 @@ pub fn parse_get(group: &GroupConfig, args: &[&[u8]]) -> Result<GetArgs, EclErro
         }
         _ => return Err(EclError::WrongArity("ecl.get")),
     }
-    let interval_ms = resolve_interval(group, interval)?;
-    Ok(GetArgs { interval_ms, kind })
+    Ok(GetArgs { interval, kind })
 }
 
 fn window_kind(arg: &[u8]) -> WindowKind {
@@ -198,26 +198,41 @@ fn window_kind(arg: &[u8]) -> WindowKind {
 
 /// The interval a reader names: by length, so `5m` also finds `300s`.
 /// `None` is fine when the group has exactly one interval.
-pub fn resolve_interval(group: &GroupConfig, interval: Option<&[u8]>) -> Result<u64, EclError> {
+pub fn resolve_interval(
+    group: &str,
+    intervals: &[IntervalSpec],
+    interval: Option<&[u8]>,
+) -> Result<u64, EclError> {
+    let names = || {
+        intervals
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let Some(text) = interval else {
-        return match group.intervals.as_slice() {
+        return match intervals {
             [only] => Ok(only.ms),
             _ => Err(EclError::IntervalRequired {
-                group: group.name.clone(),
-                configured: group.interval_names(),
+                group: group.to_string(),
+                configured: names(),
             }),
         };
     };
     let unknown = || EclError::UnknownInterval {
-        group: group.name.clone(),
+        group: group.to_string(),
         interval: String::from_utf8_lossy(text).into_owned(),
-        configured: group.interval_names(),
+        configured: names(),
     };
     let ms = std::str::from_utf8(text)
         .ok()
         .and_then(|t| parse_interval_ms(t).ok())
         .ok_or_else(unknown)?;
-    group.interval_by_ms(ms).map(|i| i.ms).ok_or_else(unknown)
+    intervals
+        .iter()
+        .find(|i| i.ms == ms)
+        .map(|i| i.ms)
+        .ok_or_else(unknown)
 }
 
 /// `ECL.ROTATE group [NOW unix_ms]`; `args` start after the group.
@@ -324,47 +339,44 @@ mod tests {
         .unwrap();
         let one = c.group("one").unwrap();
         let two = c.group("two").unwrap();
-        assert_eq!(
-            parse_get(one, &[]),
-            Ok(GetArgs {
-                interval_ms: 300_000,
-                kind: WindowKind::Last
+        // Parsed, then resolved against the group's intervals.
+        let get = |g: &crate::config::GroupConfig, a: &[&[u8]]| {
+            parse_get(a).and_then(|get| {
+                Ok((
+                    resolve_interval(&g.name, &g.intervals, get.interval)?,
+                    get.kind,
+                ))
             })
-        );
+        };
+        assert_eq!(get(one, &[]), Ok((300_000, WindowKind::Last)));
+        assert_eq!(get(one, &args("current")).unwrap().1, WindowKind::Current);
+        assert_eq!(get(one, &args("300s")).unwrap().0, 300_000);
         assert_eq!(
-            parse_get(one, &args("current")).unwrap().kind,
-            WindowKind::Current
-        );
-        assert_eq!(parse_get(one, &args("300s")).unwrap().interval_ms, 300_000);
-        assert_eq!(
-            parse_get(two, &args("1h CURRENT")),
-            Ok(GetArgs {
-                interval_ms: 3_600_000,
-                kind: WindowKind::Current
-            })
+            get(two, &args("1h CURRENT")),
+            Ok((3_600_000, WindowKind::Current))
         );
         assert!(matches!(
-            parse_get(two, &[]),
+            get(two, &[]),
             Err(EclError::IntervalRequired { .. })
         ));
         assert!(matches!(
-            parse_get(two, &args("LAST")),
+            get(two, &args("LAST")),
             Err(EclError::IntervalRequired { .. })
         ));
         assert!(matches!(
-            parse_get(two, &args("5m")),
+            get(two, &args("5m")),
             Err(EclError::UnknownInterval { .. })
         ));
         assert!(matches!(
-            parse_get(two, &args("bogus")),
+            get(two, &args("bogus")),
             Err(EclError::UnknownInterval { .. })
         ));
         assert!(matches!(
-            parse_get(two, &args("5s sometime")),
+            parse_get(&args("5s sometime")),
             Err(EclError::Syntax(_))
         ));
         assert!(matches!(
-            parse_get(two, &args("5s last x")),
+            parse_get(&args("5s last x")),
             Err(EclError::WrongArity(_))
         ));
     }

@@ -104,6 +104,25 @@ pub struct RedisSettings {
     pub tls: bool,
 }
 
+/// The rule for group names, for configs and `ECL.CREATE` alike: 1 to 128
+/// bytes, no whitespace, `{` or `}` (the name is the key's hash tag).
+pub fn check_group_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        Err("group name is empty".to_string())
+    } else if name.len() > MAX_GROUP_NAME_LEN {
+        Err(format!(
+            "group name is longer than {MAX_GROUP_NAME_LEN} bytes"
+        ))
+    } else if name
+        .chars()
+        .any(|c| c.is_whitespace() || c == '{' || c == '}')
+    {
+        Err("group name must not contain whitespace, '{' or '}'".to_string())
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether `url` names a Redis server the way the clients accept it.
 pub fn is_redis_url(url: &str) -> bool {
     ["redis://", "rediss://", "unix://"]
@@ -384,24 +403,7 @@ impl Parser<'_> {
     }
 
     fn check_group_name(&self, name: &str) -> Result<(), ConfigError> {
-        let problem = if name.is_empty() {
-            Some("group name is empty".to_string())
-        } else if name.len() > MAX_GROUP_NAME_LEN {
-            Some(format!(
-                "group name is longer than {MAX_GROUP_NAME_LEN} bytes"
-            ))
-        } else if name
-            .chars()
-            .any(|c| c.is_whitespace() || c == '{' || c == '}')
-        {
-            Some("group name must not contain whitespace, '{' or '}'".to_string())
-        } else {
-            None
-        };
-        match problem {
-            Some(message) => Err(self.error(Some(name), None, message)),
-            None => Ok(()),
-        }
+        check_group_name(name).map_err(|message| self.error(Some(name), None, message))
     }
 
     fn group(

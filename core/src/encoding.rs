@@ -75,6 +75,14 @@ pub fn encode(store: &GroupStore) -> Vec<u8> {
 /// Decodes a payload of any supported version. Never panics; a payload that
 /// is truncated, inconsistent or of an unknown version is an error.
 pub fn decode(payload: &[u8]) -> Result<GroupStore, String> {
+    decode_versioned(payload).map(|(store, _)| store)
+}
+
+/// [`decode`], also telling the payload's version: version 1 payloads were
+/// written when the config decided a group's schema, so their loader gives
+/// them the config's (SPEC §4.1); from version 2 on the schema stored is
+/// the group's.
+pub fn decode_versioned(payload: &[u8]) -> Result<(GroupStore, u8), String> {
     let mut r = Reader {
         data: payload,
         pos: 0,
@@ -99,7 +107,7 @@ pub fn decode(payload: &[u8]) -> Result<GroupStore, String> {
     if r.pos != payload.len() {
         return Err(format!("{} trailing bytes", payload.len() - r.pos));
     }
-    GroupStore::from_parts(parts)
+    Ok((GroupStore::from_parts(parts)?, version))
 }
 
 fn decode_v1(r: &mut Reader<'_>) -> Result<StoreParts, String> {

@@ -12,6 +12,7 @@ pub mod event_id;
 pub mod interval;
 pub mod protocol;
 pub mod replication;
+pub mod schema;
 pub mod store;
 pub mod time;
 pub mod window;

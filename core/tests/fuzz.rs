@@ -5,7 +5,7 @@
 //! `make test` runs a short pass; `make fuzz` sets `PROPTEST_CASES` high.
 //! The coverage-guided counterparts (cargo fuzz) are in `fuzz/`.
 
-use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate};
+use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate, resolve_interval};
 use ecl_core::encoding::{decode, encode};
 use ecl_core::interval::{parse_interval_ms, IntervalMs};
 use ecl_core::{Batch, Config, GroupShape, GroupStore, WindowKind};
@@ -76,10 +76,14 @@ proptest! {
             prop_assert!(!m.events.is_empty());
         }
         for group in &config.groups {
-            if let Ok(get) = parse_get(group, &refs) {
-                prop_assert!(group.interval_by_ms(get.interval_ms).is_some());
+            let resolved = parse_get(&refs)
+                .and_then(|get| resolve_interval(&group.name, &group.intervals, get.interval));
+            if let Ok(ms) = resolved {
+                prop_assert!(group.interval_by_ms(ms).is_some());
             }
         }
+        let _ = ecl_core::schema::parse_schema(&refs, false);
+        let _ = ecl_core::schema::parse_schema(&refs, true);
     }
 
     /// Random bytes, and valid payloads with bytes flipped: the decoder

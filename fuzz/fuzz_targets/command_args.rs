@@ -2,7 +2,7 @@
 //! accepts is consistent with the group it is for.
 #![no_main]
 
-use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate};
+use ecl_core::command::{parse_get, parse_log, parse_mlog, parse_rotate, resolve_interval};
 use ecl_core::Config;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -33,8 +33,12 @@ fuzz_target!(|data: &[u8]| {
         assert!(!many.events.is_empty());
     }
     for group in &config().groups {
-        if let Ok(get) = parse_get(group, &args) {
-            assert!(group.interval_by_ms(get.interval_ms).is_some());
+        let resolved = parse_get(&args)
+            .and_then(|get| resolve_interval(&group.name, &group.intervals, get.interval));
+        if let Ok(ms) = resolved {
+            assert!(group.interval_by_ms(ms).is_some());
         }
     }
+    let _ = ecl_core::schema::parse_schema(&args, false);
+    let _ = ecl_core::schema::parse_schema(&args, true);
 });

@@ -9,7 +9,6 @@
 //! `TRYAGAIN` for a group whose key it does not hold; the client retries,
 //! and as soon as the key has arrived the target serves it.
 
-use crate::state::GroupEntry;
 use ecl_core::cluster::slot_is_moving;
 use ecl_core::EclError;
 use redis_module::{Context, ContextFlags, RedisError, RedisValue};
@@ -17,7 +16,7 @@ use redis_module::{Context, ContextFlags, RedisError, RedisValue};
 /// Refuses with `TRYAGAIN` when this cluster node is importing or migrating
 /// the group's slot. Call it only when the group's key is missing here: it
 /// asks the server for `CLUSTER NODES`, which is cheap but not free.
-pub fn refuse_while_slot_moves(ctx: &Context, group: &GroupEntry) -> Result<(), RedisError> {
+pub fn refuse_while_slot_moves(ctx: &Context, slot: u16, group: &str) -> Result<(), RedisError> {
     if !ctx.get_flags().contains(ContextFlags::CLUSTER) {
         return Ok(());
     }
@@ -29,9 +28,9 @@ pub fn refuse_while_slot_moves(ctx: &Context, group: &GroupEntry) -> Result<(), 
         // Not knowing, act as before clusters moved slots: serve.
         _ => return Ok(()),
     };
-    if slot_is_moving(&nodes, group.slot) {
+    if slot_is_moving(&nodes, slot) {
         Err(RedisError::String(
-            EclError::SlotMoving(group.config.name.clone()).to_string(),
+            EclError::SlotMoving(group.to_string()).to_string(),
         ))
     } else {
         Ok(())

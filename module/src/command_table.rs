@@ -40,14 +40,18 @@ macro_rules! command_table {
 }
 
 command_table! {
-    c"ecl.log" => commands::log, c"write deny-oom fast", keys 1 1 1;
-    c"ecl.mlog" => commands::mlog, c"write deny-oom", keys 1 1 1;
-    c"ecl.get" => commands::get, c"readonly", keys 1 1 1;
-    c"ecl.totals" => commands::totals, c"readonly", keys 1 1 1;
-    c"ecl.info" => commands::info, c"readonly", keys 1 1 1;
-    c"ecl.groups" => commands::groups, c"readonly fast", keys 0 0 0;
-    c"ecl.rotate" => commands::rotate, c"write", keys 1 1 1;
-    c"ecl.restore" => commands::restore, c"write deny-oom", keys 1 1 1;
+    c"ecl.log" => commands::write::log, c"write deny-oom fast", keys 1 1 1;
+    c"ecl.mlog" => commands::write::mlog, c"write deny-oom", keys 1 1 1;
+    c"ecl.get" => commands::read::get, c"readonly", keys 1 1 1;
+    c"ecl.totals" => commands::read::totals, c"readonly", keys 1 1 1;
+    c"ecl.info" => commands::read::info, c"readonly", keys 1 1 1;
+    c"ecl.groups" => commands::read::groups, c"readonly", keys 0 0 0;
+    c"ecl.create" => commands::schema::create, c"write deny-oom", keys 1 1 1;
+    c"ecl.declare" => commands::schema::declare, c"write deny-oom", keys 1 1 1;
+    c"ecl.alter" => commands::schema::alter, c"write deny-oom", keys 1 1 1;
+    c"ecl.drop" => commands::schema::drop, c"write", keys 1 1 1;
+    c"ecl.rotate" => commands::admin::rotate, c"write", keys 1 1 1;
+    c"ecl.restore" => commands::admin::restore, c"write deny-oom", keys 1 1 1;
 }
 
 fn create(

@@ -3,7 +3,7 @@
 
 use crate::clock::server_clock_ms;
 use crate::state::try_state;
-use ecl_core::encoding::{decode, encode};
+use ecl_core::encoding::{decode_versioned, encode};
 use ecl_core::GroupStore;
 use redis_module::logging::log_warning;
 use redis_module::native_types::RedisType;
@@ -40,10 +40,12 @@ pub static GROUP_TYPE: RedisType = RedisType::new(
     },
 );
 
-/// Brings a decoded store to the shape the config gives its group now
-/// (SPEC §4.1). Stores of groups no longer configured keep their shape.
+/// Brings a version 1 store (written when the config decided a group's
+/// schema) to the shape the config gives its group now (SPEC §4.1).
+/// Groups the config does not declare keep the shape they have; stores of
+/// later versions carry their own schema and are never fitted.
 pub fn fit_to_config(store: GroupStore) -> GroupStore {
-    let Some(entry) = try_state().and_then(|s| s.group(store.name().as_bytes())) else {
+    let Some(entry) = try_state().and_then(|s| s.declared(store.name().as_bytes())) else {
         return store;
     };
     if store.has_shape(&entry.shape) {
@@ -73,11 +75,45 @@ unsafe extern "C" fn rdb_load(rdb: *mut raw::RedisModuleIO, encver: c_int) -> *m
         Ok(buffer) => buffer,
         Err(_) => return std::ptr::null_mut(),
     };
-    match decode(buffer.as_ref()) {
-        Ok(store) => Box::into_raw(Box::new(fit_to_config(store))).cast(),
+    match decode_versioned(buffer.as_ref()) {
+        Ok((store, version)) => {
+            let store = if version == 1 {
+                fit_to_config(store)
+            } else {
+                store
+            };
+            index_loaded(rdb, &store);
+            Box::into_raw(Box::new(store)).cast()
+        }
         Err(e) => {
             log_warning(format!("ECL: cannot load a group from RDB: {e}"));
             std::ptr::null_mut()
+        }
+    }
+}
+
+/// Puts a group loaded from an RDB file or a full sync into the group
+/// index, with the database and key Redis gives the loader.
+unsafe fn index_loaded(rdb: *mut raw::RedisModuleIO, store: &GroupStore) {
+    let (Some(db_of), Some(key_of)) = (
+        raw::RedisModule_GetDbIdFromIO,
+        raw::RedisModule_GetKeyNameFromIO,
+    ) else {
+        return;
+    };
+    let key = key_of(rdb);
+    if key.is_null() {
+        return; // RESTORE of a DUMP payload: its keyspace event indexes it
+    }
+    let mut len = 0usize;
+    let Some(ptr_len) = raw::RedisModule_StringPtrLen else {
+        return;
+    };
+    let ptr = ptr_len(key, &mut len);
+    let name = std::slice::from_raw_parts(ptr.cast::<u8>(), len);
+    if let Some(group) = crate::group_index::group_of_key(name) {
+        if group == store.name().as_bytes() {
+            crate::group_index::note(db_of(rdb), group, store.next_timer_work_ms());
         }
     }
 }

@@ -98,8 +98,25 @@ pub fn selected_db(ctx: &Context) -> i32 {
 
 type Callback = fn(&Context);
 
+/// Something that happened to keys outside the module's commands.
+pub enum KeyEvent<'a> {
+    /// A keyspace event (`del`, `rename_to`, `move_from`, ...) on `key` in
+    /// database `db`.
+    Keyspace {
+        event: &'a [u8],
+        key: &'a [u8],
+        db: i32,
+    },
+    /// `FLUSHDB` (a database) or `FLUSHALL` (`-1`) is done.
+    Flushed { db: i32 },
+    /// `SWAPDB a b`.
+    Swapped { a: i32, b: i32 },
+}
+
+type KeyEventCallback = fn(&Context, KeyEvent<'_>);
+
 static ON_CRON: OnceLock<Callback> = OnceLock::new();
-static ON_KEYS_MOVED: OnceLock<Callback> = OnceLock::new();
+static ON_KEY_EVENT: OnceLock<KeyEventCallback> = OnceLock::new();
 
 unsafe extern "C" fn cron_trampoline(
     ctx: *mut raw::RedisModuleCtx,
@@ -112,21 +129,31 @@ unsafe extern "C" fn cron_trampoline(
     }
 }
 
-unsafe extern "C" fn keys_moved_trampoline(
+unsafe extern "C" fn server_event_trampoline(
     ctx: *mut raw::RedisModuleCtx,
     eid: raw::RedisModuleEvent,
     subevent: u64,
-    _data: *mut c_void,
+    data: *mut c_void,
 ) {
-    let loading_other_than_ended = eid.id == raw::REDISMODULE_EVENT_LOADING
-        && subevent != raw::REDISMODULE_SUBEVENT_LOADING_ENDED;
-    let flush_start = eid.id == raw::REDISMODULE_EVENT_FLUSHDB
-        && subevent != raw::REDISMODULE_SUBEVENT_FLUSHDB_END;
-    if loading_other_than_ended || flush_start {
+    let Some(callback) = ON_KEY_EVENT.get() else {
         return;
-    }
-    if let Some(callback) = ON_KEYS_MOVED.get() {
-        callback(&Context::new(ctx));
+    };
+    let context = Context::new(ctx);
+    if eid.id == raw::REDISMODULE_EVENT_FLUSHDB && subevent == raw::REDISMODULE_SUBEVENT_FLUSHDB_END
+    {
+        // SAFETY: Redis passes a `RedisModuleFlushInfo` with this event.
+        let info = unsafe { &*data.cast::<raw::RedisModuleFlushInfo>() };
+        callback(&context, KeyEvent::Flushed { db: info.dbnum });
+    } else if eid.id == raw::REDISMODULE_EVENT_SWAPDB {
+        // SAFETY: Redis passes a `RedisModuleSwapDbInfo` with this event.
+        let info = unsafe { &*data.cast::<raw::RedisModuleSwapDbInfo>() };
+        callback(
+            &context,
+            KeyEvent::Swapped {
+                a: info.dbnum_first,
+                b: info.dbnum_second,
+            },
+        );
     }
 }
 
@@ -136,6 +163,9 @@ unsafe extern "C" fn keyspace_trampoline(
     event: *const std::os::raw::c_char,
     key: *mut raw::RedisModuleString,
 ) -> c_int {
+    let Some(callback) = ON_KEY_EVENT.get() else {
+        return 0;
+    };
     // SAFETY: Redis passes a NUL-terminated event name and a valid key
     // string for the duration of the call.
     let event = unsafe { std::ffi::CStr::from_ptr(event) }.to_bytes();
@@ -147,11 +177,17 @@ unsafe extern "C" fn keyspace_trampoline(
         }
         None => &[][..],
     };
-    let arrives = matches!(event, b"rename_to" | b"move_to" | b"restore" | b"copy_to");
-    if arrives && name.starts_with(b"ecl:{") {
-        if let Some(callback) = ON_KEYS_MOVED.get() {
-            callback(&Context::new(ctx));
-        }
+    if name.starts_with(b"ecl:{") {
+        let context = Context::new(ctx);
+        let db = selected_db(&context);
+        callback(
+            &context,
+            KeyEvent::Keyspace {
+                event,
+                key: name,
+                db,
+            },
+        );
     }
     0
 }
@@ -170,27 +206,23 @@ pub fn subscribe_to_cron(ctx: &Context, on_cron: Callback) -> bool {
     subscribe(ctx, raw::REDISMODULE_EVENT_CRON_LOOP, Some(cron_trampoline))
 }
 
-/// Calls `on_moved` whenever group keys may have appeared in a database
-/// without a command of this module: a load ended, a database was flushed
-/// or swapped, an `ecl:{...}` key was renamed, moved, restored or copied.
-pub fn subscribe_to_keys_moved(ctx: &Context, on_moved: Callback) -> bool {
-    let _ = ON_KEYS_MOVED.set(on_moved);
+/// Calls `on_event` for what happens to group keys outside the module's
+/// commands: generic, expiry and eviction keyspace events on `ecl:{...}`
+/// keys, flushed and swapped databases.
+pub fn subscribe_to_key_events(ctx: &Context, on_event: KeyEventCallback) -> bool {
+    let _ = ON_KEY_EVENT.set(on_event);
     let servers = [
-        raw::REDISMODULE_EVENT_LOADING,
         raw::REDISMODULE_EVENT_FLUSHDB,
         raw::REDISMODULE_EVENT_SWAPDB,
     ]
     .into_iter()
-    .all(|id| subscribe(ctx, id, Some(keys_moved_trampoline)));
+    .all(|id| subscribe(ctx, id, Some(server_event_trampoline)));
+    let classes = raw::REDISMODULE_NOTIFY_GENERIC
+        | raw::REDISMODULE_NOTIFY_EXPIRED
+        | raw::REDISMODULE_NOTIFY_EVICTED;
     // SAFETY: as above; the callback matches `RedisModuleNotificationFunc`.
     let keyspace = unsafe { raw::RedisModule_SubscribeToKeyspaceEvents }.is_some_and(|f| {
-        let status = unsafe {
-            f(
-                ctx.ctx,
-                raw::REDISMODULE_NOTIFY_GENERIC as c_int,
-                Some(keyspace_trampoline),
-            )
-        };
+        let status = unsafe { f(ctx.ctx, classes as c_int, Some(keyspace_trampoline)) };
         status == raw::REDISMODULE_OK as c_int
     });
     servers && keyspace

@@ -2,8 +2,7 @@
 //! client tracking), notify keyspace subscribers (class `module`, SPEC §4.2)
 //! and tell the timer when the group next has work.
 
-use crate::ffi;
-use crate::work_index;
+use crate::{ffi, group_index};
 use ecl_core::GroupStore;
 use redis_module::{Context, RedisString};
 use std::ffi::CStr;
@@ -14,28 +13,23 @@ pub fn signal_modified(ctx: &Context, key: &RedisString) {
 }
 
 /// After a write that changed the group: signal, notify `event`, and keep
-/// the timer's index of pending work right.
-pub fn written(
-    ctx: &Context,
-    key: &RedisString,
-    event: &CStr,
-    group_index: usize,
-    store: &GroupStore,
-) {
+/// the group index's due time right.
+pub fn written(ctx: &Context, key: &RedisString, event: &CStr, group: &[u8], store: &GroupStore) {
     signal_modified(ctx, key);
     ffi::notify_module_event(ctx, event, key);
-    note_work(ctx, group_index, store);
+    note_work(ctx, group, store);
 }
 
 /// Tells the timer when the group next has work, if that changed.
-pub fn note_work(ctx: &Context, group_index: usize, store: &GroupStore) {
+pub fn note_work(ctx: &Context, group: &[u8], store: &GroupStore) {
     let due = store.next_timer_work_ms();
     if due.is_none() {
-        // Nothing to note; a stale entry only costs the timer one look.
+        // Nothing to note: the group was indexed when it was created, and
+        // a due time left from before only costs the timer one look.
         return;
     }
-    let key = (ffi::selected_db(ctx), group_index);
-    if !work_index::is_noted(key, due) {
-        work_index::note(key, due);
+    let db = ffi::selected_db(ctx);
+    if !group_index::is_noted(db, group, due) {
+        group_index::note(db, group, due);
     }
 }

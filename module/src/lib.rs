@@ -9,11 +9,12 @@ mod commands;
 mod data_type;
 mod eviction;
 mod ffi;
+mod group_index;
+mod group_ref;
 mod keys;
 mod reply;
 mod state;
 mod timer;
-mod work_index;
 
 use data_type::GROUP_TYPE;
 use ecl_core::Config;
@@ -31,24 +32,64 @@ type Allocator = std::alloc::System;
 #[cfg(test)]
 const ALLOCATOR: Allocator = std::alloc::System;
 
-/// `--loadmodule libecl.so /abs/path/config.yml`
-fn init(ctx: &Context, args: &[RedisString]) -> Status {
-    let [path] = args else {
-        ctx.log_warning("ECL: expected exactly one module argument, the path of the YAML config (--loadmodule libecl.so /path/config.yml)");
-        return Status::Err;
+/// What `--loadmodule libecl.so [/abs/config.yml] [MAX_GROUPS n]` gives.
+struct LoadArgs {
+    config: Option<String>,
+    max_groups: usize,
+}
+
+fn load_args(args: &[RedisString]) -> Result<LoadArgs, String> {
+    let args: Vec<String> = args.iter().map(RedisString::to_string_lossy).collect();
+    let mut out = LoadArgs {
+        config: None,
+        max_groups: state::DEFAULT_MAX_GROUPS,
     };
-    let path = path.to_string_lossy();
-    let config = match Config::load(Path::new(&path)) {
-        Ok(config) => config,
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        if arg.eq_ignore_ascii_case("MAX_GROUPS") {
+            out.max_groups = args
+                .get(i + 1)
+                .and_then(|n| n.parse().ok())
+                .filter(|&n| n > 0)
+                .ok_or("MAX_GROUPS needs a positive number")?;
+            i += 2;
+        } else if out.config.is_none() {
+            out.config = Some(arg.clone());
+            i += 1;
+        } else {
+            return Err(format!(
+                "unexpected module argument '{arg}' (usage: --loadmodule libecl.so [/path/config.yml] [MAX_GROUPS n])"
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// `--loadmodule libecl.so [/abs/path/config.yml] [MAX_GROUPS n]`: the
+/// config is optional; its groups are declared (created or extended) on
+/// first use in each database.
+fn init(ctx: &Context, args: &[RedisString]) -> Status {
+    let args = match load_args(args) {
+        Ok(args) => args,
         Err(e) => {
             ctx.log_warning(&format!("ECL: not loading: {e}"));
             return Status::Err;
         }
     };
-    for warning in &config.warnings {
-        ctx.log_notice(&format!("ECL: {warning}"));
+    let config = match &args.config {
+        None => None,
+        Some(path) => match Config::load(Path::new(path)) {
+            Ok(config) => Some(config),
+            Err(e) => {
+                ctx.log_warning(&format!("ECL: not loading: {e}"));
+                return Status::Err;
+            }
+        },
+    };
+    for warning in config.iter().flat_map(|c| &c.warnings) {
+        ctx.log_warning(&format!("ECL: {warning}"));
     }
-    if !state::install(state::ModuleState::new(&config)) {
+    if !state::install(state::ModuleState::new(config.as_ref(), args.max_groups)) {
         ctx.log_warning("ECL: the module is already loaded");
         return Status::Err;
     }
@@ -65,16 +106,62 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         ctx.log_warning("ECL: cannot subscribe to the server's cron");
         return Status::Err;
     }
-    if !ffi::subscribe_to_keys_moved(ctx, |_| work_index::request_walk()) {
+    if !ffi::subscribe_to_key_events(ctx, group_index_events::on_key_event) {
         ctx.log_warning("ECL: cannot subscribe to keyspace and server events");
         return Status::Err;
     }
     eviction::warn_at_load(ctx);
-    ctx.log_notice(&format!(
-        "ECL: loaded {} groups from {path}",
-        config.groups.len()
-    ));
+    match (&args.config, &config) {
+        (Some(path), Some(config)) => ctx.log_notice(&format!(
+            "ECL: loaded; {path} declares {} groups; at most {} groups per database",
+            config.groups.len(),
+            args.max_groups
+        )),
+        _ => ctx.log_notice(&format!(
+            "ECL: loaded without a config; at most {} groups per database",
+            args.max_groups
+        )),
+    }
     Status::Ok
+}
+
+mod group_index_events {
+    //! Keeps the group index right when group keys change outside the
+    //! module's commands.
+
+    use crate::data_type::GROUP_TYPE;
+    use crate::ffi::KeyEvent;
+    use crate::group_index::{self, group_of_key};
+    use ecl_core::GroupStore;
+    use redis_module::Context;
+
+    pub fn on_key_event(ctx: &Context, event: KeyEvent<'_>) {
+        match event {
+            KeyEvent::Flushed { db } => group_index::clear(db),
+            KeyEvent::Swapped { a, b } => group_index::swap(a, b),
+            KeyEvent::Keyspace { event, key, db } => {
+                let Some(group) = group_of_key(key) else {
+                    return;
+                };
+                match event {
+                    b"del" | b"expired" | b"evicted" | b"rename_from" | b"move_from" => {
+                        group_index::remove(db, group)
+                    }
+                    b"rename_to" | b"move_to" | b"restore" | b"copy_to" => {
+                        // Indexed only when it is a group's store.
+                        let key_string = ctx.create_string(key);
+                        let opened = ctx.open_key(&key_string);
+                        if let Ok(Some(store)) = opened.get_value::<GroupStore>(&GROUP_TYPE) {
+                            if store.name().as_bytes() == group {
+                                group_index::note(db, group, store.next_timer_work_ms());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
 }
 
 redis_module! {

@@ -1,18 +1,28 @@
-//! The config loaded at module start, shared by commands, callbacks and the
-//! timer. Set once in `init`, read-only afterwards.
+//! The config loaded at module start (optional), shared by commands,
+//! callbacks and the timer. Set once in `init`, read-only afterwards.
+//!
+//! A group of the config is *declared* by it (SPEC §3): created with the
+//! config's schema on its first write in a database, and extended with what
+//! the config adds on its first write in each database in this process.
+//! Groups that exist carry their own schema; the config is not consulted
+//! about them otherwise.
 
+use crate::group_index::key_name;
 use ecl_core::cluster::key_hash_slot;
 use ecl_core::{Config, GroupConfig, GroupShape};
 use redis_module::RedisString;
 // hashbrown's default hasher (foldhash): the group names are fixed at load,
 // so the lookup every command makes needs no SipHash (a tenth of ECL.LOG).
 use hashbrown::HashMap;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
-/// A configured group with everything the hot path needs ready-made.
+/// Groups one database may hold at most, unless `MAX_GROUPS n` is given
+/// at load: a runaway client cannot create millions.
+pub const DEFAULT_MAX_GROUPS: usize = 100_000;
+
+/// A group the config declares, with everything the hot path needs ready-made.
 pub struct GroupEntry {
-    /// Position in the config (and in `ModuleState::groups`).
-    pub index: usize,
     pub config: GroupConfig,
     pub shape: GroupShape,
     /// The Redis key holding the group, `ecl:{name}`, made once so the hot
@@ -21,6 +31,37 @@ pub struct GroupEntry {
     pub key: KeyString,
     /// The Redis Cluster hash slot of the group name (and so of its key).
     pub slot: u16,
+    /// Databases 0..64 where this process declared the group already.
+    declared_in: AtomicU64,
+    /// The same for databases from 64 on.
+    declared_in_high: Mutex<Vec<i32>>,
+}
+
+impl GroupEntry {
+    /// Whether the config's declaration was applied in `db` already.
+    pub fn declared_in(&self, db: i32) -> bool {
+        match u32::try_from(db) {
+            Ok(bit) if bit < 64 => self.declared_in.load(Ordering::Relaxed) & (1 << bit) != 0,
+            _ => self
+                .declared_in_high
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&db),
+        }
+    }
+
+    pub fn mark_declared_in(&self, db: i32) {
+        match u32::try_from(db) {
+            Ok(bit) if bit < 64 => {
+                self.declared_in.fetch_or(1 << bit, Ordering::Relaxed);
+            }
+            _ => self
+                .declared_in_high
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(db),
+        }
+    }
 }
 
 /// A Redis string created without a context at module load and never freed.
@@ -45,25 +86,24 @@ impl KeyString {
 pub struct ModuleState {
     pub groups: Vec<GroupEntry>,
     by_name: HashMap<Vec<u8>, usize>,
+    pub max_groups: usize,
 }
 
 static STATE: OnceLock<ModuleState> = OnceLock::new();
 
 impl ModuleState {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: Option<&Config>, max_groups: usize) -> Self {
         let groups: Vec<GroupEntry> = config
-            .groups
+            .map(|c| c.groups.as_slice())
+            .unwrap_or_default()
             .iter()
-            .enumerate()
-            .map(|(index, g)| {
-                let key = KeyString::new(&key_name(&g.name));
-                GroupEntry {
-                    index,
-                    config: g.clone(),
-                    shape: GroupShape::from(g),
-                    key,
-                    slot: key_hash_slot(g.name.as_bytes()),
-                }
+            .map(|g| GroupEntry {
+                config: g.clone(),
+                shape: GroupShape::from(g),
+                key: KeyString::new(&key_name(g.name.as_bytes())),
+                slot: key_hash_slot(g.name.as_bytes()),
+                declared_in: AtomicU64::new(0),
+                declared_in_high: Mutex::new(Vec::new()),
             })
             .collect();
         let by_name = groups
@@ -71,17 +111,17 @@ impl ModuleState {
             .enumerate()
             .map(|(i, g)| (g.config.name.as_bytes().to_vec(), i))
             .collect();
-        ModuleState { groups, by_name }
+        ModuleState {
+            groups,
+            by_name,
+            max_groups,
+        }
     }
 
-    pub fn group(&self, name: &[u8]) -> Option<&GroupEntry> {
+    /// The config's entry for a group, if the config declares it.
+    pub fn declared(&self, name: &[u8]) -> Option<&GroupEntry> {
         self.by_name.get(name).map(|&i| &self.groups[i])
     }
-}
-
-/// The key that stores a group.
-pub fn key_name(group: &str) -> Vec<u8> {
-    format!("ecl:{{{group}}}").into_bytes()
 }
 
 /// Installs the state; false if it was installed before.

@@ -15,8 +15,7 @@
 
 use crate::clock::{forget_master_clock, server_clock_ms};
 use crate::data_type::GROUP_TYPE;
-use crate::state::state;
-use crate::work_index::{self, GroupKey};
+use crate::group_index::{self, key_name};
 use crate::{ffi, keys};
 use ecl_core::store::SWEEP_STEP;
 use ecl_core::GroupStore;
@@ -92,30 +91,27 @@ fn tick(ctx: &Context) {
         ctx.log_warning(
             "ECL: the clock stepped back; groups ahead of it are brought back to real time",
         );
-        work_index::request_walk();
+        group_index::all_due_now();
     }
     let master = ctx.get_flags().contains(ContextFlags::MASTER);
     if master && !WAS_MASTER.swap(true, Ordering::Relaxed) {
         // Became a master (or started as one): its own clock decides now,
         // and what it holds was written under another's timer.
         forget_master_clock();
-        work_index::request_walk();
+        group_index::all_due_now();
     } else if !master {
         WAS_MASTER.store(false, Ordering::Relaxed);
     }
-    if !may_write(ctx) || !work_index::anything_due(now) {
+    if !may_write(ctx) || !group_index::anything_due(now) {
         return;
     }
     let started = Instant::now();
     ffi::with_each_db_restored(ctx, |select| {
-        if work_index::take_walk() {
-            walk(ctx, select, now);
-        }
-        for key in work_index::due(now) {
+        for (db, group) in group_index::due(now) {
             if started.elapsed() >= TICK_BUDGET {
                 break; // the rest at the next tick
             }
-            tidy_group(ctx, select, key, now, started);
+            tidy_group(ctx, select, db, &group, now, started);
         }
     });
     let us = started.elapsed().as_micros() as u64;
@@ -125,33 +121,8 @@ fn tick(ctx: &Context) {
     // Work left (a long sweep): go on soon, between clients' commands. A
     // clock step can hold this timer back (Redis module timers follow the
     // wall clock); the cron goes on regardless.
-    if work_index::anything_due(server_clock_ms()) && !CONTINUATION.swap(true, Ordering::Relaxed) {
+    if group_index::anything_due(server_clock_ms()) && !CONTINUATION.swap(true, Ordering::Relaxed) {
         ctx.create_timer(CONTINUE_AFTER, on_continuation, ());
-    }
-}
-
-/// Rebuilds the work index from every configured group's key in every
-/// database, opened read-only.
-fn walk(ctx: &Context, select: &dyn Fn(i32) -> bool, now: u64) {
-    for db in 0.. {
-        if !select(db) {
-            break; // past the last database
-        }
-        for (index, group) in state().groups.iter().enumerate() {
-            let key = ctx.open_key(group.key.get());
-            let Ok(Some(store)) = key.get_value::<GroupStore>(&GROUP_TYPE) else {
-                continue;
-            };
-            if store.name() != group.config.name {
-                continue; // renamed from another group's key: not ours
-            }
-            let due = if store.clock_stepped_back(now) {
-                Some(0)
-            } else {
-                store.next_timer_work_ms()
-            };
-            work_index::note((db, index), due);
-        }
     }
 }
 
@@ -160,32 +131,33 @@ fn walk(ctx: &Context, select: &dyn Fn(i32) -> bool, now: u64) {
 fn tidy_group(
     ctx: &Context,
     select: &dyn Fn(i32) -> bool,
-    (db, index): GroupKey,
+    db: i32,
+    group: &[u8],
     now: u64,
     started: Instant,
 ) {
-    let group = &state().groups[index];
     if !select(db) {
-        work_index::note((db, index), None);
+        group_index::remove(db, group);
         return;
     }
+    let key_string = ctx.create_string(key_name(group).as_slice());
     {
         // Read-only first: an early or stale entry touches nothing.
-        let key = ctx.open_key(group.key.get());
+        let key = ctx.open_key(&key_string);
         match key.get_value::<GroupStore>(&GROUP_TYPE) {
-            Ok(Some(store)) if store.name() == group.config.name => {
+            Ok(Some(store)) if store.name().as_bytes() == group => {
                 if !store.has_timer_work(now) && !store.clock_stepped_back(now) {
-                    work_index::note((db, index), store.next_timer_work_ms());
+                    group_index::note(db, group, store.next_timer_work_ms());
                     return;
                 }
             }
             _ => {
-                work_index::note((db, index), None);
+                group_index::remove(db, group);
                 return;
             }
         }
     }
-    let key = ctx.open_key_writable(group.key.get());
+    let key = ctx.open_key_writable(&key_string);
     let Ok(Some(store)) = key.get_value::<GroupStore>(&GROUP_TYPE) else {
         return;
     };
@@ -194,18 +166,19 @@ fn tidy_group(
     let mut more = true;
     while more && started.elapsed() < TICK_BUDGET {
         more = store.tidy(now, SWEEP_STEP).1;
-        let args: [&[u8]; 3] = [group.config.name.as_bytes(), b"NOW", now_text.as_bytes()];
+        let args: [&[u8]; 3] = [group, b"NOW", now_text.as_bytes()];
         ctx.replicate("ECL.ROTATE", &args[..]);
     }
     if store.tallies().clock_steps != steps_before {
         ctx.log_warning(&format!(
             "ECL: group '{}' in db {db} was ahead of the clock; brought back to real time",
-            group.config.name
+            String::from_utf8_lossy(group)
         ));
     }
-    keys::signal_modified(ctx, group.key.get());
-    work_index::note(
-        (db, index),
+    keys::signal_modified(ctx, &key_string);
+    group_index::note(
+        db,
+        group,
         if more {
             Some(0)
         } else {

@@ -125,6 +125,19 @@ impl GroupStore {
         &self.name
     }
 
+    /// The group's schema, as stored with its counts.
+    pub fn shape(&self) -> GroupShape {
+        GroupShape {
+            name: self.name.clone(),
+            intervals: self.intervals.iter().map(|i| i.len_ms).collect(),
+            declared: (0..self.declared_count as u32)
+                .filter_map(|s| self.events.id(s).map(<[u8]>::to_vec))
+                .collect(),
+            auto_declare: self.auto_declare,
+            max_events: self.max_events,
+        }
+    }
+
     pub fn intervals(&self) -> &[IntervalState] {
         &self.intervals
     }

@@ -54,7 +54,7 @@ fn log_get_totals_groups() {
         pairs(&[("a", 0), ("b", 0)])
     );
     let groups: Vec<String> = cmd(&["ECL.GROUPS"]).query(&mut c).unwrap();
-    assert_eq!(groups, ["requests", "single", "dyn"]);
+    assert_eq!(groups, ["dyn", "requests", "single"], "sorted");
     // The group lives in one key, hash-tagged with the group name.
     let keys: Vec<String> = cmd(&["KEYS", "*"]).query(&mut c).unwrap();
     assert_eq!(keys, ["ecl:{requests}"]);

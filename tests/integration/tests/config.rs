@@ -86,8 +86,11 @@ fn a_missing_config_stops_the_load() {
     assert!(s.log().contains("cannot read"), "{}", s.log());
 }
 
+/// The group's schema lives in its key; a config only declares: after a
+/// restart with a changed config, the group keeps what it had and gains
+/// what the config adds on its first write (SPEC §3).
 #[test]
-fn a_changed_config_keeps_the_pairs_that_still_exist() {
+fn a_changed_config_adds_and_never_removes() {
     let before = "groups:\n  g:\n    events: [a, b]\n    intervals: [1h, 1d]\n";
     let after = "groups:\n  g:\n    events: [b, c]\n    intervals: [1d, 1m]\n";
     let mut s = Server::start(before, &[]);
@@ -99,19 +102,45 @@ fn a_changed_config_keeps_the_pairs_that_still_exist() {
         .unwrap();
     s.restart_with_config(after);
     let mut c = s.conn();
+    // Before any write: the stored schema, untouched.
+    assert_eq!(
+        counts(&mut c, &["ECL.GET", "g", "1h", "CURRENT"]),
+        pairs(&[("a", 1), ("b", 2)])
+    );
+    cmd(&["ECL.LOG", "g", "c"]).query::<()>(&mut c).unwrap();
     assert_eq!(
         counts(&mut c, &["ECL.GET", "g", "1d", "CURRENT"]),
-        pairs(&[("b", 2), ("c", 0)])
+        pairs(&[("a", 1), ("b", 2), ("c", 1)])
     );
     assert_eq!(
         counts(&mut c, &["ECL.GET", "g", "1m", "CURRENT"]),
-        pairs(&[("b", 0), ("c", 0)])
+        pairs(&[("a", 0), ("b", 0), ("c", 1)])
     );
     assert_eq!(
-        counts(&mut c, &["ECL.TOTALS", "g"]),
-        pairs(&[("b", 2), ("c", 0)])
+        counts(&mut c, &["ECL.GET", "g", "1h", "CURRENT"]),
+        pairs(&[("a", 1), ("b", 2), ("c", 1)]),
+        "the interval the config no longer lists stays"
     );
-    assert!(error_of(&mut c, &["ECL.GET", "g", "1h"]).contains("unknown interval"));
+}
+
+/// A version 1 payload (written when the config decided the schema) takes
+/// the config's schema when it loads, as it did then.
+#[test]
+fn a_version_1_payload_takes_the_config_s_schema() {
+    let config = "groups:\n  g:\n    events: [e1, e2]\n    intervals: [1s, 1h]\n";
+    let s = Server::start(config, &[]);
+    let mut c = s.conn();
+    let now = server_ms(&mut c);
+    let v1 = v1_payload("g", &[(1000, now / 1000), (60_000, now / 60_000)]);
+    cmd(&["ECL.RESTORE", "g"])
+        .arg(&v1[..])
+        .query::<()>(&mut c)
+        .unwrap();
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "g"]),
+        pairs(&[("e1", 1), ("e2", 0)])
+    );
+    assert!(error_of(&mut c, &["ECL.GET", "g", "1m"]).contains("unknown interval"));
     assert!(
         s.log().contains("reshaped to the current config"),
         "{}",

@@ -1,0 +1,152 @@
+//! The `ECL.*` commands: parse with `ecl_core`, act on the group's store,
+//! reply. Every error is an `EclError` and changes nothing.
+//!
+//! - `write`: `ECL.LOG`, `ECL.MLOG`;
+//! - `read`: `ECL.GET`, `ECL.TOTALS`, `ECL.INFO`, `ECL.GROUPS`;
+//! - `schema`: `ECL.CREATE`, `ECL.DECLARE`, `ECL.ALTER`, `ECL.DROP`;
+//! - `admin`: `ECL.ROTATE`, `ECL.RESTORE` (what the timer and AOF rewrite emit).
+
+pub mod admin;
+pub mod read;
+pub mod schema;
+pub mod write;
+
+use crate::clock::{heard_master_clock, server_clock_ms};
+use crate::data_type::GROUP_TYPE;
+use crate::group_ref::GroupRef;
+use crate::{ffi, group_index, keys, state};
+use ecl_core::schema::SchemaArgs;
+use ecl_core::{EclError, GroupShape, GroupStore};
+use redis_module::key::RedisKeyWritable;
+use redis_module::{Context, ContextFlags, RedisError};
+
+pub(crate) fn err(e: EclError) -> RedisError {
+    RedisError::String(e.to_string())
+}
+
+/// At least `min` arguments, the command name included.
+pub(crate) fn arity(args: &[&[u8]], min: usize, command: &'static str) -> Result<(), RedisError> {
+    if args.len() < min {
+        Err(err(EclError::WrongArity(command)))
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn unknown_group(group: &GroupRef<'_>) -> RedisError {
+    err(EclError::UnknownGroup(group.display()))
+}
+
+/// Commands from the master or the AOF carry the master's clock (`NOW`);
+/// clients may not set it.
+pub(crate) fn trusted_source(ctx: &Context) -> bool {
+    ctx.get_flags()
+        .intersects(ContextFlags::REPLICATED | ContextFlags::LOADING)
+}
+
+/// A command from the master's live stream (not the AOF): its `NOW` is the
+/// master's clock right now.
+pub(crate) fn from_master(ctx: &Context) -> bool {
+    let flags = ctx.get_flags();
+    flags.contains(ContextFlags::REPLICATED) && !flags.contains(ContextFlags::LOADING)
+}
+
+/// The time a command acts at: its `NOW` (trusted sources only), else this
+/// server's clock.
+pub(crate) fn resolve_now(ctx: &Context, requested: Option<u64>) -> Result<u64, RedisError> {
+    match requested {
+        None => Ok(server_clock_ms()),
+        Some(now) if trusted_source(ctx) => {
+            if from_master(ctx) {
+                heard_master_clock(now);
+            }
+            Ok(now)
+        }
+        Some(_) => Err(err(EclError::ReplicationOnly("NOW"))),
+    }
+}
+
+/// A store under the key of another group (after a `RENAME`) is refused.
+pub(crate) fn check_owner(store: &GroupStore, group: &GroupRef<'_>) -> Result<(), RedisError> {
+    if store.name().as_bytes() == group.name {
+        Ok(())
+    } else {
+        Err(err(EclError::ForeignGroup {
+            group: group.display(),
+            stored: store.name().to_string(),
+        }))
+    }
+}
+
+/// The group's store in an open key, if any; a key of another type is
+/// `WRONGTYPE`.
+pub(crate) fn store_in(key: &RedisKeyWritable) -> Result<Option<&mut GroupStore>, RedisError> {
+    key.get_value::<GroupStore>(&GROUP_TYPE)
+        .map_err(|_| err(EclError::WrongType))
+}
+
+/// Puts a new group's store into its (empty) key: within the database's
+/// group cap, indexed, and replicated as `ECL.CREATE group NOW t <schema>`
+/// so replicas and the AOF create exactly this schema at this time.
+pub(crate) fn create_group(
+    ctx: &Context,
+    key: &RedisKeyWritable,
+    group: &GroupRef<'_>,
+    store: GroupStore,
+    now: u64,
+) -> Result<(), RedisError> {
+    let db = ffi::selected_db(ctx);
+    let cap = state::state().max_groups;
+    if group_index::count(db) >= cap {
+        return Err(RedisError::String(format!(
+            "ERR database {db} holds {cap} groups already (the module's MAX_GROUPS); drop some or raise it"
+        )));
+    }
+    let shape = store.shape();
+    let due = store.next_timer_work_ms();
+    key.set_value(&GROUP_TYPE, store)?;
+    replicate_schema(ctx, "ECL.CREATE", &shape, now);
+    keys::signal_modified(ctx, group.key());
+    ffi::notify_module_event(ctx, c"ecl.create", group.key());
+    group_index::note(db, group.name, due);
+    if let Some(entry) = group.declared() {
+        entry.mark_declared_in(db);
+    }
+    Ok(())
+}
+
+/// Gives an existing group a new schema (counts of (interval, event) pairs
+/// that still exist are kept) and replicates it as `ECL.ALTER group NOW t
+/// <the full schema>`.
+pub(crate) fn reshape_group(
+    ctx: &Context,
+    key: &RedisKeyWritable,
+    group: &GroupRef<'_>,
+    store: &GroupStore,
+    shape: &GroupShape,
+    now: u64,
+    event: &std::ffi::CStr,
+) -> Result<(), RedisError> {
+    let (reshaped, report) = store.reshape(shape, now);
+    if !report.dropped_intervals.is_empty() || report.dropped_events > 0 {
+        ctx.log_notice(&format!(
+            "ECL: group '{}' now without intervals (ms) {:?} and {} events, as asked",
+            group.display(),
+            report.dropped_intervals,
+            report.dropped_events
+        ));
+    }
+    let due = reshaped.next_timer_work_ms();
+    key.set_value(&GROUP_TYPE, reshaped)?;
+    replicate_schema(ctx, "ECL.ALTER", shape, now);
+    keys::signal_modified(ctx, group.key());
+    ffi::notify_module_event(ctx, event, group.key());
+    group_index::note(ffi::selected_db(ctx), group.name, due);
+    Ok(())
+}
+
+fn replicate_schema(ctx: &Context, command: &str, shape: &GroupShape, now: u64) {
+    let args = SchemaArgs::full(shape, command == "ECL.ALTER", Some(now));
+    let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+    ctx.replicate(command, args.as_slice());
+}

@@ -1,0 +1,147 @@
+//! `ECL.GET`, `ECL.TOTALS`, `ECL.INFO`, `ECL.GROUPS`: reads never change
+//! anything; they compute what the group holds at their time (the master's
+//! clock on a replica).
+
+use super::{arity, check_owner, err, unknown_group};
+use crate::clock::read_clock_ms;
+use crate::data_type::GROUP_TYPE;
+use crate::group_ref::GroupRef;
+use crate::state::state;
+use crate::{ffi, group_index, reply};
+use ecl_core::command::{parse_get, resolve_interval};
+use ecl_core::config::IntervalSpec;
+use ecl_core::interval::IntervalMs;
+use ecl_core::protocol::{GroupInfo, IntervalInfo};
+use ecl_core::{EclError, GroupStore};
+use redis_module::{Context, RedisError, RedisResult, RedisValue};
+
+/// Runs `f` on the group's store as seen now. A group the config declares
+/// and that was never written reads as empty, with the config's schema.
+fn with_store<R>(
+    ctx: &Context,
+    group: &GroupRef<'_>,
+    f: impl FnOnce(&GroupStore, u64) -> R,
+) -> Result<R, RedisError> {
+    let now = read_clock_ms(ctx);
+    let key = ctx.open_key(group.key());
+    match key
+        .get_value::<GroupStore>(&GROUP_TYPE)
+        .map_err(|_| err(EclError::WrongType))?
+    {
+        Some(store) => {
+            check_owner(store, group)?;
+            Ok(f(store, now))
+        }
+        None => {
+            let entry = group.declared().ok_or_else(|| unknown_group(group))?;
+            crate::cluster::refuse_while_slot_moves(ctx, group.slot, &group.display())?;
+            Ok(f(&GroupStore::new(&entry.shape, now), now))
+        }
+    }
+}
+
+/// The group's intervals with the names to show: the config's where it
+/// names them (`300s` stays `300s`), the usual form otherwise.
+fn interval_specs(group: &GroupRef<'_>, store: &GroupStore) -> Vec<IntervalSpec> {
+    let named = group
+        .declared()
+        .map_or(&[][..], |e| e.config.intervals.as_slice());
+    store.shape().interval_specs(named)
+}
+
+/// `ECL.GET group [interval] [LAST|CURRENT]`
+pub fn get(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    arity(args, 2, "ecl.get")?;
+    let request = parse_get(&args[2..]).map_err(err)?;
+    let group = GroupRef::new(ctx, args[1]);
+    with_store(ctx, &group, |store, now| {
+        let specs = interval_specs(&group, store);
+        let ms = resolve_interval(store.name(), &specs, request.interval)?;
+        let index = store
+            .interval_index(ms)
+            .ok_or_else(|| EclError::Syntax("interval vanished".into()))?;
+        reply::counts(ctx, &store.window_counts(index, request.kind, now));
+        Ok(())
+    })?
+    .map_err(err)?;
+    Ok(RedisValue::NoReply)
+}
+
+/// `ECL.TOTALS group`
+pub fn totals(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    if args.len() != 2 {
+        return Err(err(EclError::WrongArity("ecl.totals")));
+    }
+    let group = GroupRef::new(ctx, args[1]);
+    with_store(ctx, &group, |store, now| {
+        reply::counts(ctx, &store.totals(now))
+    })?;
+    Ok(RedisValue::NoReply)
+}
+
+/// `ECL.INFO group`
+pub fn info(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    if args.len() != 2 {
+        return Err(err(EclError::WrongArity("ecl.info")));
+    }
+    let group = GroupRef::new(ctx, args[1]);
+    let eviction_policy_risk = crate::eviction::at_risk(ctx);
+    with_store(ctx, &group, |store, now| {
+        let intervals = interval_specs(&group, store)
+            .into_iter()
+            .zip(store.intervals())
+            .map(|(spec, state)| {
+                let current = state.current_start_at(now);
+                IntervalInfo {
+                    normalized: IntervalMs(spec.ms).to_string(),
+                    name: spec.name,
+                    length_ms: spec.ms,
+                    current_start_ms: current,
+                    last_start_ms: current.saturating_sub(spec.ms),
+                }
+            })
+            .collect();
+        let tallies = store.tallies();
+        let (timer_last_tick_us, timer_max_tick_us) = crate::timer::tick_stats_us();
+        let info = GroupInfo {
+            group: store.name().to_string(),
+            intervals,
+            declared_events: store.declared_count() as u64,
+            auto_declared_events: store.live_auto_events(now),
+            auto_declare_events: store.auto_declare(),
+            max_events: store.max_events(),
+            overflowed: tallies.overflowed,
+            late_dropped: tallies.late_dropped,
+            clock_steps: tallies.clock_steps,
+            producers: store.producers().len() as u64,
+            memory_bytes: store.memory_bytes() as u64,
+            eviction_policy_risk,
+            timer_last_tick_us,
+            timer_max_tick_us,
+        };
+        reply::fields(info.to_reply())
+    })
+}
+
+/// `ECL.GROUPS`: the groups of the selected database and those the
+/// module's config declares, sorted.
+pub fn groups(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    if args.len() != 1 {
+        return Err(err(EclError::WrongArity("ecl.groups")));
+    }
+    let mut names = group_index::names(ffi::selected_db(ctx));
+    names.extend(
+        state()
+            .groups
+            .iter()
+            .map(|g| g.config.name.as_bytes().to_vec()),
+    );
+    names.sort_unstable();
+    names.dedup();
+    Ok(RedisValue::Array(
+        names
+            .into_iter()
+            .map(|n| RedisValue::BulkString(String::from_utf8_lossy(&n).into_owned()))
+            .collect(),
+    ))
+}
