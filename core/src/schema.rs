@@ -144,6 +144,17 @@ impl SchemaArgs {
         })
     }
 
+    /// What `ECL.DECLARE` adds to an existing group: only what it names.
+    pub fn declared_shape(&self, name: &str) -> GroupShape {
+        GroupShape {
+            name: name.to_string(),
+            intervals: self.intervals.clone().unwrap_or_default(),
+            declared: self.events.clone().unwrap_or_default(),
+            auto_declare: self.auto_declare.unwrap_or(false),
+            max_events: self.max_events.unwrap_or(0),
+        }
+    }
+
     /// The arguments that give a group exactly `shape` (the full schema, as
     /// `ECL.ALTER` and `ECL.CREATE` take it; `NOW` first when given).
     pub fn full(shape: &GroupShape, alter: bool, now_ms: Option<u64>) -> Vec<Vec<u8>> {

@@ -32,11 +32,11 @@ fn create_or_declare(
     let name = group_name(args[1]).map_err(err)?;
     let parsed = parse_schema(&args[2..], false).map_err(err)?;
     let now = resolve_now(ctx, parsed.now_ms)?;
-    let wanted = parsed.new_shape(&name).map_err(err)?;
     let group = GroupRef::new(ctx, args[1]);
     let key = ctx.open_key_writable(group.key());
     match store_in(&key)? {
         None => {
+            let wanted = parsed.new_shape(&name).map_err(err)?;
             crate::cluster::refuse_while_slot_moves(ctx, group.slot, &name)?;
             create_group(ctx, &key, &group, GroupStore::new(&wanted, now), now)?;
         }
@@ -44,11 +44,13 @@ fn create_or_declare(
             check_owner(store, &group)?;
             let current = store.shape();
             if merge {
+                // Adding to a group needs no INTERVALS.
+                let wanted = parsed.declared_shape(&name);
                 let merged = current.merged_with(&wanted);
                 if merged != current {
                     reshape_group(ctx, &key, &group, store, &merged, now, c"ecl.declare")?;
                 }
-            } else if current != wanted {
+            } else if current != parsed.new_shape(&name).map_err(err)? {
                 return Err(RedisError::String(format!(
                     "ERR group '{name}' exists with another schema (ECL.DECLARE adds to it, ECL.ALTER changes it)"
                 )));

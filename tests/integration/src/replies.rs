@@ -48,7 +48,7 @@ pub fn wait_replica_synced(master: &mut redis::Connection, replica: &mut redis::
         std::thread::sleep(Duration::from_millis(50));
     }
     let acked: i64 = cmd(&["WAIT", "1", "5000"]).query(master).unwrap();
-    assert_eq!(acked, 1, "the replica acknowledged the master's writes");
+    assert!(acked >= 1, "the replica acknowledged the master's writes");
 }
 
 /// The server's `used_memory` (`INFO memory`), in bytes.

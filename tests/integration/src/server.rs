@@ -54,6 +54,8 @@ pub struct Server {
     config_path: PathBuf,
     extra: Vec<String>,
     env: Vec<(String, String)>,
+    /// Arguments after the module's path; `None`: the config file.
+    module_args: Option<Vec<String>>,
 }
 
 impl Server {
@@ -77,6 +79,38 @@ impl Server {
         (server, shim.expect("the shim was made"))
     }
 
+    /// Starts a server whose module gets `module_args` instead of a config
+    /// file (`&[]`: no config at all; `&["MAX_GROUPS", "2"]`).
+    pub fn start_with_module_args(module_args: &[&str], extra: &[&str]) -> Server {
+        Server::try_start_module(module_args, extra)
+            .unwrap_or_else(|log| panic!("redis-server did not start:\n{log}"))
+    }
+
+    /// A server whose module runs without a config.
+    pub fn start_without_config(extra: &[&str]) -> Server {
+        Server::start_with_module_args(&[], extra)
+    }
+
+    fn try_start_module(module_args: &[&str], extra: &[&str]) -> Result<Server, String> {
+        let dir = fresh_dir();
+        let mut server = Server {
+            child: None,
+            port: free_port(),
+            config_path: dir.join("ecl.yml"),
+            dir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            module_args: Some(module_args.iter().map(|s| s.to_string()).collect()),
+        };
+        for _ in 0..5 {
+            match server.spawn() {
+                Err(log) if port_was_taken(&log) => server.port = free_port(),
+                result => return result.map(|_| server),
+            }
+        }
+        server.spawn().map(|_| server)
+    }
+
     /// Tries to start a server that may refuse to load; returns its log on failure.
     pub fn try_start(config: &str) -> Result<Server, String> {
         Server::try_start_with(config, &[], |_| Vec::new())
@@ -98,6 +132,7 @@ impl Server {
             config_path,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             env,
+            module_args: None,
         };
         // Another process may take the port between `free_port` and the
         // server's bind: then try another one.
@@ -134,9 +169,12 @@ impl Server {
             ])
             .args(&self.extra)
             .arg("--loadmodule")
-            .arg(module_path())
-            .arg(&self.config_path)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .arg(module_path());
+        match &self.module_args {
+            Some(args) => cmd.args(args),
+            None => cmd.arg(&self.config_path),
+        };
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
