@@ -1,5 +1,6 @@
-//! `ecl exporter`: Prometheus metrics of every configured group, read from
-//! Redis on each scrape (one pipelined round trip per group).
+//! `ecl exporter`: Prometheus metrics of every configured group (every
+//! group on the server when run without a config), read from Redis on each
+//! scrape (one pipelined round trip per group).
 //!
 //! A scrape always answers within its deadline (`--timeout`): when Redis
 //! hangs or is down, with `ecl_up 0`. Scrapes are served by several
@@ -76,9 +77,19 @@ fn redis_unreachable(e: &ClientError) -> bool {
 pub fn render(client: &EclClient, config: &Config, errors: &ScrapeErrors) -> String {
     let mut snapshots: Vec<(String, GroupSnapshot)> = Vec::new();
     let mut up = 1;
-    for g in &config.groups {
-        match client.group(&g.name).snapshot() {
-            Ok(snapshot) => snapshots.push((g.name.clone(), snapshot)),
+    // The config's groups, or every group on the server without one.
+    let names = match crate::all_groups(config, client) {
+        Ok(names) => names,
+        Err(e) => {
+            eprintln!("ecl exporter: cannot read Redis: {}", e.message());
+            let mut out = String::new();
+            finish(&mut out, 0, errors);
+            return out;
+        }
+    };
+    for name in &names {
+        match client.group(name).snapshot() {
+            Ok(snapshot) => snapshots.push((name.clone(), snapshot)),
             Err(e) if redis_unreachable(&e) => {
                 eprintln!("ecl exporter: cannot read Redis: {e}");
                 up = 0;
@@ -86,11 +97,8 @@ pub fn render(client: &EclClient, config: &Config, errors: &ScrapeErrors) -> Str
                 break;
             }
             Err(e) => {
-                eprintln!(
-                    "ecl exporter: group '{}' left out of this scrape: {e}",
-                    g.name
-                );
-                errors.add(&g.name);
+                eprintln!("ecl exporter: group '{name}' left out of this scrape: {e}");
+                errors.add(name);
             }
         }
     }

@@ -91,7 +91,21 @@ impl WindowArgs {
 /// The config, with `url` (or `ECL_REDIS_URL`) overriding its `redis:`
 /// section. Every group is made direct: the CLI reads, or logs once.
 pub fn load_config(path: &Path, url: Option<&str>) -> Result<Config, CliError> {
-    let mut config = Config::load(path).map_err(|e| CliError::Usage(e.to_string()))?;
+    load_optional_config(Some(path), url)
+}
+
+/// [`load_config`] where the file is optional (SPEC §6): without one, the
+/// groups come from the server and Redis is `--url`, `ECL_REDIS_URL` or
+/// `redis://127.0.0.1:6379/0`.
+pub fn load_optional_config(path: Option<&Path>, url: Option<&str>) -> Result<Config, CliError> {
+    let mut config = match path {
+        Some(path) => Config::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => {
+            let mut config = Config::default();
+            config.redis.host = Some("127.0.0.1".into());
+            config
+        }
+    };
     let env_url = std::env::var(URL_ENV).ok().filter(|u| !u.is_empty());
     if let Some(url) = url.map(str::to_string).or(env_url) {
         if !ecl_core::config::is_redis_url(&url) {
@@ -112,6 +126,56 @@ pub fn load_config(path: &Path, url: Option<&str>) -> Result<Config, CliError> {
         eprintln!("warning: {warning}");
     }
     Ok(config)
+}
+
+/// The config's groups, or every group on the server when the config
+/// lists none.
+pub fn all_groups(config: &Config, ecl: &EclClient) -> Result<Vec<String>, CliError> {
+    if config.groups.is_empty() {
+        Ok(ecl.server_groups()?)
+    } else {
+        Ok(config.groups.iter().map(|g| g.name.clone()).collect())
+    }
+}
+
+/// `ecl groups`: the groups on the server (and the module's config), one a line.
+pub fn groups(config: &Config) -> Result<String, CliError> {
+    let names = client(config)?.server_groups()?;
+    Ok(names.iter().map(|n| format!("{n}\n")).collect())
+}
+
+/// `ecl create|declare|alter|drop`: a schema command as the module takes it.
+pub fn schema_command(config: &Config, command: &str, args: &[String]) -> Result<String, CliError> {
+    let ecl = client(config)?;
+    let reply = ecl.raw_command(command, args)?;
+    Ok(format!("{reply}\n"))
+}
+
+/// `ecl declare [CONFIG] [GROUP ...]`: declares the config's groups (the
+/// named ones, or all) on the server, as clients do when they connect.
+pub fn declare_config(config: &Config, only: &[String]) -> Result<String, CliError> {
+    let ecl = client(config)?;
+    let mut out = String::new();
+    for g in &config.groups {
+        if !only.is_empty() && !only.contains(&g.name) {
+            continue;
+        }
+        let shape = ecl_core::GroupShape::from(g);
+        let args: Vec<String> = ecl_core::schema::SchemaArgs::full(&shape, false, None)
+            .into_iter()
+            .map(|a| String::from_utf8_lossy(&a).into_owned())
+            .collect();
+        ecl.raw_command("ECL.DECLARE", &args)?;
+        let _ = writeln!(out, "declared {}", g.name);
+    }
+    for name in only {
+        if config.group(name).is_none() {
+            return Err(CliError::Usage(format!(
+                "group '{name}' is not in the config"
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// `ecl check CONFIG`: every warning and error of a config, one per line;
@@ -139,18 +203,37 @@ fn client(config: &Config) -> Result<EclClient, CliError> {
     Ok(EclClient::from_config(config)?)
 }
 
-fn group_config<'a>(
-    config: &'a Config,
+/// The schema of a group: the config's, else the server's.
+fn group_schema(
+    config: &Config,
+    ecl: &EclClient,
     group: &str,
-) -> Result<&'a ecl_client::GroupConfig, CliError> {
-    config
-        .group(group)
-        .ok_or_else(|| CliError::Usage(format!("group '{group}' is not in the config")))
+) -> Result<ecl_client::GroupConfig, CliError> {
+    if let Some(g) = config.group(group) {
+        return Ok(g.clone());
+    }
+    let g = ecl.group(group);
+    if !g.is_configured() {
+        return Err(CliError::Usage(format!(
+            "group '{group}' is not in the config nor on the server"
+        )));
+    }
+    let info = g.info()?;
+    Ok(ecl_client::GroupConfig::from_server(group, &info))
+}
+
+/// The original scripts' rule: the group must be in the config.
+pub fn require_in_config(config: &Config, group: &str) -> Result<(), CliError> {
+    match config.group(group) {
+        Some(_) => Ok(()),
+        None => Err(CliError::Usage(format!(
+            "group '{group}' is not in the config"
+        ))),
+    }
 }
 
 /// The configured name of the interval a user asked for (or the only one).
-fn interval_name(config: &Config, group: &str, interval: Option<&str>) -> Result<String, CliError> {
-    let g = group_config(config, group)?;
+fn interval_name(g: &ecl_client::GroupConfig, interval: Option<&str>) -> Result<String, CliError> {
     let ms = resolve_interval(&g.name, &g.intervals, interval.map(str::as_bytes))
         .map_err(|e| CliError::Usage(e.to_string().trim_start_matches("ERR ").to_string()))?;
     Ok(g.interval_by_ms(ms)
@@ -183,8 +266,8 @@ pub fn read(
     windows: Windows,
     format: Format,
 ) -> Result<String, CliError> {
-    let interval = interval_name(config, group, interval)?;
     let ecl = client(config)?;
+    let interval = interval_name(&group_schema(config, &ecl, group)?, interval)?;
     let g = ecl.group(group);
     let last = matches!(windows, Windows::Last | Windows::Both)
         .then(|| g.last_counts(Some(&interval)))
@@ -227,15 +310,17 @@ pub fn read(
 
 /// `ecl log` / `ecl_log_event`: adds `count` to an event, one `ECL.LOG`.
 pub fn log(config: &Config, group: &str, event: &str, count: u64) -> Result<String, CliError> {
-    group_config(config, group)?;
-    client(config)?.group(group).log_n(event, count)?;
+    let ecl = client(config)?;
+    group_schema(config, &ecl, group)?;
+    ecl.group(group).log_n(event, count)?;
     Ok(String::new())
 }
 
 /// `ecl totals`: `event:count` lines of every total.
 pub fn totals(config: &Config, group: &str, format: Format) -> Result<String, CliError> {
-    group_config(config, group)?;
-    let totals = client(config)?.group(group).totals()?;
+    let ecl = client(config)?;
+    group_schema(config, &ecl, group)?;
+    let totals = ecl.group(group).totals()?;
     Ok(match format {
         Format::Text => {
             let mut out = String::new();
@@ -248,15 +333,15 @@ pub fn totals(config: &Config, group: &str, format: Format) -> Result<String, Cl
 
 /// `ecl info`: groups, intervals, window times, events and tallies.
 pub fn info(config: &Config, group: Option<&str>, format: Format) -> Result<String, CliError> {
-    let names: Vec<&str> = match group {
-        Some(g) => vec![group_config(config, g)?.name.as_str()],
-        None => config.groups.iter().map(|g| g.name.as_str()).collect(),
-    };
     let ecl = client(config)?;
+    let names: Vec<String> = match group {
+        Some(g) => vec![group_schema(config, &ecl, g)?.name],
+        None => all_groups(config, &ecl)?,
+    };
     let mut text = String::new();
     let mut docs = Vec::new();
     for name in names {
-        let info = ecl.group(name).info()?;
+        let info = ecl.group(&name).info()?;
         let _ = writeln!(text, "group {name}");
         for i in &info.intervals {
             let _ = writeln!(

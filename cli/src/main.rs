@@ -2,7 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use ecl_cli::{
-    check, exporter, finish, info, load_config, log, munin, read, totals, Format, WindowArgs,
+    check, declare_config, exporter, finish, groups, info, load_optional_config, log, munin, read,
+    schema_command, totals, CliError, Format, WindowArgs,
 };
 use std::path::{Path, PathBuf};
 
@@ -21,11 +22,33 @@ struct Cli {
 /// Options every command shares.
 #[derive(clap::Args)]
 struct Common {
-    /// The YAML config (groups, and `redis:` for the connection).
-    config: PathBuf,
-    /// Redis URL overriding the config's `redis:` section (also ECL_REDIS_URL).
+    /// The YAML config (groups, and `redis:` for the connection). Optional:
+    /// without it, groups come from the server.
+    config: Option<PathBuf>,
+    /// Redis URL overriding the config's `redis:` section (also
+    /// ECL_REDIS_URL; default redis://127.0.0.1:6379/0).
     #[arg(long)]
     url: Option<String>,
+}
+
+impl Common {
+    fn load(&self) -> Result<ecl_client::Config, ecl_cli::CliError> {
+        load_optional_config(self.config.as_deref(), self.url.as_deref())
+    }
+}
+
+/// `[CONFIG] GROUP ...`: a leading argument naming an existing YAML file is
+/// the config.
+fn split_config(mut args: Vec<String>) -> (Option<PathBuf>, Vec<String>) {
+    let is_config = args
+        .first()
+        .is_some_and(|a| (a.ends_with(".yml") || a.ends_with(".yaml")) && Path::new(a).exists());
+    if is_config {
+        let config = PathBuf::from(args.remove(0));
+        (Some(config), args)
+    } else {
+        (None, args)
+    }
 }
 
 #[derive(Subcommand)]
@@ -45,18 +68,54 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
-    /// Add COUNT (default 1) to an event.
+    /// Add COUNT (default 1) to an event: `ecl log [CONFIG] GROUP EVENT [COUNT]`.
     Log {
+        /// [CONFIG] GROUP EVENT [COUNT]: the config (optional), the group to
+        /// count in, the event ID (declared in the group, or any ID when the
+        /// group auto-declares events) and how much to add (default 1).
+        #[arg(num_args = 2..=4, value_name = "ARGS", required = true)]
+        args: Vec<String>,
+        /// Redis URL overriding the config's `redis:` section (also ECL_REDIS_URL).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Create a group on the server: `ecl create [CONFIG] GROUP
+    /// [AUTO_DECLARE] [MAX_EVENTS n] INTERVALS i ... [EVENTS e ...]`.
+    Create {
+        /// [CONFIG] GROUP and the schema, as `ECL.CREATE` takes it.
+        #[arg(num_args = 1.., value_name = "ARGS", required = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Create a group or add what it lacks: `ecl declare [CONFIG] GROUP
+    /// <as create>`; with a config and no schema, declare the config's
+    /// groups (the named ones, or all) as clients do.
+    Declare {
+        #[arg(num_args = 0.., value_name = "ARGS", allow_hyphen_values = true)]
+        args: Vec<String>,
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Change a group's schema: `ecl alter [CONFIG] GROUP [AUTO_DECLARE 0|1]
+    /// [MAX_EVENTS n] [INTERVALS i ...] [EVENTS e ...]`.
+    Alter {
+        #[arg(num_args = 2.., value_name = "ARGS", required = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Delete a group and its counts: `ecl drop [CONFIG] GROUP`.
+    Drop {
+        #[arg(num_args = 1..=2, value_name = "ARGS", required = true)]
+        args: Vec<String>,
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// List the groups on the server: `ecl groups [CONFIG]`.
+    Groups {
         #[command(flatten)]
         common: Common,
-        /// The group to count in.
-        group: String,
-        /// The event ID (declared in the group, or any ID when the group
-        /// auto-declares events).
-        event: String,
-        /// How much to add (a non-negative integer).
-        #[arg(default_value_t = 1)]
-        count: u64,
     },
     /// Print every event's total since its counters were created.
     Totals {
@@ -110,6 +169,16 @@ enum Command {
     },
 }
 
+/// A schema command: `[CONFIG] GROUP args...` as the module takes them.
+fn schema(args: Vec<String>, url: Option<String>, command: &str) -> Result<String, CliError> {
+    let (config, args) = split_config(args);
+    if args.is_empty() {
+        return Err(CliError::Usage(format!("{command} needs a group")));
+    }
+    load_optional_config(config.as_deref(), url.as_deref())
+        .and_then(|c| schema_command(&c, command, &args))
+}
+
 /// A positive number of seconds.
 fn seconds(value: f64) -> Result<std::time::Duration, ecl_cli::CliError> {
     std::time::Duration::try_from_secs_f64(value)
@@ -142,27 +211,59 @@ fn main() {
             interval,
             windows,
             format,
-        } => load_config(&common.config, common.url.as_deref())
+        } => common
+            .load()
             .and_then(|c| read(&c, &group, interval.as_deref(), windows.windows(), format)),
-        Command::Log {
-            common,
-            group,
-            event,
-            count,
-        } => load_config(&common.config, common.url.as_deref())
-            .and_then(|c| log(&c, &group, &event, count)),
+        Command::Log { args, url } => {
+            let (config, args) = split_config(args);
+            let parsed = match args.as_slice() {
+                [group, event] => Ok((group.clone(), event.clone(), 1)),
+                [group, event, count] => count
+                    .parse()
+                    .map(|n| (group.clone(), event.clone(), n))
+                    .map_err(|_| {
+                        CliError::Usage(format!(
+                            "COUNT must be a non-negative integer, got '{count}'"
+                        ))
+                    }),
+                _ => Err(CliError::Usage(
+                    "usage: ecl log [CONFIG] GROUP EVENT [COUNT]".into(),
+                )),
+            };
+            parsed.and_then(|(group, event, count)| {
+                load_optional_config(config.as_deref(), url.as_deref())
+                    .and_then(|c| log(&c, &group, &event, count))
+            })
+        }
+        Command::Create { args, url } => schema(args, url, "ECL.CREATE"),
+        Command::Alter { args, url } => schema(args, url, "ECL.ALTER"),
+        Command::Drop { args, url } => schema(args, url, "ECL.DROP"),
+        Command::Declare { args, url } => {
+            let (config, rest) = split_config(args.clone());
+            let is_schema = rest.iter().skip(1).any(|a| {
+                ["INTERVALS", "EVENTS", "AUTO_DECLARE", "MAX_EVENTS"]
+                    .iter()
+                    .any(|k| a.eq_ignore_ascii_case(k))
+            });
+            match (config, is_schema) {
+                (Some(config), false) => load_optional_config(Some(&config), url.as_deref())
+                    .and_then(|c| declare_config(&c, &rest)),
+                _ => schema(args, url, "ECL.DECLARE"),
+            }
+        }
+        Command::Groups { common } => common.load().and_then(|c| groups(&c)),
         Command::Totals {
             common,
             group,
             format,
-        } => load_config(&common.config, common.url.as_deref())
-            .and_then(|c| totals(&c, &group, format)),
+        } => common.load().and_then(|c| totals(&c, &group, format)),
         Command::Exporter {
             common,
             listen,
             timeout,
         } => seconds(timeout).and_then(|deadline| {
-            load_config(&common.config, common.url.as_deref())
+            common
+                .load()
                 .and_then(|c| exporter::serve(&c, &listen, deadline))
         }),
         Command::Munin {
@@ -178,7 +279,8 @@ fn main() {
             common,
             group,
             format,
-        } => load_config(&common.config, common.url.as_deref())
+        } => common
+            .load()
             .and_then(|c| info(&c, group.as_deref(), format)),
         Command::Check { config } => check(&config),
     };

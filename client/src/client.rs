@@ -6,6 +6,7 @@ use crate::error::ClientError;
 use crate::flusher::{FlushStats, FlusherHandle, Wake};
 use crate::group::{Group, GroupKind};
 use crate::sink::RedisSink;
+use ecl_core::GroupShape;
 use ecl_core::{Config, GroupConfig, RedisSettings};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -33,6 +34,8 @@ pub struct EclClient {
 pub(crate) struct ClientInner {
     pub pool: Arc<Pool>,
     groups: HashMap<String, GroupKind>,
+    /// Groups not in the config that the server has, with its schema.
+    server_groups: Mutex<HashMap<String, GroupKind>>,
     flusher: Option<FlusherHandle>,
     /// `(group, event)` pairs already reported as errors, to report each once.
     reported: Mutex<HashSet<(String, Vec<u8>)>>,
@@ -155,7 +158,8 @@ impl EclClient {
         groups: Vec<GroupConfig>,
         flush_timeout: Duration,
     ) -> Result<EclClient, ClientError> {
-        let pool = Arc::new(Pool::new(redis)?);
+        let shapes: Vec<GroupShape> = groups.iter().map(GroupShape::from).collect();
+        let pool = Arc::new(Pool::new(redis, &shapes)?);
         let wake = Arc::new(Wake::default());
         let mut kinds = HashMap::new();
         let mut cached = Vec::new();
@@ -178,6 +182,7 @@ impl EclClient {
             inner: Arc::new(ClientInner {
                 pool,
                 groups: kinds,
+                server_groups: Mutex::new(HashMap::new()),
                 flusher,
                 reported: Mutex::new(HashSet::new()),
                 flush_timeout,
@@ -185,24 +190,84 @@ impl EclClient {
         })
     }
 
-    /// The group called `name`. An unknown group gives a group whose calls
-    /// do nothing (with one warning), so a typo never takes an application down.
+    /// The group called `name`. A group the config does not list but the
+    /// server has is usable with the server's schema (each log is one
+    /// `ECL.LOG`; the server checks the events). A group neither has gives a
+    /// group whose calls do nothing (with one warning), so a typo never
+    /// takes an application down.
     pub fn group(&self, name: &str) -> Group {
         let kind = match self.inner.groups.get(name) {
             Some(kind) => kind.clone(),
-            None => {
-                self.inner.report_once(
-                    name,
-                    b"",
-                    &format!("unknown group '{name}': its events are not counted"),
-                );
-                GroupKind::Noop(name.to_string())
-            }
+            None => self.server_group(name),
         };
         Group {
             client: self.inner.clone(),
             kind,
         }
+    }
+
+    /// A group only the server knows, asked once (`ECL.INFO`).
+    fn server_group(&self, name: &str) -> GroupKind {
+        let known = self
+            .inner
+            .server_groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned();
+        if let Some(kind) = known {
+            return kind;
+        }
+        let probe = Group {
+            client: self.inner.clone(),
+            kind: GroupKind::Direct(Arc::new(GroupConfig::unchecked(name))),
+        };
+        match probe.info() {
+            Ok(info) => {
+                let config = GroupConfig::from_server(name, &info);
+                let kind = GroupKind::Direct(Arc::new(config));
+                self.inner
+                    .server_groups
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name.to_string(), kind.clone());
+                kind
+            }
+            Err(e) => {
+                self.inner.report_once(
+                    name,
+                    b"",
+                    &format!("unknown group '{name}' (not in the config; the server says: {e}): its events are not counted"),
+                );
+                GroupKind::Noop(name.to_string())
+            }
+        }
+    }
+
+    /// The groups on the server's selected database (and those its module's
+    /// config declares): `ECL.GROUPS`.
+    pub fn server_groups(&self) -> Result<Vec<String>, ClientError> {
+        Ok(self
+            .inner
+            .pool
+            .with(|c| redis::cmd("ECL.GROUPS").query(c))?)
+    }
+
+    /// Runs an `ECL.*` command as given and returns its reply as text (for
+    /// the CLI's schema commands: `ECL.CREATE`, `ECL.ALTER`, ...).
+    pub fn raw_command(&self, command: &str, args: &[String]) -> Result<String, ClientError> {
+        let mut cmd = redis::cmd(command);
+        for arg in args {
+            cmd.arg(arg);
+        }
+        let value: redis::Value = self.inner.pool.with(|c| cmd.query(c))?;
+        Ok(match value {
+            redis::Value::Okay => "OK".to_string(),
+            redis::Value::Int(n) => n.to_string(),
+            redis::Value::SimpleString(s) => s,
+            redis::Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+            other => format!("{other:?}"),
+        })
     }
 
     /// Sends everything counted so far by cached groups and waits for the

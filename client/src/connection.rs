@@ -4,7 +4,8 @@
 
 use crate::error::ClientError;
 use ecl_core::protocol::{log_args, mlog_args, MlogArgs};
-use ecl_core::RedisSettings;
+use ecl_core::schema::SchemaArgs;
+use ecl_core::{GroupShape, RedisSettings};
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::{
     Cmd, ConnectionAddr, ConnectionInfo, ConnectionLike, IntoConnectionInfo, ProtocolVersion,
@@ -196,6 +197,12 @@ impl ConnectionLike for Connection {
 /// dropped, not returned, since its stream may be out of step.
 pub(crate) struct Pool {
     target: Target,
+    /// `ECL.DECLARE` arguments of the configured groups, sent on every new
+    /// connection (SPEC §5): a new event or group in the application's
+    /// config works without touching the server, also after a reconnect.
+    declarations: Vec<Vec<Vec<u8>>>,
+    /// Declarations the server refused, reported once.
+    refused_declaration_reported: std::sync::atomic::AtomicBool,
     idle: Mutex<Vec<Connection>>,
     /// Connecting, handshake included (the redis crate applies it to both).
     connect_timeout: Duration,
@@ -207,9 +214,14 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub fn new(settings: &RedisSettings) -> Result<Pool, ClientError> {
+    pub fn new(settings: &RedisSettings, declare: &[GroupShape]) -> Result<Pool, ClientError> {
         Ok(Pool {
             target: Target::new(settings)?,
+            declarations: declare
+                .iter()
+                .map(|shape| SchemaArgs::full(shape, false, None))
+                .collect(),
+            refused_declaration_reported: std::sync::atomic::AtomicBool::new(false),
             idle: Mutex::new(Vec::new()),
             connect_timeout: settings.connect_timeout(),
             response_timeout: settings.response_timeout(),
@@ -229,8 +241,54 @@ impl Pool {
         matches!(self.target, Target::Cluster(_))
     }
 
-    /// A fresh connection, not from the pool.
+    /// A fresh connection, not from the pool, with the configured groups
+    /// declared on it.
     pub fn connect(&self) -> RedisResult<Connection> {
+        let mut connection = self.open()?;
+        self.declare(&mut connection)?;
+        Ok(connection)
+    }
+
+    /// Declares the configured groups, one command per group (on a cluster
+    /// each routed by its group). A server that refuses a declaration (an older module, an ACL)
+    /// is reported once and the connection is used all the same.
+    fn declare(&self, connection: &mut Connection) -> RedisResult<()> {
+        if self.declarations.is_empty() {
+            return Ok(());
+        }
+        let commands: Vec<Cmd> = self
+            .declarations
+            .iter()
+            .map(|args| command("ECL.DECLARE", args.clone()))
+            .collect();
+        // One command at a time: a refused declaration must not leave
+        // replies of a pipeline unread on the connection.
+        let results: Vec<RedisResult<Value>> = commands
+            .iter()
+            .map(|cmd| cmd.query::<Value>(connection))
+            .collect();
+        for result in results {
+            let refused = match result {
+                Ok(Value::ServerError(e)) => Some(format!("{e:?}")),
+                Ok(_) => None,
+                Err(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
+                    return Err(e)
+                }
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(reason) = refused {
+                if !self
+                    .refused_declaration_reported
+                    .swap(true, Ordering::Relaxed)
+                {
+                    log::warn!("ECL: the server refused to declare a configured group: {reason}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn open(&self) -> RedisResult<Connection> {
         match &self.target {
             Target::Single(client) => {
                 let connection = client.get_connection_with_timeout(self.connect_timeout)?;
@@ -247,6 +305,28 @@ impl Pool {
                 })
             }
         }
+    }
+
+    /// Runs a pipeline on a pooled connection. On any error the connection
+    /// is dropped: a pipeline that failed part way may have left replies
+    /// unread.
+    pub fn with_pipeline<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> RedisResult<R>,
+    ) -> RedisResult<R> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut connection = match idle {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let result = f(&mut connection);
+        if result.is_ok() {
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(connection);
+        }
+        result
     }
 
     /// Runs `f` on a pooled connection.

@@ -415,7 +415,7 @@ impl Group {
                     .collect::<redis::RedisResult<Vec<_>>>()
             })?
         } else {
-            self.client.pool.with(|c| pipe.query(c))?
+            self.client.pool.with_pipeline(|c| pipe.query(c))?
         };
         let pairs = |v: &redis::Value| -> Result<Counts, ClientError> {
             let pairs: Vec<(Vec<u8>, u64)> = redis::from_redis_value(v)?;

@@ -62,6 +62,37 @@ pub struct GroupConfig {
 }
 
 impl GroupConfig {
+    /// A group known by name only: direct, every event left to the server.
+    pub fn unchecked(name: &str) -> GroupConfig {
+        GroupConfig {
+            name: name.to_string(),
+            events: Vec::new(),
+            intervals: Vec::new(),
+            // The server decides which events it accepts.
+            auto_declare_events: true,
+            sync_interval: None,
+            sync_limit: None,
+            max_events: DEFAULT_MAX_EVENTS,
+        }
+    }
+
+    /// A group the server has and the config does not list: its intervals
+    /// as the server names them; events are left to the server to check.
+    pub fn from_server(name: &str, info: &crate::protocol::GroupInfo) -> GroupConfig {
+        GroupConfig {
+            intervals: info
+                .intervals
+                .iter()
+                .map(|i| IntervalSpec {
+                    name: i.name.clone(),
+                    ms: i.length_ms,
+                })
+                .collect(),
+            max_events: info.max_events,
+            ..GroupConfig::unchecked(name)
+        }
+    }
+
     /// Whether clients keep local counts (cached mode) for this group.
     pub fn is_cached(&self) -> bool {
         self.sync_interval.is_some() || self.sync_limit.is_some()
@@ -148,8 +179,9 @@ impl RedisSettings {
     }
 }
 
-/// A loaded, validated configuration.
-#[derive(Debug, Clone, PartialEq)]
+/// A loaded, validated configuration (the default: no groups, Redis on
+/// localhost).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
     pub redis: RedisSettings,
     /// Groups in the order the file lists them.

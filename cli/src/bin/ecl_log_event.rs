@@ -1,7 +1,7 @@
 //! `ecl_log_event`: the original project's event logger, same arguments.
 
 use clap::Parser;
-use ecl_cli::{finish, load_config, log, with_seed_status};
+use ecl_cli::{finish, load_config, log, require_in_config, with_seed_status};
 use std::path::PathBuf;
 
 /// Log an event to the EventCountLogger system (for debugging)
@@ -24,7 +24,9 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let result = load_config(&args.config_file, None)
-        .and_then(|c| log(&c, &args.group, &args.event, args.count));
+    let result = load_config(&args.config_file, None).and_then(|c| {
+        require_in_config(&c, &args.group)?;
+        log(&c, &args.group, &args.event, args.count)
+    });
     finish("ecl_log_event", with_seed_status(result));
 }

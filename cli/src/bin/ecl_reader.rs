@@ -2,7 +2,7 @@
 //! so Munin plugins written for it keep working.
 
 use clap::Parser;
-use ecl_cli::{finish, load_config, read, with_seed_status, Format, WindowArgs};
+use ecl_cli::{finish, load_config, read, require_in_config, with_seed_status, Format, WindowArgs};
 use std::path::PathBuf;
 
 /// Read specified counters from Redis and print them to stdout (part of EventCountLogger system).
@@ -25,6 +25,7 @@ struct Args {
 fn main() {
     let args = Args::parse();
     let result = load_config(&args.config_file, None).and_then(|c| {
+        require_in_config(&c, &args.group)?;
         read(
             &c,
             &args.group,

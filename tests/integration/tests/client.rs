@@ -360,9 +360,19 @@ fn direct_mode_unknown_groups_and_undeclared_events() {
 #[test]
 fn a_refused_batch_is_reported_not_hidden() {
     let s = Server::start(GROUPS, &[]);
-    // The client declares an event the server's config does not.
+    // The client declares an event the server's config does not: on
+    // connecting, it adds it to the group (SPEC §5).
     let client_groups = GROUPS.replace("events: [e0, e1", "events: [extra, e0, e1");
     let ecl = client_for(s.port, &client_groups);
+    ecl.group("cached").log_n("extra", 2).unwrap();
+    ecl.flush().unwrap();
+    assert_eq!(ecl.stats().rejected_batches, 0, "declared by the client");
+    // An operator takes the event away meanwhile: the next batch is
+    // refused, and said so.
+    let mut c = s.conn();
+    cmd(&["ECL.ALTER", "cached", "EVENTS", "e0", "e1"])
+        .query::<()>(&mut c)
+        .unwrap();
     ecl.group("cached").log_n("extra", 3).unwrap();
     ecl.flush().unwrap();
     let stats = ecl.stats();

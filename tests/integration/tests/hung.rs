@@ -140,10 +140,15 @@ fn a_frozen_redis_hangs_no_tool_and_the_exporter_says_so_in_time() {
 }
 
 #[test]
-fn one_group_the_server_lacks_does_not_blank_the_exporter() {
+fn one_group_the_server_refuses_does_not_blank_the_exporter() {
     let server = Server::start(GROUPS, &[]);
     let mut c = server.conn();
     cmd(&["ECL.LOG", "g", "e1", "4"])
+        .query::<()>(&mut c)
+        .unwrap();
+    // Something else holds the key the group 'extra' would live in: Redis
+    // refuses that group (WRONGTYPE), whatever the exporter declares.
+    cmd(&["SET", "ecl:{extra}", "not a group"])
         .query::<()>(&mut c)
         .unwrap();
     let config = server.dir.join("exporter.yml");

@@ -248,3 +248,71 @@ fn a_database_holds_at_most_max_groups() {
     ok(&mut c, &["SELECT", "1"]);
     ok(&mut c, &["ECL.CREATE", "c", "INTERVALS", "1h"]);
 }
+
+/// A rolling deploy: two versions of an application, the new one with an
+/// extra event, count into the same group at once; each declares its
+/// config on connecting, so both count exactly (SPEC §5).
+#[test]
+fn two_clients_with_different_configs_both_count_exactly() {
+    let s = Server::start_without_config(&[]);
+    let old = s.dir.join("old.yml");
+    let new = s.dir.join("new.yml");
+    let group = |events: &str| {
+        format!("redis:\n  port: {}\ngroups:\n  app:\n    events: [{events}]\n    intervals: [1h]\n    sync_interval: 0.1\n", s.port)
+    };
+    std::fs::write(&old, group("login")).unwrap();
+    std::fs::write(&new, group("login, logout")).unwrap();
+    let old = ecl_client::EclClient::from_config_file(&old).unwrap();
+    let new = ecl_client::EclClient::from_config_file(&new).unwrap();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..1000 {
+                old.group("app").log("login").unwrap();
+            }
+        });
+        scope.spawn(|| {
+            for _ in 0..1000 {
+                new.group("app").log("login").unwrap();
+                new.group("app").log("logout").unwrap();
+            }
+        });
+    });
+    old.flush().unwrap();
+    new.flush().unwrap();
+    let mut c = s.conn();
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "app"]),
+        pairs(&[("login", 2000), ("logout", 1000)])
+    );
+}
+
+/// A group made with redis-cli is readable and loggable through the client
+/// and the CLI with no config file.
+#[test]
+fn a_group_created_on_the_server_needs_no_config_anywhere() {
+    let s = Server::start_without_config(&[]);
+    let mut c = s.conn();
+    ok(
+        &mut c,
+        &["ECL.CREATE", "ops", "INTERVALS", "1h", "EVENTS", "deploy"],
+    );
+    clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
+    let url = format!("redis://127.0.0.1:{}/0", s.port);
+    let client = ecl_client::EclClient::builder().url(&url).build().unwrap();
+    let ops = client.group("ops");
+    assert!(ops.is_configured(), "usable with the server's schema");
+    ops.log_n("deploy", 2).unwrap();
+    assert!(ops.log("typo").is_err(), "the server checks the events");
+    assert_eq!(ops.current_counts(None).unwrap(), pairs(&[("deploy", 2)]));
+    let logged = run_bin("ecl", &["log", "--url", &url, "ops", "deploy", "3"], &[]);
+    assert_eq!(logged.code, 0, "{}", logged.stderr);
+    let read = run_bin(
+        "ecl",
+        &["read", "--url", &url, "-g", "ops", "--current"],
+        &[],
+    );
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    assert_eq!(read.stdout, "deploy:5\n");
+    let listed = run_bin("ecl", &["groups", "--url", &url], &[]);
+    assert_eq!(listed.stdout, "ops\n", "{}", listed.stderr);
+}
