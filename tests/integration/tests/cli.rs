@@ -528,6 +528,10 @@ fn promtool_accepts_the_exposition() {
         .arg(2)
         .query::<()>(&mut c)
         .unwrap();
+    // A group Redis refuses (its key holds something else): the error counter.
+    cmd(&["SET", "ecl:{extra}", "not a group"])
+        .query::<()>(&mut c)
+        .unwrap();
     let with_extra = format!(
         "{}\n  extra:\n    intervals: [1m]\n",
         std::fs::read_to_string(&config).unwrap().trim_end()
