@@ -1,8 +1,10 @@
 //! The commands behind `ecl`, `ecl_reader` and `ecl_log_event`: each returns
 //! its output as text, or a [`CliError`] that says which exit code it means.
 
+pub mod app;
 pub mod exporter;
 pub mod munin;
+pub mod seed_tools;
 
 use ecl_client::{ClientError, Config, Counts, EclClient};
 use ecl_core::command::resolve_interval;

@@ -1,10 +1,11 @@
-//! `ecl`: read and log ECL counts from the command line.
+//! `ecl`: read and log ECL counts from the command line. The binary and the
+//! Python package's console script both run [`run`].
 
-use clap::{Parser, Subcommand};
-use ecl_cli::{
+use crate::{
     check, declare_config, exporter, finish, groups, info, load_optional_config, log, munin, read,
     schema_command, totals, CliError, Format, WindowArgs,
 };
+use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -32,7 +33,7 @@ struct Common {
 }
 
 impl Common {
-    fn load(&self) -> Result<ecl_client::Config, ecl_cli::CliError> {
+    fn load(&self) -> Result<ecl_client::Config, CliError> {
         load_optional_config(self.config.as_deref(), self.url.as_deref())
     }
 }
@@ -128,7 +129,7 @@ enum Command {
     },
     /// Munin plugin: link the binary as `ecl_<group>` or
     /// `ecl_<group>_<interval>` (config file from `env.config`).
-    #[command(after_help = ecl_cli::munin::MAGIC_MARKERS)]
+    #[command(after_help = crate::munin::MAGIC_MARKERS)]
     Munin {
         /// `config`, `autoconf`, `suggest`, or nothing to fetch values.
         action: Option<String>,
@@ -180,30 +181,31 @@ fn schema(args: Vec<String>, url: Option<String>, command: &str) -> Result<Strin
 }
 
 /// A positive number of seconds.
-fn seconds(value: f64) -> Result<std::time::Duration, ecl_cli::CliError> {
+fn seconds(value: f64) -> Result<std::time::Duration, CliError> {
     std::time::Duration::try_from_secs_f64(value)
         .ok()
         .filter(|d| !d.is_zero())
         .ok_or_else(|| {
-            ecl_cli::CliError::Usage(format!(
+            CliError::Usage(format!(
                 "--timeout must be a positive number of seconds, got {value}"
             ))
         })
 }
 
-fn main() {
+/// Runs `ecl` with these arguments (the program name first) and exits.
+pub fn run(argv: Vec<String>) -> ! {
     // Linked as a Munin plugin (`ecl_<group>...`): behave as `ecl munin`.
-    let argv0 = std::env::args().next().unwrap_or_default();
+    let argv0 = argv.first().cloned().unwrap_or_default();
     let link = Path::new(&argv0)
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("")
         .to_string();
     if link.starts_with("ecl_") {
-        let action = std::env::args().nth(1);
+        let action = argv.get(1).cloned();
         finish(&link, munin::run(&link, action.as_deref(), None));
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(argv);
     let result = match cli.command {
         Command::Read {
             common,
