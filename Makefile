@@ -7,7 +7,7 @@ CONFIG ?= $(CURDIR)/example_config.yml
 MODULE_DEBUG := $(CURDIR)/target/debug/libecl.so
 MODULE_RELEASE := $(CURDIR)/target/release/libecl.so
 
-.PHONY: all deps tools build release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz fuzz-smoke soak clean
+.PHONY: all deps tools build python-test release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz fuzz-smoke soak clean
 
 all: build
 
@@ -100,7 +100,16 @@ SOAK_SECS ?= 600
 soak: release
 	SOAK_SECS=$(SOAK_SECS) ECL_MODULE=$(MODULE_RELEASE) $(CARGO) test --release -p ecl-integration --test soak -- --ignored --nocapture
 
-test: fmt-check clippy unit integration bench-smoke fuzz-smoke
+# The Python package: built with maturin into a venv under target/ (as
+# `pip install ./python` does), then its pytest suite against a real server.
+PY_VENV := $(CURDIR)/target/py-venv
+python-test: build
+	@[ -x $(PY_VENV)/bin/python ] || python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install -q --disable-pip-version-check maturin pytest redis
+	CARGO_TARGET_DIR=$(CURDIR)/target/python $(PY_VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./python
+	cd python/tests && ECL_MODULE=$(MODULE_DEBUG) $(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider .
+
+test: fmt-check clippy unit integration python-test bench-smoke fuzz-smoke
 
 clean:
 	$(CARGO) clean

@@ -130,6 +130,11 @@ pub fn load_optional_config(path: Option<&Path>, url: Option<&str>) -> Result<Co
     Ok(config)
 }
 
+/// `ECL.INFO` as JSON, as `ecl info --format json` prints one group.
+pub fn info_json(info: &ecl_client::GroupInfo) -> String {
+    serde_json::to_string(info).unwrap_or_else(|_| "{}".into())
+}
+
 /// The config's groups, or every group on the server when the config
 /// lists none.
 pub fn all_groups(config: &Config, ecl: &EclClient) -> Result<Vec<String>, CliError> {

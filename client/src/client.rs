@@ -37,6 +37,8 @@ pub(crate) struct ClientInner {
     /// Groups not in the config that the server has, with its schema.
     server_groups: Mutex<HashMap<String, GroupKind>>,
     flusher: Option<FlusherHandle>,
+    /// The process that made the client (a forked child does not own it).
+    process: u32,
     /// `(group, event)` pairs already reported as errors, to report each once.
     reported: Mutex<HashSet<(String, Vec<u8>)>>,
     flush_timeout: Duration,
@@ -54,6 +56,14 @@ impl ClientInner {
 
 impl Drop for ClientInner {
     fn drop(&mut self) {
+        if std::process::id() != self.process {
+            // A forked child dropping its parent's client: the flusher
+            // thread is the parent's (not running here) and so are the
+            // unsent counts. Joining would wait forever, sending would
+            // count them twice: leave both alone.
+            std::mem::forget(self.flusher.take());
+            return;
+        }
         if let Some(flusher) = &self.flusher {
             flusher.shutdown();
         }
@@ -184,6 +194,7 @@ impl EclClient {
                 groups: kinds,
                 server_groups: Mutex::new(HashMap::new()),
                 flusher,
+                process: std::process::id(),
                 reported: Mutex::new(HashSet::new()),
                 flush_timeout,
             }),
@@ -244,6 +255,13 @@ impl EclClient {
         }
     }
 
+    /// Checks that Redis answers (`PING`), as the original library did on
+    /// construction.
+    pub fn ping(&self) -> Result<(), ClientError> {
+        let _: String = self.inner.pool.with(|c| redis::cmd("PING").query(c))?;
+        Ok(())
+    }
+
     /// The groups on the server's selected database (and those its module's
     /// config declares): `ECL.GROUPS`.
     pub fn server_groups(&self) -> Result<Vec<String>, ClientError> {
@@ -274,10 +292,24 @@ impl EclClient {
     /// server's acknowledgement. On failure the counts stay queued and are
     /// sent when Redis is back.
     pub fn flush(&self) -> Result<(), ClientError> {
+        if std::process::id() != self.inner.process {
+            return Ok(()); // a forked child never sends its parent's counts
+        }
         match &self.inner.flusher {
             Some(flusher) => flusher
                 .flush(self.inner.flush_timeout)
                 .map_err(ClientError::Flush),
+            None => Ok(()),
+        }
+    }
+
+    /// [`flush`](Self::flush), waiting at most `timeout`.
+    pub fn flush_within(&self, timeout: Duration) -> Result<(), ClientError> {
+        if std::process::id() != self.inner.process {
+            return Ok(()); // a forked child never sends its parent's counts
+        }
+        match &self.inner.flusher {
+            Some(flusher) => flusher.flush(timeout).map_err(ClientError::Flush),
             None => Ok(()),
         }
     }

@@ -172,6 +172,20 @@ impl Group {
         }
     }
 
+    /// The group's intervals as the config (or the server) names them.
+    pub fn intervals(&self) -> Vec<ecl_core::IntervalSpec> {
+        match &self.kind {
+            GroupKind::Noop(_) => Vec::new(),
+            GroupKind::Direct(c) | GroupKind::Cached(c, _) => c.intervals.clone(),
+        }
+    }
+
+    /// Whether logs only touch process memory (a cached group): they never
+    /// wait on the network.
+    pub fn is_cached(&self) -> bool {
+        matches!(self.kind, GroupKind::Cached(..))
+    }
+
     /// Whether the group is in the config (an unknown group counts nothing).
     pub fn is_configured(&self) -> bool {
         !matches!(self.kind, GroupKind::Noop(_))

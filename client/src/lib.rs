@@ -47,3 +47,4 @@ pub use group::{
     Counts, EventHandle, Group, GroupInfo, GroupSnapshot, IntervalCounts, IntervalInfo,
     LocalEventHandle,
 };
+pub use thread_slot::after_fork_in_child;

@@ -7,7 +7,8 @@
 //! the next take go through the same mutex.
 
 use std::cell::Cell;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, TryLockError};
 
 /// No slot yet: the next `current()` takes one.
 const UNASSIGNED: usize = usize::MAX;
@@ -26,6 +27,19 @@ static POOL: Mutex<SlotPool> = Mutex::new(SlotPool {
     next: 0,
 });
 
+/// Set in a forked child whose parent forked while another thread held the
+/// pool's lock: that thread does not exist in the child, so the lock stays
+/// held, and every thread counts through the shared counters instead.
+static SLOTS_OFF: AtomicBool = AtomicBool::new(false);
+
+/// To call in the child right after `fork()` (the Python package does, from
+/// `os.register_at_fork`): only the forking thread runs there.
+pub fn after_fork_in_child() {
+    if matches!(POOL.try_lock(), Err(TryLockError::WouldBlock)) {
+        SLOTS_OFF.store(true, Ordering::Relaxed);
+    }
+}
+
 thread_local! {
     // No destructor, so reading it costs a plain thread-local load.
     static SLOT: Cell<usize> = const { Cell::new(UNASSIGNED) };
@@ -38,7 +52,7 @@ struct SlotRelease;
 impl Drop for SlotRelease {
     fn drop(&mut self) {
         let slot = SLOT.with(|s| s.replace(NO_SLOT));
-        if slot < NO_SLOT {
+        if slot < NO_SLOT && !SLOTS_OFF.load(Ordering::Relaxed) {
             lock_pool().free.push(slot);
         }
     }
@@ -61,6 +75,9 @@ pub(crate) fn current() -> usize {
 
 #[cold]
 fn assign() -> usize {
+    if SLOTS_OFF.load(Ordering::Relaxed) {
+        return NO_SLOT;
+    }
     let slot = {
         let mut pool = lock_pool();
         // Lowest free slot first, so the slots in use stay dense.

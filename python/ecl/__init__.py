@@ -1,0 +1,202 @@
+"""ECL: counting events per time interval in Redis, from Python.
+
+The native API::
+
+    import ecl
+    client = ecl.Client.from_config("/etc/ecl.yml")      # or ecl.Client(url=..., groups={...})
+    web = client.group("web")
+    web.log("hit")                    # cached groups: process memory only
+    miss = web.event("miss"); miss.inc()
+    web.last_counts("5m"); web.totals(); web.info()
+    client.flush(timeout=5)
+
+Everything that counts — batching, AT, ID, retries, exactly-once — is the
+Rust client (``ecl._ecl``). This module adds what Python processes need:
+counts are flushed at interpreter exit, and after ``fork()`` the child
+counts with a client of its own (never re-sending its parent's counts).
+"""
+import atexit
+import json
+import os
+import threading
+import weakref
+from typing import Dict, Optional
+
+try:
+    from . import _ecl
+except ImportError as e:  # pragma: no cover - exercised in a sub-interpreter test
+    if "interpreter" in str(e):
+        raise ImportError(
+            "ECL cannot be imported in a Python sub-interpreter (its native part is a PyO3 "
+            "extension). Under Apache mod_wsgi, run the application in the main interpreter: "
+            "WSGIApplicationGroup %{GLOBAL}"
+        ) from e
+    raise
+from ._errors import ConfigError, ConnectionError, EclError, RefusedError
+
+__all__ = [
+    "Client", "Group", "EventHandle", "EclError", "ConnectionError", "RefusedError", "ConfigError",
+]
+
+#: How long the flush at interpreter exit may take, in seconds.
+EXIT_FLUSH_TIMEOUT = 5.0
+
+_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
+# Clients a forked child set aside: their threads and locks belong to the
+# parent, so they are never used, flushed or freed in the child.
+_set_aside = []
+
+
+def _config_text(url, groups, redis) -> str:
+    redis_section = dict(redis or {})
+    if url is not None:
+        redis_section["url"] = url
+    doc = {"groups": groups or {}}
+    if redis_section:
+        doc["redis"] = redis_section
+    return json.dumps(doc)  # JSON is YAML: the Rust config parser reads it
+
+
+class Client:
+    """One process's connection to ECL. Share it between threads."""
+
+    def __init__(self, url: Optional[str] = None, groups: Optional[Dict[str, dict]] = None,
+                 redis: Optional[dict] = None, *, config_text: Optional[str] = None,
+                 source: str = "<python>"):
+        self._text = config_text if config_text is not None else _config_text(url, groups, redis)
+        self._source = source
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._inner = _ecl.Client(self._text, self._source)
+        _clients.add(self)
+
+    @classmethod
+    def from_config(cls, path) -> "Client":
+        """A client from the YAML config file (the module's format)."""
+        with open(path, "r", encoding="utf-8") as f:
+            return cls(config_text=f.read(), source=str(path))
+
+    def _native(self):
+        return self._inner
+
+    def group(self, name: str) -> "Group":
+        """The group called ``name`` (one the server has works too; an
+        unknown one counts nothing, with one warning)."""
+        return Group(self, name)
+
+    def flush(self, timeout: Optional[float] = None) -> None:
+        """Sends every cached count and waits for Redis (at most ``timeout`` s)."""
+        self._inner.flush(timeout)
+
+    def server_groups(self):
+        return self._inner.server_groups()
+
+    def close(self) -> None:
+        """Flushes; the client stays usable."""
+        self.flush()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _after_fork_in_child(self) -> None:
+        # The parent's unsent counts stay in the parent's client (set aside,
+        # never sent from here); the child counts afresh.
+        _set_aside.append(self._inner)
+        self._lock = threading.Lock()
+        self._inner = _ecl.Client(self._text, self._source)
+        self._generation += 1
+
+
+class Group:
+    """An event group of a Client."""
+
+    __slots__ = ("_client", "name", "_generation", "_native")
+
+    def __init__(self, client: Client, name: str):
+        self._client = client
+        self.name = name
+        self._generation = client._generation
+        self._native = client._inner.group(name)
+
+    def _refresh(self):
+        client = self._client
+        self._native = client._inner.group(self.name)
+        self._generation = client._generation
+        return self._native
+
+    @property
+    def configured(self) -> bool:
+        return self._native.configured
+
+    def log(self, event, n: int = 1) -> None:
+        """Counts ``n`` of ``event`` (str or bytes)."""
+        native = self._native if self._generation == self._client._generation else self._refresh()
+        native.log(event, n)
+
+    def event(self, event) -> "EventHandle":
+        """A handle for one event, resolved once (the fastest way to count)."""
+        return EventHandle(self, event)
+
+    def last_counts(self, interval: Optional[str] = None) -> Dict[str, int]:
+        return self._current_native().last_counts(interval)
+
+    def current_counts(self, interval: Optional[str] = None) -> Dict[str, int]:
+        return self._current_native().current_counts(interval)
+
+    def totals(self) -> Dict[str, int]:
+        return self._current_native().totals()
+
+    def info(self) -> dict:
+        return json.loads(self._current_native().info_json())
+
+    def intervals(self):
+        return self._current_native().intervals()
+
+    def _current_native(self):
+        return self._native if self._generation == self._client._generation else self._refresh()
+
+
+class EventHandle:
+    """One event of a group, resolved once."""
+
+    __slots__ = ("_group", "_event", "_generation", "_native")
+
+    def __init__(self, group: Group, event):
+        self._group = group
+        self._event = event
+        self._generation = group._client._generation
+        self._native = group._current_native().event(event)
+
+    def inc(self, n: int = 1) -> None:
+        if self._generation != self._group._client._generation:
+            self._native = self._group._current_native().event(self._event)
+            self._generation = self._group._client._generation
+        self._native.inc(n)
+
+
+def _flush_all_at_exit() -> None:
+    for client in list(_clients):
+        try:
+            client.flush(EXIT_FLUSH_TIMEOUT)
+        except EclError as e:  # never hide it, never hang the exit
+            import logging
+            logging.getLogger("ecl").error("ECL: counts not delivered at exit: %s", e)
+
+
+def _after_fork_in_child() -> None:
+    _ecl.after_fork_in_child()
+    for client in list(_clients):
+        try:
+            client._after_fork_in_child()
+        except EclError as e:
+            import logging
+            logging.getLogger("ecl").error("ECL: no client in the forked child: %s", e)
+
+
+atexit.register(_flush_all_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+

@@ -1,0 +1,257 @@
+//! `ecl._ecl`: the Rust client for Python (PyO3, abi3). Batching, `AT`,
+//! `ID`, retries and exactly-once come from `ecl-client`; the console
+//! scripts run `ecl-cli`'s code. Python only adapts: `ecl/__init__.py`
+//! (the native API) and `event_count_logger` (the original's API).
+
+use ecl_client::{ClientError, Config, Counts, EclClient, EventHandle, Group};
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyBytes, PyDict, PyString, PyType};
+use std::time::Duration;
+
+/// The Python exception classes of `ecl._errors`, by name.
+fn error_class(py: Python<'_>, name: &str) -> PyResult<Py<PyType>> {
+    static MODULE: GILOnceCell<Py<PyModule>> = GILOnceCell::new();
+    let module = MODULE.get_or_try_init(py, || py.import("ecl._errors").map(Bound::unbind))?;
+    Ok(module
+        .bind(py)
+        .getattr(name)?
+        .downcast_into::<PyType>()?
+        .unbind())
+}
+
+/// A client error as the matching Python exception: `ConnectionError` when
+/// Redis cannot be reached (redis-py's too), `RefusedError` when the server
+/// or the client refused the input, `ConfigError` for a bad config.
+fn to_py(e: ClientError) -> PyErr {
+    Python::with_gil(|py| {
+        let name = match &e {
+            ClientError::Redis(r)
+                if r.is_io_error()
+                    || r.is_timeout()
+                    || r.is_connection_refusal()
+                    || r.is_connection_dropped() =>
+            {
+                "ConnectionError"
+            }
+            ClientError::Redis(_) => "RefusedError",
+            ClientError::Config(_) => "ConfigError",
+            ClientError::Flush(_) => "ConnectionError",
+            _ => "RefusedError",
+        };
+        match error_class(py, name) {
+            Ok(class) => PyErr::from_type(class.into_bound(py), e.to_string()),
+            Err(import) => import,
+        }
+    })
+}
+
+/// An event ID from Python: `str` (UTF-8) or `bytes`, borrowed.
+fn with_event<R>(event: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+    if let Ok(text) = event.downcast::<PyString>() {
+        // (abi3 for Python 3.9 has no borrowed UTF-8 view of a str.)
+        return Ok(f(text.to_cow()?.as_bytes()));
+    }
+    if let Ok(bytes) = event.downcast::<PyBytes>() {
+        return Ok(f(bytes.as_bytes()));
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(
+        "an event ID is a str or bytes",
+    ))
+}
+
+fn counts_dict<'py>(py: Python<'py>, counts: Counts) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (event, n) in counts {
+        dict.set_item(event, n)?;
+    }
+    Ok(dict)
+}
+
+/// One ECL client: a process's connection to Redis and its cached counts.
+#[pyclass(frozen, module = "ecl._ecl")]
+struct Client {
+    inner: EclClient,
+}
+
+#[pymethods]
+impl Client {
+    /// A client from config text (YAML; JSON is YAML too) named `source` in
+    /// messages. Raises `ConnectionError` when Redis does not answer.
+    #[new]
+    fn new(py: Python<'_>, config: &str, source: &str) -> PyResult<Client> {
+        let config = Config::parse(config, source).map_err(|e| to_py(ClientError::Config(e)))?;
+        for warning in &config.warnings {
+            let logging = py.import("logging")?;
+            logging
+                .call_method1("getLogger", ("ecl",))?
+                .call_method1("warning", (warning.as_str(),))?;
+        }
+        let inner = py.allow_threads(|| -> Result<EclClient, ClientError> {
+            let client = EclClient::from_config(&config)?;
+            client.ping()?;
+            Ok(client)
+        });
+        Ok(Client {
+            inner: inner.map_err(to_py)?,
+        })
+    }
+
+    fn group(&self, py: Python<'_>, name: &str) -> PyGroup {
+        PyGroup {
+            inner: py.allow_threads(|| self.inner.group(name)),
+        }
+    }
+
+    /// Sends every cached count and waits for Redis (at most `timeout` s,
+    /// else the config's flush timeout).
+    #[pyo3(signature = (timeout=None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let result = py.allow_threads(|| match timeout {
+            None => self.inner.flush(),
+            Some(t) => self.inner.flush_within(Duration::from_secs_f64(t.max(0.0))),
+        });
+        result.map_err(to_py)
+    }
+
+    /// The groups on the server.
+    fn server_groups(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        py.allow_threads(|| self.inner.server_groups())
+            .map_err(to_py)
+    }
+}
+
+/// An event group.
+#[pyclass(frozen, name = "Group", module = "ecl._ecl")]
+struct PyGroup {
+    inner: Group,
+}
+
+#[pymethods]
+impl PyGroup {
+    #[getter]
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// Whether the group is known (in the config or on the server).
+    #[getter]
+    fn configured(&self) -> bool {
+        self.inner.is_configured()
+    }
+
+    /// Counts `n` of `event`. Cached groups only touch process memory;
+    /// direct ones wait for Redis with the GIL released.
+    #[pyo3(signature = (event, n=1))]
+    fn log(&self, py: Python<'_>, event: &Bound<'_, PyAny>, n: u64) -> PyResult<()> {
+        let result = if self.inner.is_cached() {
+            with_event(event, |e| self.inner.log_n(e, n))?
+        } else {
+            let owned = with_event(event, <[u8]>::to_vec)?;
+            py.allow_threads(|| self.inner.log_n(&owned, n))
+        };
+        result.map_err(to_py)
+    }
+
+    /// A handle for one event, resolved once.
+    fn event(&self, event: &Bound<'_, PyAny>) -> PyResult<PyEventHandle> {
+        let handle = with_event(event, |e| self.inner.event(e))?.map_err(to_py)?;
+        Ok(PyEventHandle {
+            inner: handle,
+            cached: self.inner.is_cached(),
+        })
+    }
+
+    #[pyo3(signature = (interval=None))]
+    fn last_counts<'py>(
+        &self,
+        py: Python<'py>,
+        interval: Option<&str>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let counts = py
+            .allow_threads(|| self.inner.last_counts(interval))
+            .map_err(to_py)?;
+        counts_dict(py, counts)
+    }
+
+    #[pyo3(signature = (interval=None))]
+    fn current_counts<'py>(
+        &self,
+        py: Python<'py>,
+        interval: Option<&str>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let counts = py
+            .allow_threads(|| self.inner.current_counts(interval))
+            .map_err(to_py)?;
+        counts_dict(py, counts)
+    }
+
+    fn totals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let counts = py.allow_threads(|| self.inner.totals()).map_err(to_py)?;
+        counts_dict(py, counts)
+    }
+
+    /// `ECL.INFO` as a JSON text (the Python side makes it a dict).
+    fn info_json(&self, py: Python<'_>) -> PyResult<String> {
+        let info = py.allow_threads(|| self.inner.info()).map_err(to_py)?;
+        Ok(ecl_cli::info_json(&info))
+    }
+
+    /// The group's intervals as `(name, length in ms)`.
+    fn intervals(&self) -> Vec<(String, u64)> {
+        self.inner
+            .intervals()
+            .into_iter()
+            .map(|i| (i.name, i.ms))
+            .collect()
+    }
+}
+
+/// A handle for one event.
+#[pyclass(frozen, name = "EventHandle", module = "ecl._ecl")]
+struct PyEventHandle {
+    inner: EventHandle,
+    cached: bool,
+}
+
+#[pymethods]
+impl PyEventHandle {
+    #[pyo3(signature = (n=1))]
+    fn inc(&self, py: Python<'_>, n: u64) -> PyResult<()> {
+        let result = if self.cached {
+            self.inner.try_add(n)
+        } else {
+            py.allow_threads(|| self.inner.try_add(n))
+        };
+        result.map_err(to_py)
+    }
+}
+
+/// In a child right after `fork()`: thread bookkeeping the parent's other
+/// threads held is set aside (see `ecl_client::after_fork_in_child`).
+#[pyfunction]
+fn after_fork_in_child() {
+    ecl_client::after_fork_in_child();
+}
+
+/// Runs a console script (`ecl`, `ecl_reader`, `ecl_log_event`) with these
+/// arguments (the program name first); exits the process.
+#[pyfunction]
+fn run_script(py: Python<'_>, script: &str, argv: Vec<String>) -> PyResult<()> {
+    let script = script.to_string();
+    py.allow_threads(move || match script.as_str() {
+        "ecl_reader" => ecl_cli::seed_tools::ecl_reader(argv),
+        "ecl_log_event" => ecl_cli::seed_tools::ecl_log_event(argv),
+        _ => ecl_cli::app::run(argv),
+    })
+}
+
+#[pymodule]
+fn _ecl(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Client>()?;
+    m.add_class::<PyGroup>()?;
+    m.add_class::<PyEventHandle>()?;
+    m.add_function(wrap_pyfunction!(after_fork_in_child, m)?)?;
+    m.add_function(wrap_pyfunction!(run_script, m)?)?;
+    Ok(())
+}
