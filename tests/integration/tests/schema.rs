@@ -41,33 +41,19 @@ fn a_module_without_config_creates_declares_alters_and_drops_groups() {
     clear_of_boundary(&mut c, HOUR_MS, HOUR_MARGIN_MS);
     assert!(groups(&mut c).is_empty());
     assert!(error_of(&mut c, &["ECL.LOG", "web", "hit"]).contains("unknown group 'web'"));
-    ok(
-        &mut c,
-        &[
-            "ECL.CREATE",
-            "web",
-            "INTERVALS",
-            "1m",
-            "1h",
-            "EVENTS",
-            "hit",
-            "miss",
-        ],
-    );
+    let create = [
+        "ECL.CREATE",
+        "web",
+        "INTERVALS",
+        "1m",
+        "1h",
+        "EVENTS",
+        "hit",
+        "miss",
+    ];
+    ok(&mut c, &create);
     // The same schema again: OK; another: an error that changes nothing.
-    ok(
-        &mut c,
-        &[
-            "ECL.CREATE",
-            "web",
-            "INTERVALS",
-            "1m",
-            "1h",
-            "EVENTS",
-            "hit",
-            "miss",
-        ],
-    );
+    ok(&mut c, &create);
     let before = digest(&mut c, "ecl:{web}");
     assert!(error_of(&mut c, &["ECL.CREATE", "web", "INTERVALS", "1m"])
         .contains("exists with another schema"));
