@@ -48,6 +48,14 @@ pub fn signal_modified_key(ctx: &Context, key: &RedisString) {
 /// A keyspace notification of class `module` (`d` in
 /// `notify-keyspace-events`); costs nothing when that class is off.
 pub fn notify_module_event(ctx: &Context, event: &std::ffi::CStr, key: &RedisString) {
+    // Skipped when the class is off (the common case), which is cheaper to
+    // ask than a notification is to refuse.
+    // SAFETY: the API pointer is set at load; the call only reads a setting.
+    let enabled = unsafe { raw::RedisModule_GetNotifyKeyspaceEvents }
+        .is_none_or(|f| unsafe { f() } & raw::REDISMODULE_NOTIFY_MODULE as c_int != 0);
+    if !enabled {
+        return;
+    }
     // SAFETY: `ctx` is the live context of the running command, `event` a
     // NUL-terminated string and `key` a valid string; Redis copies both.
     if let Some(notify) = unsafe { raw::RedisModule_NotifyKeyspaceEvent } {

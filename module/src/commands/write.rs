@@ -50,8 +50,10 @@ fn apply(
     if parsed.now_ms.is_some() && !trusted {
         return Err(err(EclError::ReplicationOnly("NOW")));
     }
-    if let (Some(now), true) = (parsed.now_ms, super::from_master(ctx)) {
-        heard_master_clock(now);
+    if let Some(now) = parsed.now_ms {
+        if super::from_master(ctx) {
+            heard_master_clock(now);
+        }
     }
     let group = GroupRef::new(ctx, group_arg);
     let key = ctx.open_key_writable(group.key());
@@ -73,13 +75,19 @@ fn apply(
         producer: parsed.producer,
     };
     let created = existing.is_none();
+    // The group's store after the write; `None` where the write replaced the
+    // key's value (a creation or a declaration), which is then fetched again.
+    let mut written: Option<&mut GroupStore> = None;
     let report = match existing {
         Some(store) => {
-            if !trusted {
-                declare_from_config(ctx, &key, &group, store, clock)?;
-            }
-            let store = store_in(&key)?.ok_or_else(|| unknown_group(&group))?;
-            store.log(batch).map_err(err)?
+            let store = if !trusted && declare_from_config(ctx, &key, &group, store, clock)? {
+                store_in(&key)?.ok_or_else(|| unknown_group(&group))?
+            } else {
+                store
+            };
+            let report = store.log(batch).map_err(err)?;
+            written = Some(store);
+            report
         }
         None => {
             let Some(entry) = group.declared() else {
@@ -117,7 +125,11 @@ fn apply(
     } else {
         c"ecl.mlog"
     };
-    if let Some(store) = store_in(&key)? {
+    let store = match written {
+        Some(store) => Some(store),
+        None => store_in(&key)?,
+    };
+    if let Some(store) = store {
         keys::written(ctx, group.key(), event, group.name, store);
     }
     Ok(reply::ok(ctx))
@@ -125,27 +137,29 @@ fn apply(
 
 /// The config's declaration of an existing group, once per database in this
 /// process: what it lacks of the config's schema is added (SPEC §3).
+/// Returns whether the key's value was replaced.
 fn declare_from_config(
     ctx: &Context,
     key: &redis_module::key::RedisKeyWritable,
     group: &GroupRef<'_>,
     store: &GroupStore,
     now: u64,
-) -> Result<(), redis_module::RedisError> {
+) -> Result<bool, redis_module::RedisError> {
     let Some(entry) = group.declared() else {
-        return Ok(());
+        return Ok(false);
     };
     let db = ffi::selected_db(ctx);
     if entry.declared_in(db) {
-        return Ok(());
+        return Ok(false);
     }
     let current = store.shape();
     let merged = current.merged_with(&entry.shape);
-    if merged != current {
+    let replaced = merged != current;
+    if replaced {
         reshape_group(ctx, key, group, store, &merged, now, c"ecl.declare")?;
     }
     entry.mark_declared_in(db);
-    Ok(())
+    Ok(replaced)
 }
 
 /// `replicate_batch` for the common one-event `ECL.LOG`, without building
