@@ -7,7 +7,7 @@ CONFIG ?= $(CURDIR)/example_config.yml
 MODULE_DEBUG := $(CURDIR)/target/debug/libecl.so
 MODULE_RELEASE := $(CURDIR)/target/release/libecl.so
 
-.PHONY: all deps tools build python-test release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz fuzz-smoke soak clean
+.PHONY: all deps tools build python-venv python-test release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz fuzz-smoke soak clean
 
 all: build
 
@@ -73,11 +73,11 @@ bench-build: deps
 	$(CARGO) build --release -p ecl-client --example bench_client
 
 # Every comparison of bench/run.py; writes bench/results.md (about 5 minutes).
-bench: bench-build
+bench: bench-build python-venv
 	python3 bench/run.py
 
 # The same harness with tiny sizes and no targets judged, so it cannot rot.
-bench-smoke: bench-build
+bench-smoke: bench-build python-venv
 	python3 bench/run.py --smoke
 
 # Fuzzing of every parser of untrusted input (config, intervals, command
@@ -103,10 +103,12 @@ soak: release
 # The Python package: built with maturin into a venv under target/ (as
 # `pip install ./python` does), then its pytest suite against a real server.
 PY_VENV := $(CURDIR)/target/py-venv
-python-test: build
+python-venv: build
 	@[ -x $(PY_VENV)/bin/python ] || python3 -m venv $(PY_VENV)
 	$(PY_VENV)/bin/pip install -q --disable-pip-version-check maturin pytest redis
 	CARGO_TARGET_DIR=$(CURDIR)/target/python $(PY_VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./python
+
+python-test: python-venv
 	cd python/tests && ECL_MODULE=$(MODULE_DEBUG) $(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider .
 
 test: fmt-check clippy unit integration python-test bench-smoke fuzz-smoke

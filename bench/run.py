@@ -250,6 +250,28 @@ def main():
                 f"original {theirs:,.0f}", f"{ours / theirs:.0f}x", f">= 30x; <= {ns_target} ns",
                 ours / theirs >= 30 and ns <= ns_target)
 
+        # 4b. The Python package (target/py-venv, made by make python-test)
+        # vs the original's Python library, both in cached and direct mode.
+        py_venv = ROOT / "target" / "py-venv" / "bin" / "python"
+        if py_venv.exists():
+            out = sh("taskset", "-c", "1", str(py_venv), str(ROOT / "bench" / "python_client.py"), str(s.port))
+            nums = {line.split(":")[0]: float(line.split(":")[1].split()[0]) for line in out.splitlines()}
+            orig_cached_ns = 1e9 / theirs
+            log_ns = nums["ecl cached group.log('e')"]
+            row("Python ecl: cached group.log('e') (ns/call)", f"{log_ns:.0f} ns", f"original log() {orig_cached_ns:.0f} ns",
+                f"{orig_cached_ns / log_ns:.1f}x", "<= 120 ns", log_ns <= 120)
+            inc_ns = nums["ecl handle.inc()"]
+            row("Python ecl: handle.inc() (ns/call)", f"{inc_ns:.0f} ns", "", "", "<= 80 ns", inc_ns <= 80)
+            seed_ns = nums["event_count_logger cached log('e')"]
+            row("Python event_count_logger on ECL: cached log('e') (ns/call)", f"{seed_ns:.0f} ns",
+                f"original {orig_cached_ns:.0f} ns", f"{orig_cached_ns / seed_ns:.1f}x", "", True)
+            orig_direct = median_of(reps, lambda: float(sh("taskset", "-c", "1", str(python), "-c", PY_DIRECT, str(s.port), str(secs), "direct").split()[0]))
+            direct = nums["ecl direct"]
+            row("Python ecl: direct mode, 2 intervals (events/s)", f"{direct:,.0f}", f"original {orig_direct:,.0f}",
+                f"{direct / orig_direct:.1f}x", ">= 2x", direct / orig_direct >= 2)
+        else:
+            print("skipped the Python rows: target/py-venv has no ecl (run make python-test first)")
+
         # 5. Memory of 10,000 events x 3 intervals vs the original's keys.
         before = s.used_memory()
         for start in range(0, tenk, 1000):
