@@ -18,7 +18,6 @@ counts with a client of its own (never re-sending its parent's counts).
 import atexit
 import json
 import os
-import threading
 import weakref
 from typing import Dict, Optional
 
@@ -65,9 +64,9 @@ class Client:
                  source: str = "<python>"):
         self._text = config_text if config_text is not None else _config_text(url, groups, redis)
         self._source = source
-        self._lock = threading.Lock()
-        self._generation = 0
         self._inner = _ecl.Client(self._text, self._source)
+        # Groups and handles made from this client, re-pointed after a fork.
+        self._views = weakref.WeakSet()
         _clients.add(self)
 
     @classmethod
@@ -103,78 +102,69 @@ class Client:
 
     def _after_fork_in_child(self) -> None:
         # The parent's unsent counts stay in the parent's client (set aside,
-        # never sent from here); the child counts afresh.
+        # never sent from here); the child counts afresh, through the same
+        # groups and handles.
         _set_aside.append(self._inner)
-        self._lock = threading.Lock()
         self._inner = _ecl.Client(self._text, self._source)
-        self._generation += 1
+        for view in list(self._views):
+            view._bind()
 
 
 class Group:
-    """An event group of a Client."""
+    """An event group of a Client. ``log(event, n=1)`` counts ``n`` of
+    ``event`` (str or bytes): process memory only in a cached group."""
 
-    __slots__ = ("_client", "name", "_generation", "_native")
+    # `log` is the native method itself (bound again after a fork): a log
+    # costs one call into Rust and nothing else.
+    __slots__ = ("_client", "name", "_native", "log", "__weakref__")
 
     def __init__(self, client: Client, name: str):
         self._client = client
         self.name = name
-        self._generation = client._generation
-        self._native = client._inner.group(name)
+        self._bind()
+        client._views.add(self)
 
-    def _refresh(self):
-        client = self._client
-        self._native = client._inner.group(self.name)
-        self._generation = client._generation
-        return self._native
+    def _bind(self) -> None:
+        self._native = self._client._inner.group(self.name)
+        self.log = self._native.log
 
     @property
     def configured(self) -> bool:
         return self._native.configured
-
-    def log(self, event, n: int = 1) -> None:
-        """Counts ``n`` of ``event`` (str or bytes)."""
-        native = self._native if self._generation == self._client._generation else self._refresh()
-        native.log(event, n)
 
     def event(self, event) -> "EventHandle":
         """A handle for one event, resolved once (the fastest way to count)."""
         return EventHandle(self, event)
 
     def last_counts(self, interval: Optional[str] = None) -> Dict[str, int]:
-        return self._current_native().last_counts(interval)
+        return self._native.last_counts(interval)
 
     def current_counts(self, interval: Optional[str] = None) -> Dict[str, int]:
-        return self._current_native().current_counts(interval)
+        return self._native.current_counts(interval)
 
     def totals(self) -> Dict[str, int]:
-        return self._current_native().totals()
+        return self._native.totals()
 
     def info(self) -> dict:
-        return json.loads(self._current_native().info_json())
+        return json.loads(self._native.info_json())
 
     def intervals(self):
-        return self._current_native().intervals()
-
-    def _current_native(self):
-        return self._native if self._generation == self._client._generation else self._refresh()
+        return self._native.intervals()
 
 
 class EventHandle:
-    """One event of a group, resolved once."""
+    """One event of a group, resolved once: ``inc(n=1)``."""
 
-    __slots__ = ("_group", "_event", "_generation", "_native")
+    __slots__ = ("_group", "_event", "inc", "__weakref__")
 
     def __init__(self, group: Group, event):
         self._group = group
         self._event = event
-        self._generation = group._client._generation
-        self._native = group._current_native().event(event)
+        self._bind()
+        group._client._views.add(self)
 
-    def inc(self, n: int = 1) -> None:
-        if self._generation != self._group._client._generation:
-            self._native = self._group._current_native().event(self._event)
-            self._generation = self._group._client._generation
-        self._native.inc(n)
+    def _bind(self) -> None:
+        self.inc = self._group._client._inner.group(self._group.name).event(self._event).inc
 
 
 def _flush_all_at_exit() -> None:

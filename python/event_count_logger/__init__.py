@@ -119,8 +119,11 @@ class EventGroup:
             else:
                 self.logger.warning(f"Event '{event_id}' is not declared!")
                 return
-        group = self._group if self._client is self._ecl._client else self._native()
-        group.log(event_id, count)
+        client = self._ecl._client
+        if self._client is not client:
+            self._client = client
+            self._group = client.group(self.group_name)
+        self._group.log(event_id, count)
 
     def sync(self):
         """Send local counts to Redis now."""
