@@ -41,7 +41,7 @@ pub(crate) struct EventCounter {
     /// Shared banks, for threads and events without cells of their own.
     banks: [AtomicU64; 2],
     /// Cells of thread-local handles of this event.
-    locals: Mutex<Vec<Arc<LocalCell>>>,
+    locals: Mutex<Vec<Arc<OwnedCell>>>,
 }
 
 impl EventCounter {
@@ -65,8 +65,8 @@ impl EventCounter {
     }
 
     /// A new cell for a thread-local handle.
-    pub fn new_local(&self) -> Arc<LocalCell> {
-        let cell = Arc::new(LocalCell::default());
+    pub fn new_local(&self) -> Arc<OwnedCell> {
+        let cell = Arc::new(OwnedCell::default());
         self.locals
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -85,17 +85,18 @@ impl EventCounter {
     }
 }
 
-/// Counts that one thread alone writes. Only the owner writes `counted` (so
+/// Counts that one owner alone writes (a counting thread's own cell, or a
+/// thread-local handle's). Only the owner writes `counted` (so
 /// a load and a store suffice, no read-modify-write); only the flusher
 /// writes `taken`. Both only grow, so a count added while the flusher reads
 /// is simply taken at the next drain of that bank.
 #[derive(Default)]
-pub(crate) struct LocalCell {
+pub(crate) struct OwnedCell {
     counted: [AtomicU64; 2],
     taken: [AtomicU64; 2],
 }
 
-impl LocalCell {
+impl OwnedCell {
     /// Adds `n` to `bank`. Only the owning thread may call this; returns the
     /// bank's count not yet taken, for the `sync_limit` check.
     #[inline]
@@ -127,7 +128,7 @@ impl LocalCell {
 /// at a time as the thread counts events (addresses never move, so the
 /// flusher reads them while the owner writes).
 struct ThreadCells {
-    chunks: Box<[OnceLock<Box<[LocalCell; CELL_CHUNK]>>]>,
+    chunks: Box<[OnceLock<Box<[OwnedCell; CELL_CHUNK]>>]>,
 }
 
 impl ThreadCells {
@@ -139,14 +140,14 @@ impl ThreadCells {
 
     /// The cell of event `index` (< `MAX_CELL_EVENTS`), made if new.
     #[inline]
-    fn cell(&self, index: usize) -> &LocalCell {
+    fn cell(&self, index: usize) -> &OwnedCell {
         let chunk = self.chunks[index / CELL_CHUNK]
-            .get_or_init(|| Box::new(std::array::from_fn(|_| LocalCell::default())));
+            .get_or_init(|| Box::new(std::array::from_fn(|_| OwnedCell::default())));
         &chunk[index % CELL_CHUNK]
     }
 
     /// The cell of event `index`, if this thread ever counted near it.
-    fn existing(&self, index: usize) -> Option<&LocalCell> {
+    fn existing(&self, index: usize) -> Option<&OwnedCell> {
         let chunk = self.chunks.get(index / CELL_CHUNK)?.get()?;
         Some(&chunk[index % CELL_CHUNK])
     }
@@ -156,14 +157,14 @@ type EventMap = HashMap<Box<[u8]>, Arc<EventCounter>>;
 
 /// A group's event counters by ID, and the cell indices they use.
 #[derive(Default)]
-struct EventTable {
+struct CounterIndex {
     map: EventMap,
     /// Indices of pruned events, for new ones to reuse.
     free_indices: Vec<usize>,
     next_index: usize,
 }
 
-impl EventTable {
+impl CounterIndex {
     fn insert(&mut self, id: &[u8]) -> Arc<EventCounter> {
         let index = self.free_indices.pop().unwrap_or_else(|| {
             self.next_index += 1;
@@ -179,9 +180,9 @@ impl EventTable {
 enum Events {
     /// Only declared events: the table never changes, so it is read without
     /// a lock (a read lock costs two atomic read-modify-writes per `log`).
-    Fixed(EventTable),
+    Fixed(CounterIndex),
     /// Auto-declared events come and go: read-mostly, behind a lock.
-    Growing(RwLock<EventTable>),
+    Growing(RwLock<CounterIndex>),
 }
 
 impl Events {
@@ -219,7 +220,7 @@ pub(crate) struct CachedGroup {
 
 impl CachedGroup {
     pub fn new(config: &ecl_core::GroupConfig, wake: Arc<Wake>) -> CachedGroup {
-        let mut declared = EventTable::default();
+        let mut declared = CounterIndex::default();
         for event in &config.events {
             declared.insert(event.as_bytes());
         }
@@ -302,9 +303,9 @@ impl CachedGroup {
         }
     }
 
-    /// Adds `n` through a thread-local handle's cell (see [`LocalCell`]).
+    /// Adds `n` through a thread-local handle's cell (see [`OwnedCell`]).
     #[inline]
-    pub fn add_local(&self, cell: &LocalCell, n: u64) {
+    pub fn add_local(&self, cell: &OwnedCell, n: u64) {
         let bank = self.active.load(Ordering::Acquire);
         self.check_cell_limit(cell.add_owned(bank, n));
     }
@@ -329,7 +330,7 @@ impl CachedGroup {
 
     /// The calling thread's cell for event `index`, when it can have one.
     #[inline]
-    fn own_cell(&self, index: usize) -> Option<&LocalCell> {
+    fn own_cell(&self, index: usize) -> Option<&OwnedCell> {
         let slot = thread_slot::current();
         if slot >= MAX_THREAD_SLOTS || index >= MAX_CELL_EVENTS {
             return None;
@@ -370,7 +371,7 @@ impl CachedGroup {
     fn thread_cells_of<'a>(
         &'a self,
         counter: &'a EventCounter,
-    ) -> impl Iterator<Item = &'a LocalCell> + 'a {
+    ) -> impl Iterator<Item = &'a OwnedCell> + 'a {
         self.thread_cells()
             .filter_map(|cells| cells.existing(counter.index))
     }
@@ -400,7 +401,7 @@ impl CachedGroup {
             return; // declared events stay
         };
         let mut table = lock.write().unwrap_or_else(|e| e.into_inner());
-        let EventTable {
+        let CounterIndex {
             map, free_indices, ..
         } = &mut *table;
         // Under the write lock nobody can be counting by name, so a strong

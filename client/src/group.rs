@@ -1,6 +1,6 @@
 //! Groups and event handles: where applications count.
 
-use crate::cached::{CachedGroup, EventCounter, LocalCell};
+use crate::cached::{CachedGroup, EventCounter, OwnedCell};
 use crate::client::ClientInner;
 use crate::error::ClientError;
 use ecl_core::event_id::{check_client_event_id, display_id, escape_id};
@@ -72,7 +72,7 @@ pub struct LocalEventHandle {
 enum LocalTarget {
     Cached {
         group: Arc<CachedGroup>,
-        cell: Arc<LocalCell>,
+        cell: Arc<OwnedCell>,
         /// Keeps the event's counter (and so the cell's registration) alive.
         _counter: Arc<EventCounter>,
     },
