@@ -107,7 +107,7 @@ def test_a_fork_never_resends_the_parent_s_counts_nor_hangs(server):
         w.start()
     children = 0
     try:
-        for _ in range(60):
+        for _ in range(200):
             pid = os.fork()
             if pid == 0:
                 try:
