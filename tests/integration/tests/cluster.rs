@@ -519,3 +519,34 @@ fn cluster_failover_under_load_keeps_every_count_and_the_old_master_alive() {
     // The "counted" event lives in the 1 h window, so its total is kept.
     assert_eq!(counted, acked.load(Ordering::Relaxed));
 }
+
+/// A group created and altered at runtime through the cluster (routed by its
+/// slot) keeps its schema and counts when its slot moves.
+#[test]
+fn a_group_created_at_runtime_moves_with_its_schema() {
+    let cluster = Cluster::start(CONFIG, 3);
+    let mut c = cluster_connection(&cluster);
+    let ok = |c: &mut ClusterConnection, args: &[&str]| {
+        cmd(args)
+            .query::<()>(c)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    ok(&mut c, &["ECL.CREATE", "runtime", "INTERVALS", "1h", "1d", "EVENTS", "a"]);
+    ok(&mut c, &["ECL.LOG", "runtime", "a", "5"]);
+    let slot = cluster.key_slot("runtime");
+    let from_port = cluster.owner_of_slot(slot).port;
+    let to = cluster.nodes.iter().find(|n| n.port != from_port).unwrap();
+    cluster.move_slot(slot, to, |_| {});
+    // The new owner has the schema: it takes the declared event and refuses others.
+    ok(&mut c, &["ECL.LOG", "runtime", "a", "2"]);
+    let refused = cmd(&["ECL.LOG", "runtime", "b"]).query::<()>(&mut c);
+    assert!(refused.is_err(), "b is not declared there either");
+    ok(&mut c, &["ECL.ALTER", "runtime", "EVENTS", "a", "b"]);
+    ok(&mut c, &["ECL.LOG", "runtime", "b"]);
+    assert_eq!(
+        get(&mut c, &["ECL.TOTALS", "runtime"]),
+        pairs(&[("a", 7), ("b", 1)])
+    );
+    let groups: Vec<String> = cmd(&["ECL.GROUPS"]).query(&mut to.conn()).unwrap();
+    assert!(groups.contains(&"runtime".to_string()), "{groups:?}");
+}
