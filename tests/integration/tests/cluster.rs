@@ -531,7 +531,18 @@ fn a_group_created_at_runtime_moves_with_its_schema() {
             .query::<()>(c)
             .unwrap_or_else(|e| panic!("{args:?}: {e}"))
     };
-    ok(&mut c, &["ECL.CREATE", "runtime", "INTERVALS", "1h", "1d", "EVENTS", "a"]);
+    ok(
+        &mut c,
+        &[
+            "ECL.CREATE",
+            "runtime",
+            "INTERVALS",
+            "1h",
+            "1d",
+            "EVENTS",
+            "a",
+        ],
+    );
     ok(&mut c, &["ECL.LOG", "runtime", "a", "5"]);
     let slot = cluster.key_slot("runtime");
     let from_port = cluster.owner_of_slot(slot).port;
