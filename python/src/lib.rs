@@ -60,6 +60,15 @@ fn with_event<R>(event: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResu
     ))
 }
 
+/// A read of Redis with the GIL released, as a dict.
+fn read<'py>(
+    py: Python<'py>,
+    f: impl FnOnce() -> Result<Counts, ClientError> + Send,
+) -> PyResult<Bound<'py, PyDict>> {
+    let counts = py.allow_threads(f).map_err(to_py)?;
+    counts_dict(py, counts)
+}
+
 fn counts_dict<'py>(py: Python<'py>, counts: Counts) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (event, n) in counts {
@@ -168,10 +177,7 @@ impl PyGroup {
         py: Python<'py>,
         interval: Option<&str>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let counts = py
-            .allow_threads(|| self.inner.last_counts(interval))
-            .map_err(to_py)?;
-        counts_dict(py, counts)
+        read(py, || self.inner.last_counts(interval))
     }
 
     #[pyo3(signature = (interval=None))]
@@ -180,15 +186,11 @@ impl PyGroup {
         py: Python<'py>,
         interval: Option<&str>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let counts = py
-            .allow_threads(|| self.inner.current_counts(interval))
-            .map_err(to_py)?;
-        counts_dict(py, counts)
+        read(py, || self.inner.current_counts(interval))
     }
 
     fn totals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let counts = py.allow_threads(|| self.inner.totals()).map_err(to_py)?;
-        counts_dict(py, counts)
+        read(py, || self.inner.totals())
     }
 
     /// `ECL.INFO` as a JSON text (the Python side makes it a dict).
