@@ -242,7 +242,7 @@ pub fn require_in_config(config: &Config, group: &str) -> Result<(), CliError> {
 /// The configured name of the interval a user asked for (or the only one).
 fn interval_name(g: &ecl_client::GroupConfig, interval: Option<&str>) -> Result<String, CliError> {
     let ms = resolve_interval(&g.name, &g.intervals, interval.map(str::as_bytes))
-        .map_err(|e| CliError::Usage(e.to_string().trim_start_matches("ERR ").to_string()))?;
+        .map_err(|e| CliError::Usage(e.message()))?;
     Ok(g.interval_by_ms(ms)
         .expect("resolved from the config")
         .name

@@ -17,82 +17,79 @@ use std::time::{Duration, Instant};
 /// Pause between closing a bank and draining it.
 pub(crate) const GRACE: Duration = Duration::from_millis(2);
 
+/// Which of a group's two banks: the group alone knows which bank is
+/// active (`CachedGroup::flip` is the only switch), so the schedule names
+/// banks by role, never by number, and cannot fall out of step with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bank {
+    /// The bank `log` adds to now.
+    Active,
+    /// The other one: closing, idle, or empty.
+    Other,
+}
+
 /// Take what `bank` holds and send it as counts of the span starting at `span`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Drain {
-    pub bank: usize,
+    pub bank: Bank,
     pub span: u64,
 }
 
-/// The bank closed at the last boundary, to drain once `due`.
+/// What the bank that is not active holds.
 #[derive(Debug, Clone, Copy)]
-struct Closing {
-    drain: Drain,
-    due: Instant,
+enum OtherBank {
+    /// Never used yet.
+    Empty,
+    /// Closed at the last boundary for `span`: drain it once `due`.
+    Closing { span: u64, due: Instant },
+    /// Drained; a straggler may still add to it, for `span`.
+    Idle { span: u64 },
 }
 
 /// One group's banks, from the flusher's side (it alone flips them).
 #[derive(Debug)]
 pub(crate) struct BankSchedule {
-    /// The bank `log` adds to, as the flusher last set it.
-    active: usize,
     /// Start of the span the active bank counts for.
     span: u64,
-    closing: Option<Closing>,
-    /// The bank that is neither active nor closing, with its last span.
-    idle: Option<Drain>,
+    other: OtherBank,
     sync_every: Option<Duration>,
     next_sync: Option<Instant>,
 }
 
-/// What to do at a span boundary, in order: the drains, then flip the
-/// group's active bank (it must return `closed`, the bank that was active).
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Boundary {
-    pub drains: Vec<Drain>,
-    pub closed: usize,
-}
-
 impl BankSchedule {
-    /// A group whose bank 0 is active and counts for the span at `span`.
+    /// A group whose active bank counts for the span at `span`.
     pub fn new(span: u64, sync_every: Option<Duration>, now: Instant) -> BankSchedule {
         BankSchedule {
-            active: 0,
             span,
-            closing: None,
-            idle: None,
+            other: OtherBank::Empty,
             sync_every,
             next_sync: sync_every.map(|every| now + every),
         }
     }
 
     /// The span that contains now starts at `span`. At a boundary, returns
-    /// what to drain before flipping the banks.
-    pub fn at_span(&mut self, span: u64, now: Instant) -> Option<Boundary> {
+    /// what to drain before the caller flips the group's banks (it must:
+    /// from here on the schedule takes the flip as done).
+    pub fn at_span(&mut self, span: u64, now: Instant) -> Option<Vec<Drain>> {
         if span <= self.span {
             return None;
         }
-        // The bank about to become active again: a bank closed a whole span
-        // ago and still not drained (overdue), or the idle bank's stragglers.
-        // (At most one of the two exists: a drained closing bank turns idle.)
-        let drains: Vec<Drain> = self
-            .closing
-            .take()
-            .map(|closing| closing.drain)
-            .or(self.idle.take())
-            .into_iter()
-            .collect();
-        let closed = self.active;
-        self.closing = Some(Closing {
-            drain: Drain {
-                bank: closed,
-                span: self.span,
-            },
+        // The other bank is about to become active again: first take what
+        // it holds, as counts of the span it was closed for (a bank closed a
+        // whole span ago and still not drained, or an idle bank's stragglers).
+        let drains = match self.other {
+            OtherBank::Closing { span, .. } | OtherBank::Idle { span } => vec![Drain {
+                bank: Bank::Other,
+                span,
+            }],
+            OtherBank::Empty => Vec::new(),
+        };
+        self.other = OtherBank::Closing {
+            span: self.span,
             due: now + GRACE,
-        });
-        self.active ^= 1;
+        };
         self.span = span;
-        Some(Boundary { drains, closed })
+        Some(drains)
     }
 
     /// What to drain now: a closed bank past its grace, and the active bank
@@ -100,20 +97,24 @@ impl BankSchedule {
     /// flush), every bank that may hold counts, at once.
     pub fn due(&mut self, now: Instant, all: bool, limit_hit: bool) -> Vec<Drain> {
         let mut drains = Vec::new();
-        match self.closing {
-            Some(closing) if all || closing.due <= now => {
-                self.closing = None;
-                self.idle = Some(closing.drain);
-                drains.push(closing.drain);
+        match self.other {
+            OtherBank::Closing { span, due } if all || due <= now => {
+                self.other = OtherBank::Idle { span };
+                drains.push(Drain {
+                    bank: Bank::Other,
+                    span,
+                });
             }
-            Some(_) => {}
-            None if all => drains.extend(self.idle),
-            None => {}
+            OtherBank::Idle { span } if all => drains.push(Drain {
+                bank: Bank::Other,
+                span,
+            }),
+            _ => {}
         }
         let sync_due = self.next_sync.is_some_and(|t| t <= now);
         if all || limit_hit || sync_due {
             drains.push(Drain {
-                bank: self.active,
+                bank: Bank::Active,
                 span: self.span,
             });
             self.next_sync = self.sync_every.map(|every| now + every);
@@ -123,7 +124,10 @@ impl BankSchedule {
 
     /// The next moment `due` has work without being asked, if any.
     pub fn wake_at(&self) -> Option<Instant> {
-        let closing = self.closing.map(|c| c.due);
+        let closing = match self.other {
+            OtherBank::Closing { due, .. } => Some(due),
+            _ => None,
+        };
         match (closing, self.next_sync) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -137,8 +141,18 @@ mod tests {
 
     const SPAN: u64 = 1_000;
 
-    fn drain(bank: usize, span: u64) -> Drain {
-        Drain { bank, span }
+    fn active(span: u64) -> Drain {
+        Drain {
+            bank: Bank::Active,
+            span,
+        }
+    }
+
+    fn other(span: u64) -> Drain {
+        Drain {
+            bank: Bank::Other,
+            span,
+        }
     }
 
     #[test]
@@ -147,16 +161,10 @@ mod tests {
         let mut s = BankSchedule::new(0, None, t0);
         assert_eq!(s.at_span(0, t0), None, "no boundary yet");
         let boundary = s.at_span(SPAN, t0).unwrap();
-        assert_eq!(
-            boundary,
-            Boundary {
-                drains: vec![],
-                closed: 0
-            }
-        );
+        assert_eq!(boundary, vec![]);
         assert_eq!(s.due(t0, false, false), vec![], "within the grace");
         assert_eq!(s.wake_at(), Some(t0 + GRACE));
-        assert_eq!(s.due(t0 + GRACE, false, false), vec![drain(0, 0)]);
+        assert_eq!(s.due(t0 + GRACE, false, false), vec![other(0)]);
         assert_eq!(s.wake_at(), None);
     }
 
@@ -165,18 +173,13 @@ mod tests {
         let t0 = Instant::now();
         let mut s = BankSchedule::new(0, None, t0);
         s.at_span(SPAN, t0).unwrap();
-        assert_eq!(s.due(t0 + GRACE, false, false), vec![drain(0, 0)]);
-        // Bank 0 is idle now; the next boundary reactivates it, so it is
-        // drained first, still as span 0, and bank 1 closes for span 1.
+        assert_eq!(s.due(t0 + GRACE, false, false), vec![other(0)]);
+        // The other bank is idle now; the next boundary reactivates it, so
+        // it is drained first, still as span 0, and the active one closes
+        // for span 1.
         let boundary = s.at_span(2 * SPAN, t0 + GRACE).unwrap();
-        assert_eq!(
-            boundary,
-            Boundary {
-                drains: vec![drain(0, 0)],
-                closed: 1
-            }
-        );
-        assert_eq!(s.due(t0 + 2 * GRACE, false, false), vec![drain(1, SPAN)]);
+        assert_eq!(boundary, vec![other(0)]);
+        assert_eq!(s.due(t0 + 2 * GRACE, false, false), vec![other(SPAN)]);
     }
 
     #[test]
@@ -184,12 +187,12 @@ mod tests {
         let t0 = Instant::now();
         let mut s = BankSchedule::new(0, None, t0);
         // Only the active bank before any boundary.
-        assert_eq!(s.due(t0, true, false), vec![drain(0, 0)]);
+        assert_eq!(s.due(t0, true, false), vec![active(0)]);
         // Closing (within its grace) and active.
         s.at_span(SPAN, t0).unwrap();
-        assert_eq!(s.due(t0, true, false), vec![drain(0, 0), drain(1, SPAN)]);
+        assert_eq!(s.due(t0, true, false), vec![other(0), active(SPAN)]);
         // Idle (stragglers) and active, again at every flush.
-        assert_eq!(s.due(t0, true, false), vec![drain(0, 0), drain(1, SPAN)]);
+        assert_eq!(s.due(t0, true, false), vec![other(0), active(SPAN)]);
         assert_eq!(
             s.due(t0, false, false),
             vec![],
@@ -202,16 +205,10 @@ mod tests {
         let t0 = Instant::now();
         let mut s = BankSchedule::new(0, None, t0);
         s.at_span(SPAN, t0).unwrap();
-        // No `due` call in between: the next boundary drains bank 0 (closed
-        // for span 0) before bank 0 becomes active again.
+        // No `due` call in between: the next boundary drains the bank
+        // closed for span 0 before it becomes active again.
         let boundary = s.at_span(2 * SPAN, t0).unwrap();
-        assert_eq!(
-            boundary,
-            Boundary {
-                drains: vec![drain(0, 0)],
-                closed: 1
-            }
-        );
+        assert_eq!(boundary, vec![other(0)]);
     }
 
     #[test]
@@ -221,13 +218,9 @@ mod tests {
         let mut s = BankSchedule::new(0, Some(every), t0);
         assert_eq!(s.wake_at(), Some(t0 + every));
         assert_eq!(s.due(t0, false, false), vec![]);
-        assert_eq!(s.due(t0, false, true), vec![drain(0, 0)], "sync_limit hit");
+        assert_eq!(s.due(t0, false, true), vec![active(0)], "sync_limit hit");
         let later = t0 + every + every;
-        assert_eq!(
-            s.due(later, false, false),
-            vec![drain(0, 0)],
-            "sync_interval"
-        );
+        assert_eq!(s.due(later, false, false), vec![active(0)], "sync_interval");
         assert_eq!(s.wake_at(), Some(later + every));
     }
 }

@@ -1,7 +1,6 @@
 //! Errors of the client.
 
-use ecl_core::event_id::EventIdError;
-use ecl_core::ConfigError;
+use ecl_core::{ConfigError, EclError};
 
 /// What went wrong in a client call.
 #[derive(Debug, thiserror::Error)]
@@ -13,25 +12,11 @@ pub enum ClientError {
     /// command.
     #[error("redis: {}", describe_redis_error(.0))]
     Redis(#[from] redis::RedisError),
-    /// The event is not declared and the group does not auto-declare.
-    #[error("event '{event}' is not declared in group '{group}' and auto_declare_events is off")]
-    UndeclaredEvent {
-        /// The group.
-        group: String,
-        /// The event ID, printable.
-        event: String,
-    },
-    /// The event ID is empty, too long, or reserved (`@...`).
-    #[error("bad event ID '{event}': {reason}")]
-    BadEventId {
-        /// The event ID, printable.
-        event: String,
-        /// What is wrong with it.
-        reason: EventIdError,
-    },
-    /// The group has no such interval (or several and none was named).
-    #[error("{0}")]
-    Interval(String),
+    /// The client refused the input itself, by the same rule and with the
+    /// same words as the server (unknown group, undeclared event, bad event
+    /// ID, interval not named): nothing was sent.
+    #[error("{}", .0.message())]
+    Refused(#[from] EclError),
     /// `flush()` or shutdown could not deliver everything.
     #[error("flush incomplete: {0}")]
     Flush(String),

@@ -9,11 +9,12 @@ use crate::bank_schedule::{BankSchedule, Drain, GRACE};
 use crate::cached::CachedGroup;
 use crate::sink::{BatchSink, SendError};
 use ecl_core::protocol::MlogArgs;
+use ecl_core::time::unix_now_ms;
 use ecl_core::window::{next_boundary, span_start};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Events per `ECL.MLOG` at most.
 const MAX_BATCH_EVENTS: usize = 1000;
@@ -21,12 +22,6 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long shutdown keeps trying to deliver before giving up (and saying so).
 pub(crate) const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn clock_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 /// Wakes the flusher: on `sync_limit`, `flush()` and shutdown.
 #[derive(Default)]
@@ -246,7 +241,7 @@ impl Flusher {
         done: Arc<FlushDone>,
         stats: Arc<Stats>,
     ) -> Flusher {
-        let (now_ms, now) = (clock_ms(), Instant::now());
+        let (now_ms, now) = (unix_now_ms(), Instant::now());
         let schedules = groups
             .iter()
             .map(|g| BankSchedule::new(span_start(&g.intervals_ms, now_ms), g.sync_interval, now))
@@ -311,13 +306,12 @@ impl Flusher {
     /// group's bank (the old one is drained after `GRACE`). With `now`
     /// (flush), wait out the grace here.
     fn close_spans(&mut self, now: bool) {
-        let (now_ms, instant) = (clock_ms(), Instant::now());
+        let (now_ms, instant) = (unix_now_ms(), Instant::now());
         for g in 0..self.groups.len() {
             let span = span_start(&self.groups[g].intervals_ms, now_ms);
-            if let Some(boundary) = self.schedules[g].at_span(span, instant) {
-                self.drain_all(g, &boundary.drains);
-                let closed = self.groups[g].flip();
-                debug_assert_eq!(closed, boundary.closed, "only the flusher flips");
+            if let Some(drains) = self.schedules[g].at_span(span, instant) {
+                self.drain_all(g, &drains);
+                self.groups[g].flip();
                 self.groups[g].prune_idle();
             }
         }
@@ -337,7 +331,8 @@ impl Flusher {
 
     fn drain_all(&mut self, g: usize, drains: &[Drain]) {
         for drain in drains {
-            self.drain_bank(g, drain.bank, drain.span);
+            let bank = self.groups[g].bank(drain.bank);
+            self.drain_bank(g, bank, drain.span);
         }
     }
 
@@ -450,7 +445,7 @@ impl Flusher {
 
     fn sleep_time(&self) -> Duration {
         let now = Instant::now();
-        let now_ms = clock_ms();
+        let now_ms = unix_now_ms();
         let mut until = Duration::from_secs(1);
         for (g, group) in self.groups.iter().enumerate() {
             if let Some(b) = next_boundary(&group.intervals_ms, now_ms) {

@@ -3,8 +3,9 @@
 use crate::cached::{CachedGroup, EventCounter, OwnedCell};
 use crate::client::ClientInner;
 use crate::error::ClientError;
-use ecl_core::event_id::{check_client_event_id, display_id, escape_id};
-use ecl_core::GroupConfig;
+use ecl_core::command::resolve_interval;
+use ecl_core::event_id::{check_loggable, escape_id};
+use ecl_core::{EclError, GroupConfig};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -270,39 +271,33 @@ impl Group {
             return Ok(counter);
         }
         self.check(config, event)?;
-        group
-            .find_or_insert(event)
-            .ok_or_else(|| self.undeclared(config, event))
+        group.find_or_insert(event).ok_or_else(|| {
+            let undeclared = EclError::UndeclaredEvent {
+                group: config.name.clone(),
+                event: event.to_vec(),
+            };
+            self.refused(config, event, undeclared)
+        })
     }
 
     /// Checks an event locally, so a bad one costs no round trip.
+    /// Checks an event locally by core's rule, so a bad one costs no round
+    /// trip; reports each refused event once.
     fn check(&self, config: &GroupConfig, event: &[u8]) -> Result<(), ClientError> {
-        if let Err(reason) = check_client_event_id(event) {
-            let e = ClientError::BadEventId {
-                event: display_id(event),
-                reason,
-            };
-            self.client.report_once(&config.name, event, &e.to_string());
-            return Err(e);
-        }
-        if !config.auto_declare_events && !config.events.iter().any(|d| d.as_bytes() == event) {
-            return Err(self.undeclared(config, event));
-        }
-        Ok(())
+        let declared = config.events.iter().any(|d| d.as_bytes() == event);
+        check_loggable(&config.name, event, declared, config.auto_declare_events)
+            .map_err(|e| self.refused(config, event, e))
     }
 
-    fn undeclared(&self, config: &GroupConfig, event: &[u8]) -> ClientError {
-        let e = ClientError::UndeclaredEvent {
-            group: config.name.clone(),
-            event: display_id(event),
-        };
+    fn refused(&self, config: &GroupConfig, event: &[u8], e: EclError) -> ClientError {
+        let e = ClientError::Refused(e);
         self.client.report_once(&config.name, event, &e.to_string());
         e
     }
 
     fn config(&self) -> Result<&GroupConfig, ClientError> {
         match &self.kind {
-            GroupKind::Noop(name) => Err(ClientError::Interval(format!("unknown group '{name}'"))),
+            GroupKind::Noop(name) => Err(EclError::UnknownGroup(name.clone()).into()),
             GroupKind::Direct(c) | GroupKind::Cached(c, _) => Ok(c),
         }
     }
@@ -319,13 +314,13 @@ impl Group {
     fn interval_name(&self, interval: Option<&str>) -> Result<String, ClientError> {
         let config = self.config()?;
         match interval {
+            // The server resolves a named interval: it knows the group's
+            // intervals as they are now, which a config may not.
             Some(i) => Ok(i.to_string()),
-            None if config.intervals.len() == 1 => Ok(config.intervals[0].name.clone()),
-            None => Err(ClientError::Interval(format!(
-                "group '{}' has several intervals ({}): name one",
-                config.name,
-                config.interval_names()
-            ))),
+            None => {
+                resolve_interval(&config.name, &config.intervals, None)?;
+                Ok(config.intervals[0].name.clone())
+            }
         }
     }
 

@@ -40,7 +40,7 @@ mod sink;
 mod thread_slot;
 
 pub use client::{ClientBuilder, EclClient};
-pub use ecl_core::{Config, GroupConfig, RedisSettings};
+pub use ecl_core::{Config, EclError, GroupConfig, RedisSettings};
 pub use error::ClientError;
 pub use flusher::FlushStats;
 pub use group::{

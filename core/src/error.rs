@@ -50,6 +50,18 @@ pub enum EclError {
     WrongType,
 }
 
+impl EclError {
+    /// The text without its RESP error code (`ERR `), as a client that
+    /// refused the input itself says it.
+    pub fn message(&self) -> String {
+        let text = self.to_string();
+        match text.strip_prefix("ERR ") {
+            Some(rest) => rest.to_string(),
+            None => text,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,29 @@ pub fn check_client_event_id(id: &[u8]) -> Result<(), EventIdError> {
     }
 }
 
+/// Whether a group may count `id`: a valid client ID that is `known` to the
+/// group (declared, or auto-declared and live) or that the group may
+/// auto-declare. The rule the store admits by and clients check locally.
+pub fn check_loggable(
+    group: &str,
+    id: &[u8],
+    known: bool,
+    auto_declare: bool,
+) -> Result<(), crate::EclError> {
+    check_client_event_id(id).map_err(|reason| crate::EclError::BadEventId {
+        event: id.to_vec(),
+        reason,
+    })?;
+    if known || auto_declare {
+        Ok(())
+    } else {
+        Err(crate::EclError::UndeclaredEvent {
+            group: group.to_string(),
+            event: id.to_vec(),
+        })
+    }
+}
+
 /// An ID shown in an error message: printable, and cut when long.
 pub fn display_id(id: &[u8]) -> String {
     const SHOWN: usize = 64;

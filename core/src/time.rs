@@ -15,6 +15,14 @@
 /// with room to spare.
 pub const MAX_TIME_MS: u64 = 253_402_300_800_000;
 
+/// This machine's wall clock in Unix milliseconds (0 before 1970): the one
+/// clock reading the module and the clients share.
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// The times one command acts at, resolved against a store's position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActTimes {

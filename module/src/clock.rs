@@ -8,14 +8,10 @@
 
 use redis_module::{Context, ContextFlags};
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// The server's wall clock in Unix milliseconds.
-pub fn server_clock_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+pub use ecl_core::time::unix_now_ms as server_clock_ms;
 
 /// The master's clock as last heard, and when (on this server's
 /// monotonic clock).

@@ -7,7 +7,7 @@ use super::producers::MAX_PRODUCER_ID_LEN;
 use super::windows::{place, Place};
 use super::{Batch, GroupStore};
 use crate::error::EclError;
-use crate::event_id::{check_client_event_id, OVERFLOW_EVENT};
+use crate::event_id::{check_loggable, OVERFLOW_EVENT};
 use crate::time::ActTimes;
 use hashbrown::HashMap;
 
@@ -59,25 +59,15 @@ impl GroupStore {
         let mut new_events: Vec<NewEvent<'a>> = Vec::new();
         let mut new_index: HashMap<&[u8], usize> = HashMap::new();
         for &(id, count) in batch.events {
-            check_client_event_id(id).map_err(|reason| EclError::BadEventId {
-                event: id.to_vec(),
-                reason,
-            })?;
             let slot = self.events.find(id);
-            let target = match slot {
-                Some(slot) if self.is_declared(slot) || self.is_live(slot, now) => {
-                    Target::Slot(slot)
-                }
-                _ if !self.auto_declare => {
-                    return Err(EclError::UndeclaredEvent {
-                        group: self.name.clone(),
-                        event: id.to_vec(),
-                    })
-                }
-                dead_slot => Target::New(*new_index.entry(id).or_insert_with(|| {
+            let known = slot.filter(|&s| self.is_declared(s) || self.is_live(s, now));
+            check_loggable(&self.name, id, known.is_some(), self.auto_declare)?;
+            let target = match known {
+                Some(slot) => Target::Slot(slot),
+                None => Target::New(*new_index.entry(id).or_insert_with(|| {
                     new_events.push(NewEvent {
                         id,
-                        dead_slot,
+                        dead_slot: slot,
                         sum: 0,
                         admitted: false,
                     });

@@ -336,7 +336,9 @@ fn direct_mode_unknown_groups_and_undeclared_events() {
     );
     assert!(matches!(
         direct.last_counts(None),
-        Err(ecl_client::ClientError::Interval(_))
+        Err(ecl_client::ClientError::Refused(
+            ecl_client::EclError::IntervalRequired { .. }
+        ))
     ));
     // Unknown group: a no-op.
     let unknown = ecl.group("nope");
@@ -347,13 +349,18 @@ fn direct_mode_unknown_groups_and_undeclared_events() {
     for group in ["direct", "cached"] {
         let e = dead.group(group).log("zzz").unwrap_err();
         assert!(
-            matches!(e, ecl_client::ClientError::UndeclaredEvent { .. }),
+            matches!(
+                e,
+                ecl_client::ClientError::Refused(ecl_client::EclError::UndeclaredEvent { .. })
+            ),
             "{group}: {e}"
         );
     }
     assert!(matches!(
         dead.group("dyn").log("@x"),
-        Err(ecl_client::ClientError::BadEventId { .. })
+        Err(ecl_client::ClientError::Refused(
+            ecl_client::EclError::BadEventId { .. }
+        ))
     ));
 }
 
