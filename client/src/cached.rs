@@ -156,18 +156,30 @@ impl ThreadCells {
 
 type EventMap = HashMap<Box<[u8]>, Arc<EventCounter>>;
 
-/// A group's event counters by ID, and the cell indices they use.
+/// A group's event counters by ID.
 #[derive(Default)]
 struct CounterIndex {
     map: EventMap,
-    /// Indices of pruned events, for new ones to reuse.
-    free_indices: Vec<usize>,
     next_index: usize,
 }
 
+/// Where pruned events go: cell indices free for new events, and events
+/// removed while a count may still have reached their cells (those are
+/// drained with the others until empty, then their index is free).
+#[derive(Default)]
+struct Recycling {
+    free: Vec<usize>,
+    retired: Vec<(Box<[u8]>, Arc<EventCounter>)>,
+}
+
 impl CounterIndex {
-    fn insert(&mut self, id: &[u8]) -> Arc<EventCounter> {
-        let index = self.free_indices.pop().unwrap_or_else(|| {
+    fn insert(&mut self, id: &[u8], recycling: &Mutex<Recycling>) -> Arc<EventCounter> {
+        let reused = recycling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .free
+            .pop();
+        let index = reused.unwrap_or_else(|| {
             self.next_index += 1;
             self.next_index - 1
         });
@@ -204,6 +216,7 @@ pub(crate) struct CachedGroup {
     /// Index of the bank `log` adds to.
     active: AtomicUsize,
     events: Events,
+    recycling: Mutex<Recycling>,
     /// Cells of each thread that counted here, by thread slot.
     threads: Box<[OnceLock<ThreadCells>]>,
     /// One past the highest thread slot that counted here.
@@ -221,9 +234,10 @@ pub(crate) struct CachedGroup {
 
 impl CachedGroup {
     pub fn new(config: &ecl_core::GroupConfig, wake: Arc<Wake>) -> CachedGroup {
+        let recycling = Mutex::default();
         let mut declared = CounterIndex::default();
         for event in &config.events {
-            declared.insert(event.as_bytes());
+            declared.insert(event.as_bytes(), &recycling);
         }
         let events = if config.auto_declare_events {
             Events::Growing(RwLock::new(declared))
@@ -237,6 +251,7 @@ impl CachedGroup {
             sync_interval: config.sync_interval,
             active: AtomicUsize::new(0),
             events,
+            recycling,
             threads: (0..MAX_THREAD_SLOTS).map(|_| OnceLock::new()).collect(),
             slots_used: AtomicUsize::new(0),
             slots_joined: AtomicUsize::new(0),
@@ -278,7 +293,7 @@ impl CachedGroup {
                 let mut table = lock.write().unwrap_or_else(|e| e.into_inner());
                 match table.map.get(id) {
                     Some(counter) => Some(counter.clone()),
-                    None => Some(table.insert(id)),
+                    None => Some(table.insert(id, &self.recycling)),
                 }
             }
         }
@@ -408,28 +423,60 @@ impl CachedGroup {
     /// Forgets auto-declared events with nothing counted that no handle
     /// holds, so a stream of one-off IDs does not grow memory forever.
     pub fn prune_idle(&self) {
+        let idle = self.idle_events();
+        if !idle.is_empty() {
+            self.retire(idle);
+        }
+    }
+
+    /// Auto-declared events that look idle: nothing pending, no handle.
+    /// Found under the read lock, so counting goes on while it scans.
+    fn idle_events(&self) -> Vec<(Box<[u8]>, Arc<EventCounter>)> {
         let Events::Growing(lock) = &self.events else {
-            return; // declared events stay
+            return Vec::new(); // declared events stay
         };
-        let mut table = lock.write().unwrap_or_else(|e| e.into_inner());
-        let CounterIndex {
-            map, free_indices, ..
-        } = &mut *table;
-        // Under the write lock nobody can be counting by name, so a strong
-        // count of 1 means no handle and no `log` in flight holds it; its
-        // cells have nothing pending, so a new event may reuse its index.
-        map.retain(|_, c| {
-            let keep = Arc::strong_count(c) > 1 || self.has_pending(c);
-            if !keep {
-                free_indices.push(c.index);
+        let table = lock.read().unwrap_or_else(|e| e.into_inner());
+        table
+            .map
+            .iter()
+            .filter(|(_, c)| Arc::strong_count(c) == 1 && !self.has_pending(c))
+            .map(|(id, c)| (id.clone(), c.clone()))
+            .collect()
+    }
+
+    /// Removes `idle` events still unheld; the write lock is held only for
+    /// the removals. A `log` by name between the scan and the removal may
+    /// have counted in their cells: no one can count there any more, so
+    /// what is left is final, and such an event retires until drained.
+    fn retire(&self, idle: Vec<(Box<[u8]>, Arc<EventCounter>)>) {
+        let Events::Growing(lock) = &self.events else {
+            return;
+        };
+        let mut removed = Vec::with_capacity(idle.len());
+        {
+            let mut table = lock.write().unwrap_or_else(|e| e.into_inner());
+            for (id, counter) in idle {
+                // Two references: the table's and ours. More: a handle
+                // was made since, and the event stays.
+                if Arc::strong_count(&counter) == 2 {
+                    table.map.remove(&id);
+                    removed.push((id, counter));
+                }
             }
-            keep
-        });
+        }
+        let mut recycling = self.recycling.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, counter) in removed {
+            if self.has_pending(&counter) {
+                recycling.retired.push((id, counter));
+            } else {
+                recycling.free.push(counter.index);
+            }
+        }
     }
 
     /// Takes every non-zero count of `bank`.
     pub fn drain(&self, bank: usize) -> Vec<(Box<[u8]>, u64)> {
-        self.events.read(|events| {
+        let mut counts: Vec<_> = self.events.read(|events| {
             events
                 .iter()
                 .filter_map(|(id, counter)| {
@@ -437,7 +484,21 @@ impl CachedGroup {
                     (n > 0).then(|| (id.clone(), n))
                 })
                 .collect()
-        })
+        });
+        let mut recycling = self.recycling.lock().unwrap_or_else(|e| e.into_inner());
+        let Recycling { free, retired } = &mut *recycling;
+        retired.retain(|(id, counter)| {
+            let n = self.drain_counter(counter, bank);
+            if n > 0 {
+                counts.push((id.clone(), n));
+            }
+            let pending = self.has_pending(counter);
+            if !pending {
+                free.push(counter.index);
+            }
+            pending
+        });
+        counts
     }
 }
 
@@ -554,6 +615,35 @@ mod tests {
         assert_eq!(new.index, index, "the index is reused");
         g.add(&new, 2);
         assert_eq!(drained(&g, 0), vec![("new".to_string(), 2)]);
+    }
+
+    #[test]
+    fn a_count_that_reaches_an_event_while_it_is_pruned_is_still_sent() {
+        let g = group("    auto_declare_events: true\n    intervals: [1m]\n    sync_interval: 1\n");
+        let index = g.find_or_insert(b"late").unwrap().index;
+        let idle = g.idle_events();
+        assert_eq!(idle.len(), 1);
+        // A `log` by name between the scan and the removal.
+        assert!(g.add_by_name(b"late", 3));
+        g.retire(idle);
+        assert!(g.find(b"late").is_none(), "removed");
+        let next = g.find_or_insert(b"next").unwrap();
+        assert_ne!(next.index, index, "not reused while a count is left");
+        assert_eq!(drained(&g, 0), vec![("late".to_string(), 3)]);
+        let after = g.find_or_insert(b"after").unwrap();
+        assert_eq!(after.index, index, "reused once drained");
+    }
+
+    #[test]
+    fn an_event_with_a_handle_made_during_pruning_stays() {
+        let g = group("    auto_declare_events: true\n    intervals: [1m]\n    sync_interval: 1\n");
+        g.find_or_insert(b"held").unwrap();
+        let idle = g.idle_events();
+        let handle = g.find(b"held").unwrap();
+        g.retire(idle);
+        g.add(&handle, 2);
+        assert!(g.find(b"held").is_some());
+        assert_eq!(drained(&g, 0), vec![("held".to_string(), 2)]);
     }
 
     #[test]
