@@ -5,6 +5,7 @@
 //! the ID itself is stored once, in `ids` (short IDs in place, see
 //! [`StoredId`]).
 
+use super::chunked::ChunkedVec;
 use hashbrown::HashTable;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -14,7 +15,7 @@ const MAX_REHASH_IN_ONE_STEP: usize = 50_000;
 
 pub(crate) struct EventTable {
     /// `None` marks a free slot, listed in `free`.
-    ids: Vec<Option<StoredId>>,
+    ids: ChunkedVec<Option<StoredId>>,
     index: HashTable<u32>,
     /// While the index grows: the full old index, whose slots are copied
     /// into the new one a few per insert (see [`Growth`]).
@@ -37,8 +38,13 @@ struct Growth {
     end_slot: u32,
 }
 
-/// Slots copied from the old index per insert while it grows.
-const MOVED_PER_INSERT: u32 = 64;
+/// Slots copied from the old index per insert while it grows. Each copy
+/// lands on a random page of the new table, which the kernel maps (and
+/// zeroes) on first touch: at a million events a growth faults in ~2,500
+/// pages, so copying few slots per insert spreads those faults over many
+/// commands (64 per insert put 3 ms of them into one `ECL.MLOG`). Any
+/// value ≥ 1 finishes the copy before the new table, twice the size, fills.
+const MOVED_PER_INSERT: u32 = 8;
 
 /// Longest ID kept in place rather than on the heap.
 const INLINE_ID_LEN: usize = 22;
@@ -104,7 +110,7 @@ impl EventTable {
     /// (auto-declared events), which decides the hasher.
     pub fn new(clients_add_ids: bool) -> Self {
         EventTable {
-            ids: Vec::new(),
+            ids: ChunkedVec::new(),
             index: HashTable::new(),
             growth: None,
             hasher: if clients_add_ids {
@@ -132,7 +138,7 @@ impl EventTable {
 
     /// Hash of the ID in a slot in use. A slot out of use (never indexed)
     /// hashes as empty.
-    fn slot_hash(ids: &[Option<StoredId>], hasher: &IdHasher, slot: u32) -> u64 {
+    fn slot_hash(ids: &ChunkedVec<Option<StoredId>>, hasher: &IdHasher, slot: u32) -> u64 {
         hasher.hash_one(ids[slot as usize].as_deref().unwrap_or_default())
     }
 
@@ -184,7 +190,7 @@ impl EventTable {
                 slot
             }
             None => {
-                super::push_compact(&mut self.ids, Some(id.into()));
+                self.ids.push(Some(id.into()));
                 u32::try_from(self.ids.len() - 1).expect("more than 2^32 event slots")
             }
         };
@@ -235,9 +241,8 @@ impl EventTable {
     /// Gives back memory held for slots and index entries no longer used,
     /// in three parts (`part` 0..3) so each costs one deallocation.
     pub fn shrink(&mut self, part: usize) {
-        let len = self.ids.len();
         match part {
-            0 if self.ids.capacity() > 2 * len + 16 => self.ids.shrink_to_fit(),
+            0 => self.ids.shrink_if_loose(),
             1 => self.free.shrink_to_fit(),
             // Shrinking the index rehashes every live entry: only worth it
             // (and only cheap enough for one step) when few are left.
@@ -263,7 +268,7 @@ impl EventTable {
             .map(|id| id.len())
             .sum();
         heap_ids
-            + self.ids.capacity() * std::mem::size_of::<Option<StoredId>>()
+            + self.ids.heap_bytes()
             + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
             + self
                 .growth

@@ -14,6 +14,7 @@
 //! (encoding parts and reshaping), `event_table`, `slot_counts`, `producers`.
 
 mod admission;
+mod chunked;
 mod event_table;
 mod expiry;
 mod producers;
@@ -33,6 +34,7 @@ pub use windows::IntervalState;
 use crate::error::EclError;
 use crate::time::{self, ActTimes};
 use admission::{Admission, Plan, Target};
+use chunked::ChunkedVec;
 use event_table::EventTable;
 use expiry::ExpiryIndex;
 use slot_counts::SlotCounts;
@@ -51,7 +53,7 @@ pub struct GroupStore {
     /// For auto-declared slots: the time from which the event has no count in
     /// any kept window (it is then dead and its slot can be freed).
     /// `u64::MAX` for declared events, which never expire.
-    expires_ms: Vec<u64>,
+    expires_ms: ChunkedVec<u64>,
     /// Auto-declared slots in use by expiry (not `@overflow`).
     expiries: ExpiryIndex,
     declared_count: usize,
@@ -66,11 +68,14 @@ pub struct GroupStore {
 /// Pushes onto a per-slot vector, growing it by about an eighth rather than
 /// doubling: there are `2 × intervals + 3` such vectors per group, and
 /// doubling would leave up to half of each unused. Still amortised O(1).
-pub(crate) fn push_compact<T>(v: &mut Vec<T>, value: T) {
+/// A vector never holds more than `max_capacity` (a chunk's slots).
+pub(crate) fn push_compact_capped<T>(v: &mut Vec<T>, value: T, max_capacity: usize) {
     if v.len() == v.capacity() {
         let element = std::mem::size_of::<T>().max(1);
         let wanted = v.capacity() + (v.capacity() / 8).max(16);
-        let capacity = allocation_class(wanted * element) / element;
+        let capacity = (allocation_class(wanted * element) / element)
+            .min(max_capacity)
+            .max(v.len() + 1);
         v.reserve_exact(capacity - v.len());
     }
     v.push(value);
@@ -97,7 +102,7 @@ impl GroupStore {
             shortest_ms: shape.intervals.iter().copied().min().unwrap_or(0),
             events: EventTable::new(shape.auto_declare),
             totals: SlotCounts::zeros(0),
-            expires_ms: Vec::new(),
+            expires_ms: ChunkedVec::new(),
             expiries: ExpiryIndex::default(),
             declared_count: shape.declared.len(),
             auto_declare: shape.auto_declare,
@@ -325,7 +330,7 @@ impl GroupStore {
         let s = slot as usize;
         if s == self.totals.len() {
             self.totals.push_zero();
-            push_compact(&mut self.expires_ms, 0);
+            self.expires_ms.push(0);
             for interval in &mut self.intervals {
                 interval.cur.push_zero();
                 interval.last.push_zero();
@@ -436,7 +441,7 @@ impl GroupStore {
             .map(|i| i.cur.heap_bytes() + i.last.heap_bytes())
             .sum::<usize>()
             + self.totals.heap_bytes()
-            + self.expires_ms.capacity() * 8;
+            + self.expires_ms.heap_bytes();
         std::mem::size_of::<Self>()
             + self.name.len()
             + self.intervals.capacity() * std::mem::size_of::<IntervalState>()

@@ -1,115 +1,165 @@
 //! Per-slot counts (a window's, or the totals): 4 bytes a slot while every
-//! value fits in 32 bits, 8 bytes once one does not.
+//! value of its chunk fits in 32 bits, 8 bytes once one does not.
 //!
 //! These vectors are most of a group's memory (two windows per interval,
 //! and the totals, per event), and a window's counts, or an ephemeral
-//! event's total, rarely reach 2^32. A vector that needs more widens on the
+//! event's total, rarely reach 2^32. A chunk that needs more widens on the
 //! spot; a window narrows again when it is cleared at rotation.
 
-use super::push_compact;
+use super::chunked::{chunks_for, locate, shrink_if_loose, CHUNK_SLOTS};
+use super::push_compact_capped;
 
+/// One chunk of counts: narrow until a value needs 64 bits. Each chunk
+/// widens on its own, so widening copies at most one chunk.
 #[derive(Debug, Clone)]
-pub(crate) enum SlotCounts {
+enum CountChunk {
     Narrow(Vec<u32>),
     Wide(Vec<u64>),
 }
 
+impl CountChunk {
+    fn len(&self) -> usize {
+        match self {
+            CountChunk::Narrow(v) => v.len(),
+            CountChunk::Wide(v) => v.len(),
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        match self {
+            CountChunk::Narrow(v) => v.capacity() * 4,
+            CountChunk::Wide(v) => v.capacity() * 8,
+        }
+    }
+
+    #[inline]
+    fn get(&self, offset: usize) -> u64 {
+        match self {
+            CountChunk::Narrow(v) => u64::from(v[offset]),
+            CountChunk::Wide(v) => v[offset],
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, offset: usize, value: u64) {
+        match self {
+            CountChunk::Narrow(v) => match u32::try_from(value) {
+                Ok(narrow) => v[offset] = narrow,
+                Err(_) => {
+                    let wide: Vec<u64> = v.iter().map(|&c| u64::from(c)).collect();
+                    *self = CountChunk::Wide(wide);
+                    self.set(offset, value);
+                }
+            },
+            CountChunk::Wide(v) => v[offset] = value,
+        }
+    }
+
+    fn push_zero(&mut self) {
+        match self {
+            CountChunk::Narrow(v) => push_compact_capped(v, 0, CHUNK_SLOTS),
+            CountChunk::Wide(v) => push_compact_capped(v, 0, CHUNK_SLOTS),
+        }
+    }
+}
+
+/// Per-slot counts, in chunks (see `chunked`): 4 bytes a slot while every
+/// value of its chunk fits in 32 bits, 8 bytes once one does not.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SlotCounts {
+    /// As in `ChunkedVec`: all chunks full but the last, none empty.
+    chunks: Vec<CountChunk>,
+}
+
 impl SlotCounts {
     pub fn zeros(len: usize) -> Self {
-        SlotCounts::Narrow(vec![0; len])
+        let chunks = (0..chunks_for(len))
+            .map(|c| CountChunk::Narrow(vec![0; (len - c * CHUNK_SLOTS).min(CHUNK_SLOTS)]))
+            .collect();
+        SlotCounts { chunks }
     }
 
     pub fn len(&self) -> usize {
-        match self {
-            SlotCounts::Narrow(v) => v.len(),
-            SlotCounts::Wide(v) => v.len(),
+        match self.chunks.last() {
+            Some(last) => (self.chunks.len() - 1) * CHUNK_SLOTS + last.len(),
+            None => 0,
         }
     }
 
     #[inline]
     pub fn get(&self, slot: usize) -> u64 {
-        match self {
-            SlotCounts::Narrow(v) => u64::from(v[slot]),
-            SlotCounts::Wide(v) => v[slot],
-        }
+        let (chunk, offset) = locate(slot);
+        self.chunks[chunk].get(offset)
     }
 
     /// Adds `n`, saturating at `u64::MAX` (a batch that would overflow a
     /// total is refused before anything is added).
     #[inline]
     pub fn add(&mut self, slot: usize, n: u64) {
-        let sum = self.get(slot).saturating_add(n);
-        self.set(slot, sum);
+        let (chunk, offset) = locate(slot);
+        let chunk = &mut self.chunks[chunk];
+        let sum = chunk.get(offset).saturating_add(n);
+        chunk.set(offset, sum);
     }
 
     #[inline]
     pub fn set(&mut self, slot: usize, value: u64) {
-        match self {
-            SlotCounts::Narrow(v) => match u32::try_from(value) {
-                Ok(narrow) => v[slot] = narrow,
-                Err(_) => self.widen()[slot] = value,
-            },
-            SlotCounts::Wide(v) => v[slot] = value,
-        }
+        let (chunk, offset) = locate(slot);
+        self.chunks[chunk].set(offset, value);
     }
 
-    fn widen(&mut self) -> &mut Vec<u64> {
-        if let SlotCounts::Narrow(v) = self {
-            *self = SlotCounts::Wide(v.iter().map(|&c| u64::from(c)).collect());
-        }
-        match self {
-            SlotCounts::Wide(v) => v,
-            SlotCounts::Narrow(_) => unreachable!("widened above"),
-        }
-    }
-
-    /// Zeroes every count: a vector memset, and a wide window becomes
+    /// Zeroes every count: a memset per chunk, and a wide chunk becomes
     /// narrow again (its width was for a window that is gone).
     pub fn clear(&mut self) {
-        match self {
-            SlotCounts::Narrow(v) => v.fill(0),
-            SlotCounts::Wide(v) => *self = SlotCounts::zeros(v.len()),
+        for chunk in &mut self.chunks {
+            match chunk {
+                CountChunk::Narrow(v) => v.fill(0),
+                CountChunk::Wide(v) => *chunk = CountChunk::Narrow(vec![0; v.len()]),
+            }
         }
     }
 
-    /// Appends a zero count for a new slot (growing by an eighth).
+    /// Appends a zero count for a new slot (growing the last chunk by an
+    /// eighth, or starting a new one).
     pub fn push_zero(&mut self) {
-        match self {
-            SlotCounts::Narrow(v) => push_compact(v, 0),
-            SlotCounts::Wide(v) => push_compact(v, 0),
+        match self.chunks.last_mut() {
+            Some(last) if last.len() < CHUNK_SLOTS => last.push_zero(),
+            _ => {
+                let mut chunk = CountChunk::Narrow(Vec::new());
+                chunk.push_zero();
+                self.chunks.push(chunk);
+            }
         }
     }
 
     pub fn truncate(&mut self, len: usize) {
-        match self {
-            SlotCounts::Narrow(v) => v.truncate(len),
-            SlotCounts::Wide(v) => v.truncate(len),
+        self.chunks.truncate(chunks_for(len));
+        let kept = len - self.chunks.len().saturating_sub(1) * CHUNK_SLOTS;
+        match self.chunks.last_mut() {
+            Some(CountChunk::Narrow(v)) => v.truncate(kept),
+            Some(CountChunk::Wide(v)) => v.truncate(kept),
+            None => {}
         }
     }
 
-    /// Gives back capacity when less than half of it is used.
+    /// Gives back the last chunk's capacity when less than half is used.
     pub fn shrink_if_loose(&mut self) {
-        fn shrink<T>(v: &mut Vec<T>) {
-            if v.capacity() > 2 * v.len() + 16 {
-                v.shrink_to_fit();
-            }
+        match self.chunks.last_mut() {
+            Some(CountChunk::Narrow(v)) => shrink_if_loose(v),
+            Some(CountChunk::Wide(v)) => shrink_if_loose(v),
+            None => {}
         }
-        match self {
-            SlotCounts::Narrow(v) => shrink(v),
-            SlotCounts::Wide(v) => shrink(v),
-        }
+        shrink_if_loose(&mut self.chunks);
     }
 
     pub fn heap_bytes(&self) -> usize {
-        match self {
-            SlotCounts::Narrow(v) => v.capacity() * 4,
-            SlotCounts::Wide(v) => v.capacity() * 8,
-        }
+        self.chunks.iter().map(CountChunk::capacity).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<CountChunk>()
     }
 
     #[cfg(test)]
     pub fn is_wide(&self) -> bool {
-        matches!(self, SlotCounts::Wide(_))
+        self.chunks.iter().any(|c| matches!(c, CountChunk::Wide(_)))
     }
 }
 
@@ -141,6 +191,26 @@ mod tests {
         w.clear();
         assert!(!w.is_wide());
         assert_eq!(w, SlotCounts::zeros(4));
+    }
+
+    #[test]
+    fn only_the_chunk_that_needs_it_widens() {
+        let mut w = SlotCounts::zeros(3 * CHUNK_SLOTS);
+        w.set(CHUNK_SLOTS + 1, 1 << 40);
+        let wide: Vec<bool> = w
+            .chunks
+            .iter()
+            .map(|c| matches!(c, CountChunk::Wide(_)))
+            .collect();
+        assert_eq!(wide, [false, true, false]);
+        assert_eq!(w.get(CHUNK_SLOTS + 1), 1 << 40);
+        w.push_zero();
+        assert_eq!((w.len(), w.chunks.len()), (3 * CHUNK_SLOTS + 1, 4));
+        w.truncate(CHUNK_SLOTS + 2);
+        assert_eq!(
+            (w.len(), w.get(CHUNK_SLOTS + 1)),
+            (CHUNK_SLOTS + 2, 1 << 40)
+        );
     }
 
     #[test]

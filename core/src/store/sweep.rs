@@ -96,15 +96,10 @@ impl GroupStore {
     /// interval's two windows, then the event table. Returns whether more
     /// stages remain.
     fn shrink_step(&mut self, stage: usize) -> bool {
-        fn shrink(v: &mut Vec<u64>) {
-            if v.capacity() > 2 * v.len() + 16 {
-                v.shrink_to_fit();
-            }
-        }
         let windows = 2 * self.intervals.len();
         match stage {
             0 => self.totals.shrink_if_loose(),
-            1 => shrink(&mut self.expires_ms),
+            1 => self.expires_ms.shrink_if_loose(),
             s if s < 2 + windows => {
                 let interval = &mut self.intervals[(s - 2) / 2];
                 if s % 2 == 0 {

@@ -208,6 +208,50 @@ fn memory_of_ephemeral_events_is_given_back() {
 }
 
 #[test]
+fn a_group_spanning_several_chunks_counts_encodes_and_frees_like_a_small_one() {
+    use super::chunked::CHUNK_SLOTS;
+    let n = 2 * CHUNK_SLOTS + 7;
+    let mut s = GroupStore::new(&shape(&[1000, 60_000], &["fixed"], true, n as u64), T0);
+    let names: Vec<String> = (0..n).map(|i| format!("e{i}")).collect();
+    let batch: Vec<(&str, u64)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i as u64 % 3 + 1))
+        .collect();
+    log(&mut s, &batch, T0, T0).unwrap();
+    // A count beyond 32 bits in the middle chunk, and one near the end.
+    log(
+        &mut s,
+        &[("e70000", u64::from(u32::MAX)), (names[n - 1].as_str(), 5)],
+        T0,
+        T0,
+    )
+    .unwrap();
+    let current = counts(&s, 0, WindowKind::Current, T0);
+    assert_eq!(current.len(), n + 1);
+    let of = |name: &str| current.iter().find(|(e, _)| e == name).unwrap().1;
+    assert_eq!(of("e70000"), u64::from(u32::MAX) + 70_000 % 3 + 1);
+    assert_eq!(of(&names[n - 1]), (n as u64 - 1) % 3 + 1 + 5);
+    assert_eq!(of("e65536"), 65_536 % 3 + 1);
+    let copy = decode(&encode(&s)).unwrap();
+    assert_eq!(all_reads(&copy, T0), all_reads(&s, T0));
+    // Every auto-declared event dies: the slots and chunks go.
+    let later = T0 + 120_000;
+    s.advance(later);
+    while s.sweep(later, 10_000) {}
+    assert_eq!(s.events.slot_count(), 1, "only the declared event is left");
+    assert_eq!(
+        counts(&s, 1, WindowKind::Last, later),
+        pairs(&[("fixed", 0)])
+    );
+    log(&mut s, &[("again", 2)], later, later).unwrap();
+    assert_eq!(
+        counts(&s, 0, WindowKind::Current, later),
+        pairs(&[("again", 2), ("fixed", 0)])
+    );
+}
+
+#[test]
 fn a_new_event_too_late_for_every_window_is_only_tallied() {
     let mut s = GroupStore::new(&shape(&[1000], &[], true, 1), T0);
     log(&mut s, &[("old", 3)], T0, T0 + 5000).unwrap();
@@ -511,7 +555,7 @@ fn vectors_grow_into_whole_allocation_classes() {
     assert_eq!(allocation_class(262_144), 262_144);
     let mut v: Vec<u32> = Vec::new();
     for i in 0..100_000u32 {
-        push_compact(&mut v, i);
+        push_compact_capped(&mut v, i, usize::MAX);
         let bytes = v.capacity() * 4;
         assert_eq!(allocation_class(bytes), bytes, "capacity fills its class");
         assert!(
