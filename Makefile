@@ -7,7 +7,7 @@ CONFIG ?= $(CURDIR)/example_config.yml
 MODULE_DEBUG := $(CURDIR)/target/debug/libecl.so
 MODULE_RELEASE := $(CURDIR)/target/release/libecl.so
 
-.PHONY: all deps tools build python-venv python-test release run test fmt-check clippy unit integration bench bench-build bench-smoke fuzz fuzz-smoke soak clean
+.PHONY: all deps tools build python-venv python-test release run test fmt-check clippy unit integration bench bench-build bench-tools bench-smoke fuzz fuzz-smoke soak clean
 
 all: build
 
@@ -67,13 +67,23 @@ unit: deps
 integration: build tools
 	ECL_MODULE=$(MODULE_DEBUG) ECL_TOOLS=$(TOOLS) $(CARGO) test -p ecl-integration --tests -- --test-threads 4
 
-# Release builds the benchmarks run: the module, the client's bench program, the CLI.
+# Release builds the benchmarks run: the module, the floor module it is
+# measured against (bench/floor), the client's bench program, the CLI.
 bench-build: deps
-	$(CARGO) build --release -p ecl-module -p ecl-cli
+	$(CARGO) build --release -p ecl-module -p ecl-bench-floor -p ecl-cli
 	$(CARGO) build --release -p ecl-client --example bench_client
 
-# Every comparison of bench/run.py; writes bench/results.md (about 5 minutes).
-bench: bench-build python-venv
+# valgrind, for instruction counts (callgrind). Best effort: without it
+# `make bench` prints why those rows are missing.
+bench-tools:
+	@command -v valgrind >/dev/null 2>&1 || { \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind >/dev/null 2>&1; } || \
+		echo "valgrind not available here: no instruction counts"; }
+
+# Every comparison of bench/run.py; writes bench/results.md (about 10 minutes).
+bench: bench-build bench-tools python-venv
 	python3 bench/run.py
 
 # The same harness with tiny sizes and no targets judged, so it cannot rot.

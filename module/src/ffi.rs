@@ -104,6 +104,22 @@ pub fn selected_db(ctx: &Context) -> i32 {
     unsafe { raw::RedisModule_GetSelectedDb }.map_or(0, |f| unsafe { f(ctx.ctx) })
 }
 
+/// The server's wall clock in Unix milliseconds, as Redis reads it (the
+/// clock its own expiries run by); 0 before 1970.
+pub fn server_milliseconds() -> u64 {
+    // SAFETY: the API pointer is set at load; the call takes no arguments.
+    match unsafe { raw::RedisModule_Milliseconds } {
+        Some(ms) => u64::try_from(unsafe { ms() }).unwrap_or(0),
+        None => ecl_core::time::unix_now_ms(),
+    }
+}
+
+/// The ID of the client running the command (`CLIENT_ID_AOF` for the AOF).
+pub fn client_id(ctx: &Context) -> u64 {
+    // SAFETY: `ctx` is the live context of the running command.
+    unsafe { raw::RedisModule_GetClientId }.map_or(0, |f| unsafe { f(ctx.ctx) })
+}
+
 type Callback = fn(&Context);
 
 /// Something that happened to keys outside the module's commands.
@@ -206,6 +222,30 @@ fn subscribe(ctx: &Context, id: u64, callback: raw::RedisModuleEventCallback) ->
     // with the signature Redis calls.
     unsafe { raw::RedisModule_SubscribeToServerEvent }
         .is_some_and(|f| unsafe { f(ctx.ctx, event, callback) } == raw::REDISMODULE_OK as c_int)
+}
+
+static ON_ROLE_CHANGE: OnceLock<fn(bool)> = OnceLock::new();
+
+unsafe extern "C" fn role_trampoline(
+    _ctx: *mut raw::RedisModuleCtx,
+    _eid: raw::RedisModuleEvent,
+    subevent: u64,
+    _data: *mut c_void,
+) {
+    if let Some(callback) = ON_ROLE_CHANGE.get() {
+        callback(subevent == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_MASTER);
+    }
+}
+
+/// Calls `on_change(now_master)` whenever the server becomes a master or a
+/// replica.
+pub fn subscribe_to_role_changes(ctx: &Context, on_change: fn(bool)) -> bool {
+    let _ = ON_ROLE_CHANGE.set(on_change);
+    subscribe(
+        ctx,
+        raw::REDISMODULE_EVENT_REPLICATION_ROLE_CHANGED,
+        Some(role_trampoline),
+    )
 }
 
 /// Calls `on_cron` from every run of Redis's `serverCron`.

@@ -13,6 +13,7 @@ mod group_index;
 mod group_ref;
 mod keys;
 mod reply;
+mod source;
 mod state;
 mod timer;
 
@@ -101,6 +102,9 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
     reply::prepare_ok(ctx);
     if !ffi::take_over_modified_key_signals(ctx) {
         ctx.log_warning("ECL: this server cannot leave key signals to the module; refused writes will abort WATCH");
+    }
+    if !source::follow_role(ctx) {
+        ctx.log_warning("ECL: cannot follow the server's replication role; every write asks it");
     }
     if !timer::start(ctx) {
         ctx.log_warning("ECL: cannot subscribe to the server's cron");

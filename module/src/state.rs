@@ -14,7 +14,7 @@ use redis_module::RedisString;
 // hashbrown's default hasher (foldhash): the group names are fixed at load,
 // so the lookup every command makes needs no SipHash (a tenth of ECL.LOG).
 use hashbrown::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// Groups one database may hold at most, unless `MAX_GROUPS n` is given
@@ -86,6 +86,9 @@ impl KeyString {
 pub struct ModuleState {
     pub groups: Vec<GroupEntry>,
     by_name: HashMap<Vec<u8>, usize>,
+    /// The group the last lookup found: writes come in runs to one group,
+    /// and comparing a name is cheaper than hashing it.
+    last_found: AtomicUsize,
     pub max_groups: usize,
 }
 
@@ -114,13 +117,22 @@ impl ModuleState {
         ModuleState {
             groups,
             by_name,
+            last_found: AtomicUsize::new(0),
             max_groups,
         }
     }
 
     /// The config's entry for a group, if the config declares it.
     pub fn declared(&self, name: &[u8]) -> Option<&GroupEntry> {
-        self.by_name.get(name).map(|&i| &self.groups[i])
+        let last = self.last_found.load(Ordering::Relaxed);
+        if let Some(entry) = self.groups.get(last) {
+            if entry.config.name.as_bytes() == name {
+                return Some(entry);
+            }
+        }
+        let &i = self.by_name.get(name)?;
+        self.last_found.store(i, Ordering::Relaxed);
+        Some(&self.groups[i])
     }
 }
 

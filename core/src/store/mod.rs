@@ -351,21 +351,26 @@ impl GroupStore {
         }
         self.totals.add(s, count);
         let mut late = false;
-        let mut expires = old_expiry;
         for interval in &mut self.intervals {
-            let place = interval.place(at_ms);
-            match place {
+            match interval.place(at_ms) {
                 Place::Current => interval.cur.add(s, count),
                 Place::Last => interval.last.add(s, count),
                 Place::TooOld => late = true,
             }
-            expires = expires.max(interval.kept_until(place));
         }
-        if !declared && expires != old_expiry {
-            if Some(slot) != self.overflow_slot {
-                self.expiries.change(old_expiry, expires);
+        if !declared {
+            // Declared events never expire: only auto-declared ones carry on.
+            let expires = self
+                .intervals
+                .iter()
+                .map(|interval| interval.kept_until(interval.place(at_ms)))
+                .fold(old_expiry, u64::max);
+            if expires != old_expiry {
+                if Some(slot) != self.overflow_slot {
+                    self.expiries.change(old_expiry, expires);
+                }
+                self.expires_ms[s] = expires;
             }
-            self.expires_ms[s] = expires;
         }
         if late {
             self.tallies.late_dropped = self.tallies.late_dropped.saturating_add(count);

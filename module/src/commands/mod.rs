@@ -18,7 +18,7 @@ use crate::{ffi, group_index, keys, state};
 use ecl_core::schema::SchemaArgs;
 use ecl_core::{EclError, GroupShape, GroupStore};
 use redis_module::key::RedisKeyWritable;
-use redis_module::{Context, ContextFlags, RedisError};
+use redis_module::{Context, RedisError};
 
 pub(crate) fn err(e: EclError) -> RedisError {
     RedisError::String(e.to_string())
@@ -37,19 +37,7 @@ pub(crate) fn unknown_group(group: &GroupRef<'_>) -> RedisError {
     err(EclError::UnknownGroup(group.display()))
 }
 
-/// Commands from the master or the AOF carry the master's clock (`NOW`);
-/// clients may not set it.
-pub(crate) fn trusted_source(ctx: &Context) -> bool {
-    ctx.get_flags()
-        .intersects(ContextFlags::REPLICATED | ContextFlags::LOADING)
-}
-
-/// A command from the master's live stream (not the AOF): its `NOW` is the
-/// master's clock right now.
-pub(crate) fn from_master(ctx: &Context) -> bool {
-    let flags = ctx.get_flags();
-    flags.contains(ContextFlags::REPLICATED) && !flags.contains(ContextFlags::LOADING)
-}
+pub(crate) use crate::source::{from_master, trusted as trusted_source};
 
 /// The time a command acts at: its `NOW` (trusted sources only), else this
 /// server's clock.
