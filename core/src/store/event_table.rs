@@ -184,7 +184,7 @@ impl EventTable {
     /// either a reused free one or `slot_count()` before the call.
     pub fn insert(&mut self, id: &[u8]) -> u32 {
         self.grow_a_step();
-        let slot = match self.free.pop() {
+        let slot = match self.pop_free() {
             Some(slot) => {
                 self.ids[slot as usize] = Some(id.into());
                 slot
@@ -226,16 +226,36 @@ impl EventTable {
         self.ids.len()
     }
 
-    /// Drops trailing free slots so the count vectors can shrink too.
-    /// Returns the new slot count. Cheap: gives no memory back (see
+    /// A free slot to reuse. Slots cut off the tail stay listed until they
+    /// come up here (forgetting them at the cut would scan the whole list
+    /// in one step); they are skipped.
+    fn pop_free(&mut self) -> Option<u32> {
+        while let Some(slot) = self.free.pop() {
+            if (slot as usize) < self.ids.len() {
+                return Some(slot);
+            }
+        }
+        None
+    }
+
+    /// Drops up to `budget` trailing free slots so the count vectors can
+    /// shrink too. Returns the slot count and whether the tail is cut (no
+    /// free slot left at the end). Bounded, and gives no memory back (see
     /// [`shrink`](Self::shrink)).
-    pub fn trim_free_tail(&mut self) -> usize {
-        while matches!(self.ids.last(), Some(None)) {
+    pub fn trim_free_tail(&mut self, budget: usize) -> (usize, bool) {
+        for _ in 0..budget {
+            if !matches!(self.ids.last(), Some(None)) {
+                break;
+            }
             self.ids.pop();
         }
+        // Listed slots that no longer exist, from the end of the list, where
+        // the sweep's last frees went (the rest are skipped on reuse).
         let len = self.ids.len();
-        self.free.retain(|&s| (s as usize) < len);
-        len
+        while self.free.last().is_some_and(|&s| s as usize >= len) {
+            self.free.pop();
+        }
+        (len, !matches!(self.ids.last(), Some(None)))
     }
 
     /// Gives back memory held for slots and index entries no longer used,
@@ -319,7 +339,7 @@ mod tests {
         assert_eq!(c, a, "a freed slot is reused");
         assert_eq!(t.id(c), Some(&b"c"[..]));
         t.remove(b);
-        assert_eq!(t.trim_free_tail(), 1);
+        assert_eq!(t.trim_free_tail(10), (1, true));
         assert_eq!(t.find(b"c"), Some(c));
     }
 
@@ -356,7 +376,12 @@ mod tests {
         for i in 10..1000u32 {
             t.remove(i);
         }
-        assert_eq!(t.trim_free_tail(), 10);
+        // Cut in steps; slots cut off are never handed out again.
+        assert_eq!(t.trim_free_tail(500), (500, false));
+        assert_eq!(t.trim_free_tail(500), (10, true));
+        assert_eq!(t.insert(b"new"), 10, "a new slot, not one cut off");
+        t.remove(10);
+        assert_eq!(t.trim_free_tail(500), (10, true));
         (0..3).for_each(|part| t.shrink(part));
         for i in 0..10u32 {
             assert_eq!(t.find(format!("e{i}").as_bytes()), Some(i));
