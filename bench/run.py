@@ -453,7 +453,7 @@ def main():
             print(f"skipped the instruction counts: {why_not}")
         else:
             server_args = ["--loadmodule", str(MODULE), str(s.config), "--loadmodule", str(FLOOR)]
-            small, large = (100, 600) if smoke else (2_000, 12_000)
+            small, large = (100, 600) if smoke else (2_000, 22_000)
             count = {name: instructions.per_command(server_args, command, small, large)
                      for name, command in (("incr", ["INCR", "k"]), ("floor", ["FLOOR.INCR", "f"]),
                                            ("log1", ["ECL.LOG", "one", "req1"]),

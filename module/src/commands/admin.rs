@@ -2,7 +2,8 @@
 //! rewrite emits).
 
 use super::{check_owner, err, resolve_now, store_in};
-use crate::data_type::{fit_to_config, GROUP_TYPE};
+use crate::data_type::fit_to_config;
+use crate::ffi::WritableKey;
 use crate::group_ref::GroupRef;
 use crate::state::state;
 use crate::{ffi, group_index, keys, reply};
@@ -20,7 +21,7 @@ pub fn rotate(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     super::arity(args, 2, "ecl.rotate")?;
     let now = resolve_now(ctx, parse_rotate(&args[2..]).map_err(err)?)?;
     let group = GroupRef::new(ctx, args[1]);
-    let key = ctx.open_key_writable(group.key());
+    let key = WritableKey::open(ctx, group.key());
     if let Some(store) = store_in(&key)? {
         check_owner(store, &group)?;
         store.tidy(now, SWEEP_STEP);
@@ -52,7 +53,7 @@ pub fn restore(ctx: &Context, args: &[&[u8]]) -> RedisResult {
         store
     };
     let group = GroupRef::new(ctx, args[1]);
-    let key = ctx.open_key_writable(group.key());
+    let key = WritableKey::open(ctx, group.key());
     let db = ffi::selected_db(ctx);
     if store_in(&key)?.is_none() && group_index::count(db) >= state().max_groups {
         return Err(RedisError::String(format!(
@@ -60,7 +61,7 @@ pub fn restore(ctx: &Context, args: &[&[u8]]) -> RedisResult {
             state().max_groups
         )));
     }
-    key.set_value(&GROUP_TYPE, store)?;
+    key.set(store).map_err(|_| err(EclError::WrongType))?;
     ctx.replicate_verbatim();
     if let Some(store) = store_in(&key)? {
         group_index::note(db, group.name, store.next_timer_work_ms());

@@ -12,12 +12,11 @@ pub mod schema;
 pub mod write;
 
 use crate::clock::{heard_master_clock, server_clock_ms};
-use crate::data_type::GROUP_TYPE;
+use crate::ffi::WritableKey;
 use crate::group_ref::GroupRef;
 use crate::{ffi, group_index, keys, state};
 use ecl_core::schema::SchemaArgs;
 use ecl_core::{EclError, GroupShape, GroupStore};
-use redis_module::key::RedisKeyWritable;
 use redis_module::{Context, RedisError};
 
 pub(crate) fn err(e: EclError) -> RedisError {
@@ -68,9 +67,8 @@ pub(crate) fn check_owner(store: &GroupStore, group: &GroupRef<'_>) -> Result<()
 
 /// The group's store in an open key, if any; a key of another type is
 /// `WRONGTYPE`.
-pub(crate) fn store_in(key: &RedisKeyWritable) -> Result<Option<&mut GroupStore>, RedisError> {
-    key.get_value::<GroupStore>(&GROUP_TYPE)
-        .map_err(|_| err(EclError::WrongType))
+pub(crate) fn store_in(key: &WritableKey) -> Result<Option<&mut GroupStore>, RedisError> {
+    key.store().map_err(|_| err(EclError::WrongType))
 }
 
 /// Puts a new group's store into its (empty) key: within the database's
@@ -78,7 +76,7 @@ pub(crate) fn store_in(key: &RedisKeyWritable) -> Result<Option<&mut GroupStore>
 /// so replicas and the AOF create exactly this schema at this time.
 pub(crate) fn create_group(
     ctx: &Context,
-    key: &RedisKeyWritable,
+    key: &WritableKey,
     group: &GroupRef<'_>,
     store: GroupStore,
     now: u64,
@@ -92,7 +90,7 @@ pub(crate) fn create_group(
     }
     let shape = store.shape();
     let due = store.next_timer_work_ms();
-    key.set_value(&GROUP_TYPE, store)?;
+    key.set(store).map_err(|_| err(EclError::WrongType))?;
     replicate_schema(ctx, "ECL.CREATE", &shape, now);
     keys::signal_modified(ctx, group.key());
     ffi::notify_module_event(ctx, c"ecl.create", group.key());
@@ -108,7 +106,7 @@ pub(crate) fn create_group(
 /// <the full schema>`.
 pub(crate) fn reshape_group(
     ctx: &Context,
-    key: &RedisKeyWritable,
+    key: &WritableKey,
     group: &GroupRef<'_>,
     store: &GroupStore,
     shape: &GroupShape,
@@ -125,7 +123,7 @@ pub(crate) fn reshape_group(
         ));
     }
     let due = reshaped.next_timer_work_ms();
-    key.set_value(&GROUP_TYPE, reshaped)?;
+    key.set(reshaped).map_err(|_| err(EclError::WrongType))?;
     replicate_schema(ctx, "ECL.ALTER", shape, now);
     keys::signal_modified(ctx, group.key());
     ffi::notify_module_event(ctx, event, group.key());

@@ -5,6 +5,7 @@
 use super::{
     arity, check_owner, create_group, err, reshape_group, resolve_now, store_in, unknown_group,
 };
+use crate::ffi::WritableKey;
 use crate::group_ref::GroupRef;
 use crate::{ffi, group_index, reply};
 use ecl_core::schema::{group_name, parse_schema};
@@ -33,7 +34,7 @@ fn create_or_declare(
     let parsed = parse_schema(&args[2..], false).map_err(err)?;
     let now = resolve_now(ctx, parsed.now_ms)?;
     let group = GroupRef::new(ctx, args[1]);
-    let key = ctx.open_key_writable(group.key());
+    let key = WritableKey::open(ctx, group.key());
     match store_in(&key)? {
         None => {
             let wanted = parsed.new_shape(&name).map_err(err)?;
@@ -68,7 +69,7 @@ pub fn alter(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     let parsed = parse_schema(&args[2..], true).map_err(err)?;
     let now = resolve_now(ctx, parsed.now_ms)?;
     let group = GroupRef::new(ctx, args[1]);
-    let key = ctx.open_key_writable(group.key());
+    let key = WritableKey::open(ctx, group.key());
     let store = store_in(&key)?.ok_or_else(|| unknown_group(&group))?;
     check_owner(store, &group)?;
     let current = store.shape();
@@ -86,12 +87,12 @@ pub fn drop(ctx: &Context, args: &[&[u8]]) -> RedisResult {
         return Err(err(EclError::WrongArity("ecl.drop")));
     }
     let group = GroupRef::new(ctx, args[1]);
-    let key = ctx.open_key_writable(group.key());
+    let key = WritableKey::open(ctx, group.key());
     let Some(store) = store_in(&key)? else {
         return Ok(RedisValue::Integer(0));
     };
     check_owner(store, &group)?;
-    key.delete()?;
+    key.delete();
     ctx.replicate_verbatim();
     crate::keys::signal_modified(ctx, group.key());
     ffi::notify_module_event(ctx, c"ecl.drop", group.key());

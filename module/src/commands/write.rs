@@ -4,6 +4,7 @@ use super::{
     check_owner, create_group, err, reshape_group, store_in, trusted_source, unknown_group,
 };
 use crate::clock::{heard_master_clock, server_clock_ms};
+use crate::ffi::WritableKey;
 use crate::group_ref::GroupRef;
 use crate::{ffi, keys, reply};
 use ecl_core::command::{parse_log, parse_mlog, reads_as_option, LogOptions};
@@ -56,7 +57,7 @@ fn apply(
         }
     }
     let group = GroupRef::new(ctx, group_arg);
-    let key = ctx.open_key_writable(group.key());
+    let key = WritableKey::open(ctx, group.key());
     let existing = store_in(&key)?;
     if let Some(store) = &existing {
         check_owner(store, &group)?;
@@ -140,7 +141,7 @@ fn apply(
 /// Returns whether the key's value was replaced.
 fn declare_from_config(
     ctx: &Context,
-    key: &redis_module::key::RedisKeyWritable,
+    key: &WritableKey,
     group: &GroupRef<'_>,
     store: &GroupStore,
     now: u64,
