@@ -59,7 +59,7 @@ impl<T> ChunkedVec<T> {
             _ => {
                 let mut chunk = Vec::new();
                 push_compact_capped(&mut chunk, value, CHUNK_SLOTS);
-                self.chunks.push(chunk);
+                push_chunk(&mut self.chunks, chunk);
             }
         }
     }
@@ -142,6 +142,16 @@ impl<T> FromIterator<T> for ChunkedVec<T> {
         }
         v
     }
+}
+
+/// Appends a chunk to a list of chunks, which holds exactly one until a
+/// group passes `CHUNK_SLOTS` events (a list grown the usual way would hold
+/// four, and a group has ten such lists).
+pub(crate) fn push_chunk<C>(chunks: &mut Vec<C>, chunk: C) {
+    if chunks.capacity() == 0 {
+        chunks.reserve_exact(1);
+    }
+    chunks.push(chunk);
 }
 
 /// Gives back a vector's capacity when less than half of it is used.

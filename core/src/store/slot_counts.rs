@@ -6,7 +6,7 @@
 //! event's total, rarely reach 2^32. A chunk that needs more widens on the
 //! spot; a window narrows again when it is cleared at rotation.
 
-use super::chunked::{chunks_for, locate, shrink_if_loose, CHUNK_SLOTS};
+use super::chunked::{chunks_for, locate, push_chunk, shrink_if_loose, CHUNK_SLOTS};
 use super::push_compact_capped;
 
 /// One chunk of counts: narrow until a value needs 64 bits. Each chunk
@@ -127,7 +127,7 @@ impl SlotCounts {
             _ => {
                 let mut chunk = CountChunk::Narrow(Vec::new());
                 chunk.push_zero();
-                self.chunks.push(chunk);
+                push_chunk(&mut self.chunks, chunk);
             }
         }
     }
