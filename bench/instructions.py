@@ -4,7 +4,7 @@ Instruction counts do not drift with the machine's noise, so they show what
 a command costs where throughput figures only hint at it. Each figure is
 the difference between two runs of a fresh server under callgrind, one
 with `small` commands and one with `large` (sent by redis-benchmark, one
-client, pipelined by 16), divided by `large - small`: start-up, shutdown and
+client, pipelined by 16 unless said), divided by `large - small`: start-up, shutdown and
 the benchmark's own set-up cancel out.
 
     python3 bench/instructions.py      # prints the table for the usual commands
@@ -39,7 +39,7 @@ def _total_instructions(out_file):
     raise RuntimeError(f"no totals in {out_file}")
 
 
-def _run(server_args, setup, command, n):
+def _run(server_args, setup, command, n, pipeline):
     """Total instructions of a server that ran `setup` then `n` x `command`."""
     work = tempfile.mkdtemp(prefix="ecl-callgrind-")
     port = _free_port()
@@ -61,7 +61,7 @@ def _run(server_args, setup, command, n):
         for args in setup:
             subprocess.run([*cli, *args], check=True, capture_output=True)
         if n:
-            subprocess.run(["redis-benchmark", "-p", str(port), "-c", "1", "-P", "16", "-n", str(n), "-q", *command],
+            subprocess.run(["redis-benchmark", "-p", str(port), "-c", "1", "-P", str(pipeline), "-n", str(n), "-q", *command],
                            check=True, capture_output=True)
         subprocess.run([*cli, "SHUTDOWN", "NOSAVE"], capture_output=True)
         proc.wait(timeout=120)
@@ -73,10 +73,13 @@ def _run(server_args, setup, command, n):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def per_command(server_args, command, small=2_000, large=22_000, setup=()):
-    """Instructions per `command` in a server started with `server_args`."""
-    a = _run(server_args, setup, command, small)
-    b = _run(server_args, setup, command, large)
+def per_command(server_args, command, small=2_000, large=22_000, setup=(), pipeline=16):
+    """Instructions per `command` in a server started with `server_args`.
+    Long commands want `pipeline=1`: pipelined, how much of the next one a
+    read happens to bring in varies, and Redis parses a partial command
+    again on the next read."""
+    a = _run(server_args, setup, command, small, pipeline)
+    b = _run(server_args, setup, command, large, pipeline)
     return (b - a) / (large - small)
 
 

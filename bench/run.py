@@ -462,9 +462,9 @@ def main():
                 f"{count['log1']:,.0f}; {count['log3']:,.0f}",
                 f"FLOOR.INCR {count['floor']:,.0f}; INCR {count['incr']:,.0f}",
                 f"{count['floor'] / count['log1']:.2f}x; {count['floor'] / count['log3']:.2f}x", "", True)
-            small, large = (20, 120) if smoke else (200, 1_200)
-            mlog = instructions.per_command(server_args, ["ECL.MLOG", "hundred", *mlog_args], small, large)
-            noop = instructions.per_command(server_args, ["FLOOR.NOOP", "hundred", *mlog_args], small, large)
+            small, large = (20, 120) if smoke else (500, 3_000)
+            mlog = instructions.per_command(server_args, ["ECL.MLOG", "hundred", *mlog_args], small, large, pipeline=1)
+            noop = instructions.per_command(server_args, ["FLOOR.NOOP", "hundred", *mlog_args], small, large, pipeline=1)
             row("instructions per counted event, ECL.MLOG of 100 events (callgrind)", f"{mlog / 100:,.0f}",
                 f"FLOOR.NOOP, same arguments {noop / 100:,.0f}", f"{noop / mlog:.2f}x", "", True)
 

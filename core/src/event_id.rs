@@ -15,6 +15,7 @@ pub enum EventIdError {
 }
 
 /// Checks an event ID that a client (or a config) names.
+#[inline]
 pub fn check_client_event_id(id: &[u8]) -> Result<(), EventIdError> {
     if id.is_empty() || id.len() > MAX_EVENT_ID_LEN {
         Err(EventIdError::Length)
@@ -28,6 +29,7 @@ pub fn check_client_event_id(id: &[u8]) -> Result<(), EventIdError> {
 /// Whether a group may count `id`: a valid client ID that is `known` to the
 /// group (declared, or auto-declared and live) or that the group may
 /// auto-declare. The rule the store admits by and clients check locally.
+#[inline]
 pub fn check_loggable(
     group: &str,
     id: &[u8],

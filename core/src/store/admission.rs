@@ -141,6 +141,9 @@ impl GroupStore {
             Target::New(_) => None,
         });
         if let Some(batch_sum) = batch_sum {
+            if batch_sum <= u64::MAX - self.totals_bound {
+                return Ok(()); // no total can overflow: the common case
+            }
             if slots
                 .clone()
                 .all(|(slot, _)| self.live_total(slot, now) <= u64::MAX - batch_sum)

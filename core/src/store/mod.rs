@@ -50,6 +50,9 @@ pub struct GroupStore {
     shortest_ms: u64,
     events: EventTable,
     totals: SlotCounts,
+    /// No total exceeds this (it only grows, by every count added): a batch
+    /// that fits under it needs no per-event overflow check.
+    totals_bound: u64,
     /// For auto-declared slots: the time from which the event has no count in
     /// any kept window (it is then dead and its slot can be freed).
     /// `u64::MAX` for declared events, which never expire.
@@ -102,6 +105,7 @@ impl GroupStore {
             shortest_ms: shape.intervals.iter().copied().min().unwrap_or(0),
             events: EventTable::new(shape.auto_declare),
             totals: SlotCounts::zeros(0),
+            totals_bound: 0,
             expires_ms: ChunkedVec::new(),
             expiries: ExpiryIndex::default(),
             declared_count: shape.declared.len(),
@@ -284,7 +288,8 @@ impl GroupStore {
 
     /// Carries out an admitted batch, the windows already at `times`.
     fn apply(&mut self, plan: Plan<'_>, times: &ActTimes) {
-        let (at, now) = (times.at, times.now);
+        let now = times.now;
+        let places: Vec<Place> = self.intervals.iter().map(|i| i.place(times.at)).collect();
         let slots: Vec<Option<u32>> = plan
             .new_events
             .iter()
@@ -314,7 +319,7 @@ impl GroupStore {
                     }
                 },
             };
-            self.add(slot, count, at, now);
+            self.add_with(slot, count, now, |_, k| places[k]);
         }
     }
 
@@ -342,6 +347,19 @@ impl GroupStore {
     /// Adds `count` (> 0) at time `at_ms` to a slot whose overflow was
     /// checked, the windows already at `now_ms`.
     fn add(&mut self, slot: u32, count: u64, at_ms: u64, now_ms: u64) {
+        self.add_with(slot, count, now_ms, |interval, _| interval.place(at_ms));
+    }
+
+    /// [`add`](Self::add), with where the count lands in interval `k` given
+    /// by `place_of` (a batch finds the places once for all its events).
+    #[inline]
+    fn add_with(
+        &mut self,
+        slot: u32,
+        count: u64,
+        now_ms: u64,
+        place_of: impl Fn(&IntervalState, usize) -> Place,
+    ) {
         let s = slot as usize;
         let declared = self.is_declared(slot);
         let old_expiry = self.expires_ms[s];
@@ -350,9 +368,10 @@ impl GroupStore {
             self.totals.set(s, 0);
         }
         self.totals.add(s, count);
+        self.totals_bound = self.totals_bound.saturating_add(count);
         let mut late = false;
-        for interval in &mut self.intervals {
-            match interval.place(at_ms) {
+        for (k, interval) in self.intervals.iter_mut().enumerate() {
+            match place_of(interval, k) {
                 Place::Current => interval.cur.add(s, count),
                 Place::Last => interval.last.add(s, count),
                 Place::TooOld => late = true,
@@ -363,7 +382,8 @@ impl GroupStore {
             let expires = self
                 .intervals
                 .iter()
-                .map(|interval| interval.kept_until(interval.place(at_ms)))
+                .enumerate()
+                .map(|(k, interval)| interval.kept_until(place_of(interval, k)))
                 .fold(old_expiry, u64::max);
             if expires != old_expiry {
                 if Some(slot) != self.overflow_slot {

@@ -125,6 +125,7 @@ impl GroupStore {
     pub(super) fn set_slot(&mut self, slot: u32, total: u64, windows: &[(u64, u64)]) {
         let s = slot as usize;
         self.totals.set(s, total);
+        self.totals_bound = self.totals_bound.max(total);
         for (interval, &(cur, last)) in self.intervals.iter_mut().zip(windows) {
             interval.cur.set(s, cur);
             interval.last.set(s, last);

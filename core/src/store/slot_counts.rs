@@ -55,6 +55,24 @@ impl CountChunk {
         }
     }
 
+    /// Adds `n`, saturating at `u64::MAX`, in one look at the slot.
+    #[inline]
+    fn add(&mut self, offset: usize, n: u64) {
+        match self {
+            CountChunk::Narrow(v) => {
+                let slot = &mut v[offset];
+                match u32::try_from(u64::from(*slot).saturating_add(n)) {
+                    Ok(sum) => *slot = sum,
+                    Err(_) => {
+                        let sum = u64::from(*slot).saturating_add(n);
+                        self.set(offset, sum);
+                    }
+                }
+            }
+            CountChunk::Wide(v) => v[offset] = v[offset].saturating_add(n),
+        }
+    }
+
     fn push_zero(&mut self) {
         match self {
             CountChunk::Narrow(v) => push_compact_capped(v, 0, CHUNK_SLOTS),
@@ -97,9 +115,7 @@ impl SlotCounts {
     #[inline]
     pub fn add(&mut self, slot: usize, n: u64) {
         let (chunk, offset) = locate(slot);
-        let chunk = &mut self.chunks[chunk];
-        let sum = chunk.get(offset).saturating_add(n);
-        chunk.set(offset, sum);
+        self.chunks[chunk].add(offset, n);
     }
 
     #[inline]
