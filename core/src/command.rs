@@ -116,9 +116,19 @@ fn options<'a>(
 
 /// `ECL.LOG group event [count] [AT unix_ms]`; `args` start after the group.
 pub fn parse_log<'a>(args: &[&'a [u8]]) -> Result<LogOne<'a>, EclError> {
-    let Some(&event) = args.first() else {
-        return Err(EclError::WrongArity("ecl.log"));
+    let (event, rest) = match args {
+        [] => return Err(EclError::WrongArity("ecl.log")),
+        // The common case: just the event.
+        [event] => {
+            return Ok(LogOne {
+                event,
+                count: 1,
+                options: LogOptions::default(),
+            })
+        }
+        [event, rest @ ..] => (*event, rest),
     };
+    debug_assert!(!rest.is_empty());
     let mut options_out = LogOptions::default();
     let mut i = 1;
     let mut n = 1;

@@ -362,8 +362,13 @@ impl GroupStore {
     ) {
         let s = slot as usize;
         let declared = self.is_declared(slot);
-        let old_expiry = self.expires_ms[s];
-        if !declared && old_expiry <= now_ms {
+        // Declared events never expire (their expiry is never read).
+        let old_expiry = if declared {
+            u64::MAX
+        } else {
+            self.expires_ms[s]
+        };
+        if old_expiry <= now_ms {
             // A dead auto-declared event counted again starts a new life.
             self.totals.set(s, 0);
         }
