@@ -103,10 +103,15 @@ class EventGroup:
         self._group = None
 
     def _native(self) -> 'ecl.Group':
+        # Many threads share one group: `_group` is set before `_client`, so
+        # a thread that finds `_client` current finds its `_group` too (a
+        # thread switch between the two must not hand out a stale group).
         client = self._ecl._client
         if self._client is not client:
+            group = client.group(self.group_name)
+            self._group = group
             self._client = client
-            self._group = client.group(self.group_name)
+            return group
         return self._group
 
     def log(self, event_id: str, count: int = 1):
@@ -119,10 +124,14 @@ class EventGroup:
             else:
                 self.logger.warning(f"Event '{event_id}' is not declared!")
                 return
+        # As `_native`, inline: this is the hot path.
         client = self._ecl._client
         if self._client is not client:
+            group = client.group(self.group_name)
+            self._group = group
             self._client = client
-            self._group = client.group(self.group_name)
+            group.log(event_id, count)
+            return
         self._group.log(event_id, count)
 
     def sync(self):

@@ -63,6 +63,37 @@ def test_construction_raises_what_the_original_s_users_catch():
         pytest.fail("no ConnectionError")
 
 
+def test_threads_that_start_logging_at_once_on_a_new_logger_all_count(server, monkeypatch):
+    # Users share one logger across 16 threads: the first logs race to bind
+    # the group. A thread switch at every few bytecodes makes a race between
+    # two statements likely in each round.
+    import sys
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: failures.append(args.exc_value))
+    rounds, threads = 30, 16
+    try:
+        for _ in range(rounds):
+            group = logger_for(server)["cached"]
+            barrier = threading.Barrier(threads)
+
+            def work():
+                barrier.wait()
+                group.log("b")
+
+            workers = [threading.Thread(target=work) for _ in range(threads)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            group.sync()
+    finally:
+        sys.setswitchinterval(old_interval)
+    assert failures == []
+    assert server.totals("cached")["b"] == rounds * threads
+
+
 def test_sixteen_threads_in_four_processes_count_exactly(server):
     per_thread, threads, processes = 2000, 4, 4
     pids = []
