@@ -63,6 +63,15 @@ def test_construction_raises_what_the_original_s_users_catch():
         pytest.fail("no ConnectionError")
 
 
+def run_threads(count, work):
+    """Runs `work` in `count` threads at once and waits for them all."""
+    workers = [threading.Thread(target=work) for _ in range(count)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
 def test_threads_that_start_logging_at_once_on_a_new_logger_all_count(server, monkeypatch):
     # Users share one logger across 16 threads: the first logs race to bind
     # the group. A thread switch at every few bytecodes makes a race between
@@ -82,11 +91,7 @@ def test_threads_that_start_logging_at_once_on_a_new_logger_all_count(server, mo
                 barrier.wait()
                 group.log("b")
 
-            workers = [threading.Thread(target=work) for _ in range(threads)]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
+            run_threads(threads, work)
             group.sync()
     finally:
         sys.setswitchinterval(old_interval)
@@ -100,7 +105,10 @@ def test_sixteen_threads_in_four_processes_count_exactly(server):
     for _ in range(processes):
         pid = os.fork()
         if pid == 0:
+            status = 1  # a child that fails says so, rather than lose counts quietly
             try:
+                died = []
+                threading.excepthook = lambda args: died.append(args.exc_value)
                 ecl = logger_for(server)
                 group = ecl["cached"]
 
@@ -108,17 +116,14 @@ def test_sixteen_threads_in_four_processes_count_exactly(server):
                     for _ in range(per_thread):
                         group.log("a")
 
-                workers = [threading.Thread(target=work) for _ in range(threads)]
-                for w in workers:
-                    w.start()
-                for w in workers:
-                    w.join()
+                run_threads(threads, work)
                 group.sync()
+                status = 1 if died else 0
             finally:
-                os._exit(0)
+                os._exit(status)
         pids.append(pid)
-    for pid in pids:
-        os.waitpid(pid, 0)
+    statuses = [os.waitpid(pid, 0)[1] for pid in pids]
+    assert statuses == [0] * processes
     assert server.totals("cached")["a"] == per_thread * threads * processes
 
 
