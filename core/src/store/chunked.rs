@@ -26,17 +26,57 @@ pub(crate) fn chunks_for(len: usize) -> usize {
     len.div_ceil(CHUNK_SLOTS)
 }
 
-/// A vector indexed by slot, in chunks (see the module doc).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ChunkedVec<T> {
-    /// Every chunk but the last holds exactly `CHUNK_SLOTS` values; the
-    /// last holds at least one (no empty chunk is kept).
-    chunks: Vec<Vec<T>>,
+/// One chunk of a per-slot vector: what [`Chunks`] needs of it.
+pub(crate) trait Chunk {
+    fn len(&self) -> usize;
+    fn truncate(&mut self, len: usize);
+    /// Gives back capacity when less than half of it is used.
+    fn shrink_if_loose(&mut self);
+    fn heap_bytes(&self) -> usize;
 }
 
-impl<T> ChunkedVec<T> {
+impl<T> Chunk for Vec<T> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn truncate(&mut self, len: usize) {
+        Vec::truncate(self, len)
+    }
+
+    fn shrink_if_loose(&mut self) {
+        shrink_if_loose(self)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.capacity() * std::mem::size_of::<T>()
+    }
+}
+
+/// The chunks of one per-slot vector: every chunk but the last holds
+/// exactly `CHUNK_SLOTS` slots, the last at least one (no empty chunk is
+/// kept). The one home of that layout; what a slot holds is the chunk's
+/// business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Chunks<C> {
+    chunks: Vec<C>,
+}
+
+impl<C> Default for Chunks<C> {
+    fn default() -> Self {
+        Chunks { chunks: Vec::new() }
+    }
+}
+
+impl<C: Chunk> Chunks<C> {
     pub fn new() -> Self {
-        ChunkedVec { chunks: Vec::new() }
+        Chunks { chunks: Vec::new() }
+    }
+
+    /// Chunks already made, in order.
+    pub fn from_chunks(chunks: Vec<C>) -> Self {
+        debug_assert!(chunks.iter().rev().skip(1).all(|c| c.len() == CHUNK_SLOTS));
+        Chunks { chunks }
     }
 
     pub fn len(&self) -> usize {
@@ -46,38 +86,55 @@ impl<T> ChunkedVec<T> {
         }
     }
 
+    /// Chunk `index` (of a slot below `len()`, as every slot a store
+    /// uses is).
     #[inline]
-    pub fn get(&self, slot: usize) -> Option<&T> {
-        let (chunk, offset) = locate(slot);
-        self.chunks.get(chunk)?.get(offset)
+    pub fn chunk(&self, index: usize) -> &C {
+        &self.chunks[index]
     }
 
-    /// Appends a value, growing only the last chunk (by about an eighth).
-    pub fn push(&mut self, value: T) {
-        match self.chunks.last_mut() {
-            Some(last) if last.len() < CHUNK_SLOTS => push_compact_capped(last, value, CHUNK_SLOTS),
-            _ => {
-                let mut chunk = Vec::new();
-                push_compact_capped(&mut chunk, value, CHUNK_SLOTS);
-                push_chunk(&mut self.chunks, chunk);
+    #[inline]
+    pub fn chunk_mut(&mut self, index: usize) -> &mut C {
+        &mut self.chunks[index]
+    }
+
+    #[cfg(test)]
+    pub fn iter_chunks(&self) -> std::slice::Iter<'_, C> {
+        self.chunks.iter()
+    }
+
+    pub fn iter_chunks_mut(&mut self) -> std::slice::IterMut<'_, C> {
+        self.chunks.iter_mut()
+    }
+
+    /// The chunk the next slot goes into: the last one while it has room,
+    /// else a new one from `new_chunk`.
+    pub fn chunk_with_room(&mut self, new_chunk: impl FnOnce() -> C) -> &mut C {
+        let full = self
+            .chunks
+            .last()
+            .is_none_or(|last| last.len() >= CHUNK_SLOTS);
+        if full {
+            if self.chunks.capacity() == 0 {
+                // One chunk until a group passes `CHUNK_SLOTS` events (a
+                // list grown the usual way would hold four, and a group
+                // has ten such lists).
+                self.chunks.reserve_exact(1);
             }
+            self.chunks.push(new_chunk());
         }
+        let last = self.chunks.len() - 1;
+        &mut self.chunks[last]
     }
 
-    pub fn last(&self) -> Option<&T> {
-        self.chunks.last()?.last()
-    }
-
-    pub fn pop(&mut self) -> Option<T> {
-        let last = self.chunks.last_mut()?;
-        let value = last.pop();
-        if last.is_empty() {
+    /// Drops the last chunk if it holds nothing.
+    pub fn drop_empty_last(&mut self) {
+        if self.chunks.last().is_some_and(|last| last.len() == 0) {
             self.chunks.pop();
         }
-        value
     }
 
-    /// Keeps the first `len` values; whole chunks beyond are freed.
+    /// Keeps the first `len` slots; whole chunks beyond are freed.
     pub fn truncate(&mut self, len: usize) {
         self.chunks.truncate(chunks_for(len));
         let kept = len - self.chunks.len().saturating_sub(1) * CHUNK_SLOTS;
@@ -90,25 +147,50 @@ impl<T> ChunkedVec<T> {
     /// copy of at most one chunk).
     pub fn shrink_if_loose(&mut self) {
         if let Some(last) = self.chunks.last_mut() {
-            shrink_if_loose(last);
+            last.shrink_if_loose();
         }
         if self.chunks.capacity() > 2 * self.chunks.len() + 4 {
             self.chunks.shrink_to_fit();
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flatten()
-    }
-
-    /// Heap bytes held by the values (not counting what they own).
     pub fn heap_bytes(&self) -> usize {
-        let values: usize = self.chunks.iter().map(Vec::capacity).sum();
-        values * std::mem::size_of::<T>() + self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
+        self.chunks.iter().map(Chunk::heap_bytes).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<C>()
     }
 }
 
-impl<T> std::ops::Index<usize> for ChunkedVec<T> {
+/// A vector indexed by slot, in chunks (see the module doc).
+pub(crate) type ChunkedVec<T> = Chunks<Vec<T>>;
+
+impl<T> Chunks<Vec<T>> {
+    #[inline]
+    pub fn get(&self, slot: usize) -> Option<&T> {
+        let (chunk, offset) = locate(slot);
+        self.chunks.get(chunk)?.get(offset)
+    }
+
+    /// Appends a value, growing only the last chunk (by about an eighth).
+    pub fn push(&mut self, value: T) {
+        push_compact_capped(self.chunk_with_room(Vec::new), value, CHUNK_SLOTS);
+    }
+
+    pub fn last(&self) -> Option<&T> {
+        self.chunks.last()?.last()
+    }
+
+    pub fn pop(&mut self) -> Option<T> {
+        let value = self.chunks.last_mut()?.pop();
+        self.drop_empty_last();
+        value
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+}
+
+impl<T> std::ops::Index<usize> for Chunks<Vec<T>> {
     type Output = T;
 
     #[inline]
@@ -118,7 +200,7 @@ impl<T> std::ops::Index<usize> for ChunkedVec<T> {
     }
 }
 
-impl<T> std::ops::IndexMut<usize> for ChunkedVec<T> {
+impl<T> std::ops::IndexMut<usize> for Chunks<Vec<T>> {
     #[inline]
     fn index_mut(&mut self, slot: usize) -> &mut T {
         let (chunk, offset) = locate(slot);
@@ -126,32 +208,14 @@ impl<T> std::ops::IndexMut<usize> for ChunkedVec<T> {
     }
 }
 
-impl<T: PartialEq> PartialEq for ChunkedVec<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.chunks == other.chunks
-    }
-}
-
-impl<T: Eq> Eq for ChunkedVec<T> {}
-
-impl<T> FromIterator<T> for ChunkedVec<T> {
+impl<T> FromIterator<T> for Chunks<Vec<T>> {
     fn from_iter<I: IntoIterator<Item = T>>(values: I) -> Self {
-        let mut v = ChunkedVec::new();
+        let mut v = Chunks::new();
         for value in values {
             v.push(value);
         }
         v
     }
-}
-
-/// Appends a chunk to a list of chunks, which holds exactly one until a
-/// group passes `CHUNK_SLOTS` events (a list grown the usual way would hold
-/// four, and a group has ten such lists).
-pub(crate) fn push_chunk<C>(chunks: &mut Vec<C>, chunk: C) {
-    if chunks.capacity() == 0 {
-        chunks.reserve_exact(1);
-    }
-    chunks.push(chunk);
 }
 
 /// Gives back a vector's capacity when less than half of it is used.
@@ -190,7 +254,7 @@ mod tests {
 
     #[test]
     fn no_chunk_grows_past_its_slots_and_a_small_vector_stays_small() {
-        let mut v = ChunkedVec::new();
+        let mut v: ChunkedVec<u64> = Chunks::new();
         for i in 0..10u64 {
             v.push(i);
         }

@@ -6,7 +6,7 @@
 //! event's total, rarely reach 2^32. A chunk that needs more widens on the
 //! spot; a window narrows again when it is cleared at rotation.
 
-use super::chunked::{chunks_for, locate, push_chunk, shrink_if_loose, CHUNK_SLOTS};
+use super::chunked::{chunks_for, locate, shrink_if_loose, Chunk, Chunks, CHUNK_SLOTS};
 use super::push_compact_capped;
 
 /// One chunk of counts: narrow until a value needs 64 bits. Each chunk
@@ -18,20 +18,6 @@ enum CountChunk {
 }
 
 impl CountChunk {
-    fn len(&self) -> usize {
-        match self {
-            CountChunk::Narrow(v) => v.len(),
-            CountChunk::Wide(v) => v.len(),
-        }
-    }
-
-    fn capacity(&self) -> usize {
-        match self {
-            CountChunk::Narrow(v) => v.capacity() * 4,
-            CountChunk::Wide(v) => v.capacity() * 8,
-        }
-    }
-
     #[inline]
     fn get(&self, offset: usize) -> u64 {
         match self {
@@ -81,12 +67,41 @@ impl CountChunk {
     }
 }
 
+impl Chunk for CountChunk {
+    fn len(&self) -> usize {
+        match self {
+            CountChunk::Narrow(v) => v.len(),
+            CountChunk::Wide(v) => v.len(),
+        }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        match self {
+            CountChunk::Narrow(v) => v.truncate(len),
+            CountChunk::Wide(v) => v.truncate(len),
+        }
+    }
+
+    fn shrink_if_loose(&mut self) {
+        match self {
+            CountChunk::Narrow(v) => shrink_if_loose(v),
+            CountChunk::Wide(v) => shrink_if_loose(v),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            CountChunk::Narrow(v) => v.capacity() * 4,
+            CountChunk::Wide(v) => v.capacity() * 8,
+        }
+    }
+}
+
 /// Per-slot counts, in chunks (see `chunked`): 4 bytes a slot while every
 /// value of its chunk fits in 32 bits, 8 bytes once one does not.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SlotCounts {
-    /// As in `ChunkedVec`: all chunks full but the last, none empty.
-    chunks: Vec<CountChunk>,
+    chunks: Chunks<CountChunk>,
 }
 
 impl SlotCounts {
@@ -94,20 +109,19 @@ impl SlotCounts {
         let chunks = (0..chunks_for(len))
             .map(|c| CountChunk::Narrow(vec![0; (len - c * CHUNK_SLOTS).min(CHUNK_SLOTS)]))
             .collect();
-        SlotCounts { chunks }
+        SlotCounts {
+            chunks: Chunks::from_chunks(chunks),
+        }
     }
 
     pub fn len(&self) -> usize {
-        match self.chunks.last() {
-            Some(last) => (self.chunks.len() - 1) * CHUNK_SLOTS + last.len(),
-            None => 0,
-        }
+        self.chunks.len()
     }
 
     #[inline]
     pub fn get(&self, slot: usize) -> u64 {
         let (chunk, offset) = locate(slot);
-        self.chunks[chunk].get(offset)
+        self.chunks.chunk(chunk).get(offset)
     }
 
     /// Adds `n`, saturating at `u64::MAX` (a batch that would overflow a
@@ -115,19 +129,19 @@ impl SlotCounts {
     #[inline]
     pub fn add(&mut self, slot: usize, n: u64) {
         let (chunk, offset) = locate(slot);
-        self.chunks[chunk].add(offset, n);
+        self.chunks.chunk_mut(chunk).add(offset, n);
     }
 
     #[inline]
     pub fn set(&mut self, slot: usize, value: u64) {
         let (chunk, offset) = locate(slot);
-        self.chunks[chunk].set(offset, value);
+        self.chunks.chunk_mut(chunk).set(offset, value);
     }
 
     /// Zeroes every count: a memset per chunk, and a wide chunk becomes
     /// narrow again (its width was for a window that is gone).
     pub fn clear(&mut self) {
-        for chunk in &mut self.chunks {
+        for chunk in self.chunks.iter_chunks_mut() {
             match chunk {
                 CountChunk::Narrow(v) => v.fill(0),
                 CountChunk::Wide(v) => *chunk = CountChunk::Narrow(vec![0; v.len()]),
@@ -138,44 +152,29 @@ impl SlotCounts {
     /// Appends a zero count for a new slot (growing the last chunk by an
     /// eighth, or starting a new one).
     pub fn push_zero(&mut self) {
-        match self.chunks.last_mut() {
-            Some(last) if last.len() < CHUNK_SLOTS => last.push_zero(),
-            _ => {
-                let mut chunk = CountChunk::Narrow(Vec::new());
-                chunk.push_zero();
-                push_chunk(&mut self.chunks, chunk);
-            }
-        }
+        self.chunks
+            .chunk_with_room(|| CountChunk::Narrow(Vec::new()))
+            .push_zero();
     }
 
     pub fn truncate(&mut self, len: usize) {
-        self.chunks.truncate(chunks_for(len));
-        let kept = len - self.chunks.len().saturating_sub(1) * CHUNK_SLOTS;
-        match self.chunks.last_mut() {
-            Some(CountChunk::Narrow(v)) => v.truncate(kept),
-            Some(CountChunk::Wide(v)) => v.truncate(kept),
-            None => {}
-        }
+        self.chunks.truncate(len);
     }
 
     /// Gives back the last chunk's capacity when less than half is used.
     pub fn shrink_if_loose(&mut self) {
-        match self.chunks.last_mut() {
-            Some(CountChunk::Narrow(v)) => shrink_if_loose(v),
-            Some(CountChunk::Wide(v)) => shrink_if_loose(v),
-            None => {}
-        }
-        shrink_if_loose(&mut self.chunks);
+        self.chunks.shrink_if_loose();
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.chunks.iter().map(CountChunk::capacity).sum::<usize>()
-            + self.chunks.capacity() * std::mem::size_of::<CountChunk>()
+        self.chunks.heap_bytes()
     }
 
     #[cfg(test)]
     pub fn is_wide(&self) -> bool {
-        self.chunks.iter().any(|c| matches!(c, CountChunk::Wide(_)))
+        self.chunks
+            .iter_chunks()
+            .any(|c| matches!(c, CountChunk::Wide(_)))
     }
 }
 
@@ -215,13 +214,16 @@ mod tests {
         w.set(CHUNK_SLOTS + 1, 1 << 40);
         let wide: Vec<bool> = w
             .chunks
-            .iter()
+            .iter_chunks()
             .map(|c| matches!(c, CountChunk::Wide(_)))
             .collect();
         assert_eq!(wide, [false, true, false]);
         assert_eq!(w.get(CHUNK_SLOTS + 1), 1 << 40);
         w.push_zero();
-        assert_eq!((w.len(), w.chunks.len()), (3 * CHUNK_SLOTS + 1, 4));
+        assert_eq!(
+            (w.len(), w.chunks.iter_chunks().len()),
+            (3 * CHUNK_SLOTS + 1, 4)
+        );
         w.truncate(CHUNK_SLOTS + 2);
         assert_eq!(
             (w.len(), w.get(CHUNK_SLOTS + 1)),
