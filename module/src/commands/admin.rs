@@ -1,7 +1,7 @@
 //! `ECL.ROTATE` (what the timer replicates) and `ECL.RESTORE` (what AOF
 //! rewrite emits).
 
-use super::{check_owner, err, resolve_now, store_in};
+use super::{check_owner, err, put_store, resolve_now, store_in};
 use crate::data_type::fit_to_config;
 use crate::ffi::WritableKey;
 use crate::group_ref::GroupRef;
@@ -61,7 +61,7 @@ pub fn restore(ctx: &Context, args: &[&[u8]]) -> RedisResult {
             state().max_groups
         )));
     }
-    key.set(store).map_err(|_| err(EclError::WrongType))?;
+    put_store(&key, store)?;
     ctx.replicate_verbatim();
     if let Some(store) = store_in(&key)? {
         group_index::note(db, group.name, store.next_timer_work_ms());

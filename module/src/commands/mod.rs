@@ -71,6 +71,11 @@ pub(crate) fn store_in(key: &WritableKey) -> Result<Option<&mut GroupStore>, Red
     key.store().map_err(|_| err(EclError::WrongType))
 }
 
+/// Puts a store into a group's key (empty, or holding a store).
+pub(crate) fn put_store(key: &WritableKey, store: GroupStore) -> Result<(), RedisError> {
+    key.set(store).map_err(|_| err(EclError::WrongType))
+}
+
 /// Puts a new group's store into its (empty) key: within the database's
 /// group cap, indexed, and replicated as `ECL.CREATE group NOW t <schema>`
 /// so replicas and the AOF create exactly this schema at this time.
@@ -90,7 +95,7 @@ pub(crate) fn create_group(
     }
     let shape = store.shape();
     let due = store.next_timer_work_ms();
-    key.set(store).map_err(|_| err(EclError::WrongType))?;
+    put_store(key, store)?;
     replicate_schema(ctx, "ECL.CREATE", &shape, now);
     keys::signal_modified(ctx, group.key());
     ffi::notify_module_event(ctx, c"ecl.create", group.key());
@@ -123,7 +128,7 @@ pub(crate) fn reshape_group(
         ));
     }
     let due = reshaped.next_timer_work_ms();
-    key.set(reshaped).map_err(|_| err(EclError::WrongType))?;
+    put_store(key, reshaped)?;
     replicate_schema(ctx, "ECL.ALTER", shape, now);
     keys::signal_modified(ctx, group.key());
     ffi::notify_module_event(ctx, event, group.key());
