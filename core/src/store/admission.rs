@@ -141,7 +141,7 @@ impl GroupStore {
             Target::New(_) => None,
         });
         if let Some(batch_sum) = batch_sum {
-            if batch_sum <= u64::MAX - self.totals_bound {
+            if self.fits_every_total(batch_sum) {
                 return Ok(()); // no total can overflow: the common case
             }
             if slots

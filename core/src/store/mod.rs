@@ -246,17 +246,10 @@ impl GroupStore {
             moved,
             times,
         };
-        if let Some(slot) = self.hot_slot(&batch, times.now) {
-            // The hot path: one event with a live slot, no producer.
-            let (id, count) = batch.events[0];
-            if self.totals.get(slot as usize).checked_add(count).is_none() {
-                return Err(EclError::CountOverflow(id.to_vec()));
+        if batch.producer.is_none() {
+            if let Some(moved) = self.log_known(batch.events, &times) {
+                return Ok(report(LogOutcome::Applied, moved));
             }
-            let moved = self.move_to(&times);
-            if count > 0 {
-                self.add(slot, count, times.at, times.now);
-            }
-            return Ok(report(LogOutcome::Applied, moved));
         }
         let plan = match self.admit(&batch, &times)? {
             Admission::Apply(plan) => plan,
@@ -271,25 +264,65 @@ impl GroupStore {
         Ok(report(LogOutcome::Applied, moved))
     }
 
-    /// The slot of a one-event batch without producer whose event lives at
-    /// `now` (declared, or auto-declared and alive): nothing to admit but
-    /// the count.
+    /// The hot path: a batch (without producer) whose events all live at
+    /// `times.now` and whose counts cannot overflow any total has nothing
+    /// to admit, so it is applied at once. Returns whether a window moved,
+    /// or `None`, having changed nothing, for a batch that needs
+    /// [`admit`](Self::admit) (a new, dead or reserved event, or a total
+    /// that might overflow).
     #[inline]
-    fn hot_slot(&self, batch: &Batch<'_>, now: u64) -> Option<u32> {
-        let [(id, _)] = batch.events else {
+    fn log_known(&mut self, events: &[(&[u8], u64)], times: &ActTimes) -> Option<bool> {
+        if let [(id, count)] = *events {
+            // `ECL.LOG`: no vector to build.
+            let slot = self.known_slot(id, times.now)?;
+            if !self.fits_every_total(count) {
+                return None;
+            }
+            let moved = self.move_to(times);
+            if count > 0 {
+                self.add(&[(slot, count)], times);
+            }
+            return Some(moved);
+        }
+        let mut counts = Vec::with_capacity(events.len());
+        let mut sum = 0u64;
+        for &(id, count) in events {
+            let slot = self.known_slot(id, times.now)?;
+            sum = sum.checked_add(count)?;
+            if count > 0 {
+                counts.push((slot, count));
+            }
+        }
+        if !self.fits_every_total(sum) {
             return None;
-        };
-        if batch.producer.is_some() || id.first() == Some(&b'@') {
+        }
+        let moved = self.move_to(times);
+        self.add(&counts, times);
+        Some(moved)
+    }
+
+    /// The slot of an event a client may log that lives at `now`: declared,
+    /// or auto-declared and alive (not `@overflow`, which only the store
+    /// counts into).
+    #[inline]
+    fn known_slot(&self, id: &[u8], now: u64) -> Option<u32> {
+        if id.first() == Some(&b'@') {
             return None;
         }
         let slot = self.events.find(id)?;
         (self.is_declared(slot) || self.is_live(slot, now)).then_some(slot)
     }
 
+    /// Whether every total can take `sum` more without overflowing (no
+    /// total exceeds `totals_bound`). Counts are small: this is the rule,
+    /// the exact per-event check of admission the exception.
+    #[inline]
+    fn fits_every_total(&self, sum: u64) -> bool {
+        sum <= u64::MAX - self.totals_bound
+    }
+
     /// Carries out an admitted batch, the windows already at `times`.
     fn apply(&mut self, plan: Plan<'_>, times: &ActTimes) {
-        let now = times.now;
-        let places: Vec<Place> = self.intervals.iter().map(|i| i.place(times.at)).collect();
         let slots: Vec<Option<u32>> = plan
             .new_events
             .iter()
@@ -301,6 +334,7 @@ impl GroupStore {
                 })
             })
             .collect();
+        let mut counts: Vec<(u32, u64)> = Vec::with_capacity(plan.targets.len());
         for &(target, count) in &plan.targets {
             if count == 0 {
                 continue;
@@ -319,8 +353,9 @@ impl GroupStore {
                     }
                 },
             };
-            self.add_with(slot, count, now, |_, k| places[k]);
+            counts.push((slot, count));
         }
+        self.add(&counts, times);
     }
 
     fn overflow_slot(&mut self) -> u32 {
@@ -344,61 +379,72 @@ impl GroupStore {
         slot
     }
 
-    /// Adds `count` (> 0) at time `at_ms` to a slot whose overflow was
-    /// checked, the windows already at `now_ms`.
-    fn add(&mut self, slot: u32, count: u64, at_ms: u64, now_ms: u64) {
-        self.add_with(slot, count, now_ms, |interval, _| interval.place(at_ms));
-    }
-
-    /// [`add`](Self::add), with where the count lands in interval `k` given
-    /// by `place_of` (a batch finds the places once for all its events).
-    #[inline]
-    fn add_with(
-        &mut self,
-        slot: u32,
-        count: u64,
-        now_ms: u64,
-        place_of: impl Fn(&IntervalState, usize) -> Place,
-    ) {
-        let s = slot as usize;
-        let declared = self.is_declared(slot);
-        // Declared events never expire (their expiry is never read).
-        let old_expiry = if declared {
-            u64::MAX
-        } else {
-            self.expires_ms[s]
-        };
-        if old_expiry <= now_ms {
-            // A dead auto-declared event counted again starts a new life.
-            self.totals.set(s, 0);
+    /// Adds `(slot, count)` pairs (counts > 0, totals checked for overflow)
+    /// at `times.at`, the windows already at `times.now`. A slot may appear
+    /// more than once.
+    ///
+    /// One pass over the batch per vector: where a count lands in an
+    /// interval, and until when it keeps an event alive, is the same for
+    /// every event of the batch, so it is decided once per interval rather
+    /// than once per event and interval.
+    #[inline(always)]
+    fn add(&mut self, counts: &[(u32, u64)], times: &ActTimes) {
+        let at = times.at;
+        // Until when this batch keeps an auto-declared event alive; declared
+        // events never expire, so a batch of them never needs it.
+        let mut kept_until = None;
+        let mut sum = 0u64;
+        for &(slot, count) in counts {
+            sum = sum.saturating_add(count);
+            if !self.is_declared(slot) {
+                let until = *kept_until.get_or_insert_with(|| self.kept_until(at));
+                self.renew_auto_event(slot, times.now, until);
+            }
         }
-        self.totals.add(s, count);
-        self.totals_bound = self.totals_bound.saturating_add(count);
+        self.totals.add_each(counts);
+        self.totals_bound = self.totals_bound.saturating_add(sum);
         let mut late = false;
-        for (k, interval) in self.intervals.iter_mut().enumerate() {
-            match place_of(interval, k) {
-                Place::Current => interval.cur.add(s, count),
-                Place::Last => interval.last.add(s, count),
-                Place::TooOld => late = true,
-            }
-        }
-        if !declared {
-            // Declared events never expire: only auto-declared ones carry on.
-            let expires = self
-                .intervals
-                .iter()
-                .enumerate()
-                .map(|(k, interval)| interval.kept_until(place_of(interval, k)))
-                .fold(old_expiry, u64::max);
-            if expires != old_expiry {
-                if Some(slot) != self.overflow_slot {
-                    self.expiries.change(old_expiry, expires);
+        for interval in &mut self.intervals {
+            let window = match interval.place(at) {
+                Place::Current => &mut interval.cur,
+                Place::Last => &mut interval.last,
+                Place::TooOld => {
+                    late = true;
+                    continue;
                 }
-                self.expires_ms[s] = expires;
-            }
+            };
+            window.add_each(counts);
         }
         if late {
-            self.tallies.late_dropped = self.tallies.late_dropped.saturating_add(count);
+            // Counted in the total and the windows that keep it, not in this one.
+            self.tallies.late_dropped = self.tallies.late_dropped.saturating_add(sum);
+        }
+    }
+
+    /// Until when a count at `at_ms` stays visible in some kept window.
+    fn kept_until(&self, at_ms: u64) -> u64 {
+        self.intervals
+            .iter()
+            .map(|interval| interval.kept_until(interval.place(at_ms)))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Keeps an auto-declared event that is counted at `now_ms` alive until
+    /// at least `kept_until`. A dead one starts a new life: its total from
+    /// zero.
+    #[inline]
+    fn renew_auto_event(&mut self, slot: u32, now_ms: u64, kept_until: u64) {
+        let s = slot as usize;
+        let old_expiry = self.expires_ms[s];
+        if old_expiry <= now_ms {
+            self.totals.set(s, 0);
+        }
+        if kept_until > old_expiry {
+            if Some(slot) != self.overflow_slot {
+                self.expiries.change(old_expiry, kept_until);
+            }
+            self.expires_ms[s] = kept_until;
         }
     }
 

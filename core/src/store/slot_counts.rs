@@ -132,6 +132,37 @@ impl SlotCounts {
         self.chunks.chunk_mut(chunk).add(offset, n);
     }
 
+    /// [`add`](Self::add) of every `(slot, n)`, in one pass: while the
+    /// slots stay in one narrow chunk and the sums in 32 bits (nearly
+    /// always), each count is one bounds-checked add into that chunk,
+    /// without finding the chunk or its width again.
+    #[inline]
+    pub fn add_each(&mut self, counts: &[(u32, u64)]) {
+        match *counts {
+            // `ECL.LOG`: inline, no loop.
+            [(slot, n)] => self.add(slot as usize, n),
+            _ => self.add_runs(counts),
+        }
+    }
+
+    fn add_runs(&mut self, counts: &[(u32, u64)]) {
+        let mut rest = counts;
+        while let Some(&(slot, n)) = rest.first() {
+            let (chunk, _) = locate(slot as usize);
+            let added = match self.chunks.chunk_mut(chunk) {
+                CountChunk::Narrow(v) => add_narrow_run(v, chunk, rest),
+                CountChunk::Wide(_) => 0,
+            };
+            if added == 0 {
+                // A wide chunk, or a sum that widens this one.
+                self.add(slot as usize, n);
+                rest = &rest[1..];
+            } else {
+                rest = &rest[added..];
+            }
+        }
+    }
+
     #[inline]
     pub fn set(&mut self, slot: usize, value: u64) {
         let (chunk, offset) = locate(slot);
@@ -176,6 +207,24 @@ impl SlotCounts {
             .iter_chunks()
             .any(|c| matches!(c, CountChunk::Wide(_)))
     }
+}
+
+/// Adds the leading counts of `counts` that fall into narrow chunk number
+/// `chunk` (its values `v`) and keep it narrow; returns how many it added.
+#[inline]
+fn add_narrow_run(v: &mut [u32], chunk: usize, counts: &[(u32, u64)]) -> usize {
+    for (done, &(slot, n)) in counts.iter().enumerate() {
+        let (slot_chunk, offset) = locate(slot as usize);
+        if slot_chunk != chunk {
+            return done;
+        }
+        let cell = &mut v[offset];
+        match u32::try_from(n).ok().and_then(|n| cell.checked_add(n)) {
+            Some(sum) => *cell = sum,
+            None => return done,
+        }
+    }
+    counts.len()
 }
 
 /// Equal when the counts are, whatever the width.
@@ -241,5 +290,33 @@ mod tests {
         wide.set(0, 7);
         assert!(wide.is_wide());
         assert_eq!(narrow, wide);
+    }
+
+    proptest::proptest! {
+        /// The batch add is the one-by-one add: across chunks, with repeated
+        /// slots, and with counts that widen a chunk or saturate mid-batch.
+        #[test]
+        fn adding_a_batch_is_adding_each_count(
+            start in proptest::collection::vec((0usize..6, 0usize..4), 0..6),
+            batch in proptest::collection::vec((0usize..6, 0usize..4), 0..40),
+        ) {
+            // Slots near both ends of three chunks; counts small, 2^31, 2^32, huge.
+            let slots = [0, 1, CHUNK_SLOTS - 1, CHUNK_SLOTS, 2 * CHUNK_SLOTS, 2 * CHUNK_SLOTS + 5];
+            let sizes = [1, 1 << 31, 1 << 32, u64::MAX - 3];
+            let mut one_by_one = SlotCounts::zeros(3 * CHUNK_SLOTS);
+            for &(slot, size) in &start {
+                one_by_one.set(slots[slot], sizes[size]);
+            }
+            let mut batched = one_by_one.clone();
+            let counts: Vec<(u32, u64)> =
+                batch.iter().map(|&(s, c)| (slots[s] as u32, sizes[c])).collect();
+            for &(slot, n) in &counts {
+                one_by_one.add(slot as usize, n);
+            }
+            batched.add_each(&counts);
+            for &slot in &slots {
+                proptest::prop_assert_eq!(batched.get(slot), one_by_one.get(slot), "slot {}", slot);
+            }
+        }
     }
 }
