@@ -77,11 +77,14 @@ impl Cluster {
     }
 
     /// Waits until every node reports `cluster_state:ok` and agrees on the
-    /// slot owners.
+    /// slot owners and on which node replicates which. (A master that
+    /// still sees a new replica as a master denies it its vote, and then
+    /// votes for that master's replicas again only after twice the node
+    /// timeout: a `CLUSTER FAILOVER` asked before gossip settled fails.)
     pub fn wait_until_stable(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let views: Vec<Option<Vec<(u16, u16, u16)>>> = self
+            let views: Vec<Option<ClusterView>> = self
                 .nodes
                 .iter()
                 .map(|n| {
@@ -90,7 +93,7 @@ impl Cluster {
                     if !info.contains("cluster_state:ok") {
                         return None;
                     }
-                    Some(slot_owners(&mut c))
+                    Some((slot_owners(&mut c), roles(&mut c)))
                 })
                 .collect();
             let first = views[0].clone();
@@ -182,6 +185,25 @@ impl Cluster {
 }
 
 /// `(first slot, last slot, master port)` ranges from `CLUSTER SLOTS`, sorted.
+/// What a node believes: slot ranges with their owner's port, and every
+/// node's role.
+type ClusterView = (Vec<(u16, u16, u16)>, Vec<(String, String)>);
+
+/// Every node a node knows, by ID, with the ID of its master (`-` for a
+/// master), sorted.
+fn roles(c: &mut redis::Connection) -> Vec<(String, String)> {
+    let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(c).unwrap();
+    let mut roles: Vec<(String, String)> = nodes
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            Some((fields.first()?.to_string(), fields.get(3)?.to_string()))
+        })
+        .collect();
+    roles.sort_unstable();
+    roles
+}
+
 pub fn slot_owners(c: &mut redis::Connection) -> Vec<(u16, u16, u16)> {
     let ranges: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SLOTS").query(c).unwrap();
     let mut owners: Vec<(u16, u16, u16)> = ranges
