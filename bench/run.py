@@ -397,6 +397,7 @@ def main():
             "log3": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "requests", "req1"),
             "log1": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "one", "req1"),
             "floor": lambda: benchmark_rps(s.port, n, 16, "FLOOR.INCR", "floor"),
+            "floor2": lambda: benchmark_rps(s.port, n, 16, "FLOOR.INCR", "floor", "req1"),
             "incr": lambda: benchmark_rps(s.port, n, 16, "INCR", "counter"),
             "a100": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "a100", "e0000007"),
             "a1k": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "a1k", "e0000007"),
@@ -407,6 +408,11 @@ def main():
             r = ratio(runs[key], runs["floor"])
             row(f"ECL.LOG, {what}, -P 16 -c 50 (ops/s)", spread(runs[key]), f"floor FLOOR.INCR {floor}",
                 f"{r:.2f}x", ">= 0.95x floor", r >= 0.95)
+        # The floor given ECL.LOG's two names (it ignores the second): what is
+        # left is ECL's own work, without Redis's for the extra argument.
+        r = ratio(runs["log3"], runs["floor2"])
+        row("ECL.LOG, 3 intervals, against the floor given the same two names, -P 16 -c 50 (ops/s)",
+            spread(runs["log3"]), f"FLOOR.INCR floor req1 {spread(runs['floor2'])}", f"{r:.2f}x", "", True)
         r = ratio(runs["log3"], runs["incr"])
         row("ECL.LOG, 3 intervals, -P 16 -c 50 (ops/s)", spread(runs["log3"]), f"INCR {spread(runs['incr'])}",
             f"{r:.2f}x", ">= 0.82x INCR", r >= 0.82)
@@ -456,11 +462,12 @@ def main():
             small, large = (100, 600) if smoke else (2_000, 22_000)
             count = {name: instructions.per_command(server_args, command, small, large)
                      for name, command in (("incr", ["INCR", "k"]), ("floor", ["FLOOR.INCR", "f"]),
+                                           ("floor2", ["FLOOR.INCR", "f", "req1"]),
                                            ("log1", ["ECL.LOG", "one", "req1"]),
                                            ("log3", ["ECL.LOG", "requests", "req1"]))}
             row("instructions per command, whole server (callgrind): ECL.LOG 1 interval; 3 intervals",
                 f"{count['log1']:,.0f}; {count['log3']:,.0f}",
-                f"FLOOR.INCR {count['floor']:,.0f}; INCR {count['incr']:,.0f}",
+                f"FLOOR.INCR {count['floor']:,.0f} (given two names {count['floor2']:,.0f}); INCR {count['incr']:,.0f}",
                 f"{count['floor'] / count['log1']:.2f}x; {count['floor'] / count['log3']:.2f}x", "", True)
             small, large = (20, 120) if smoke else (500, 3_000)
             mlog = instructions.per_command(server_args, ["ECL.MLOG", "hundred", *mlog_args], small, large, pipeline=1)

@@ -5,6 +5,9 @@
 //!   u64 it holds, replicates the command as it came (without that it would
 //!   not be a write a replica or the AOF sees) and replies `+OK` the way
 //!   ECL does (a stored reply). Every module write pays at least this.
+//!   `FLOOR.INCR key name` does the same and ignores `name`: given
+//!   `ECL.LOG`'s two names, it shows the floor with what Redis spends on
+//!   receiving the second.
 //! - `FLOOR.NOOP ...`: any arguments, replies `+OK`. Given `ECL.MLOG`'s
 //!   arguments it measures what Redis spends receiving and parsing them.
 //!
@@ -68,7 +71,7 @@ extern "C" fn incr(
     // arguments; the key is closed before returning; the value stored under
     // our type is always a boxed u64.
     unsafe {
-        if argc != 2 {
+        if argc != 2 && argc != 3 {
             return raw::RedisModule_WrongArity.map_or(0, |f| f(ctx));
         }
         let mode = (raw::REDISMODULE_READ | raw::REDISMODULE_WRITE) as c_int;
