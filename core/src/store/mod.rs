@@ -446,11 +446,18 @@ impl GroupStore {
             self.totals.set(s, 0);
         }
         if kept_until > old_expiry {
-            if Some(slot) != self.overflow_slot {
-                self.expiries.change(old_expiry, kept_until);
-            }
-            self.expires_ms[s] = kept_until;
+            self.set_expiry(slot, kept_until);
         }
+    }
+
+    /// Sets an auto-declared slot's expiry, keeping the index of live
+    /// events by expiry in step (`@overflow` is not in it).
+    fn set_expiry(&mut self, slot: u32, expires_ms: u64) {
+        let s = slot as usize;
+        if Some(slot) != self.overflow_slot {
+            self.expiries.change(self.expires_ms[s], expires_ms);
+        }
+        self.expires_ms[s] = expires_ms;
     }
 
     /// What the timer does to a group with work (see

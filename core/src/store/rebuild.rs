@@ -145,10 +145,7 @@ impl GroupStore {
             .map(|i| i.slot_kept_until(s))
             .max()
             .unwrap_or(0);
-        if Some(slot) != self.overflow_slot {
-            self.expiries.change(self.expires_ms[s], expires);
-        }
-        self.expires_ms[s] = expires;
+        self.set_expiry(slot, expires);
     }
 
     /// Gives the store another shape: counts of (interval, event) pairs that
