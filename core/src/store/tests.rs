@@ -580,8 +580,12 @@ fn a_refused_or_duplicate_write_after_a_boundary_changes_nothing() {
     let mut near_max = GroupStore::new(&shape(&[1000], &["a"], false, 10), T0);
     log(&mut near_max, &[("a", u64::MAX)], T0, T0).unwrap();
     let later = T0 + 1500; // past a 1 s boundary: the windows would move
-    let refused: [(bool, Batch<'_>); 5] = [
+    let refused: [(bool, Batch<'_>); 7] = [
         (false, batch_of(&[(b"typo", 1)], later, None)),
+        // Batches of known events only: they reach admission from the
+        // hot path, which must have moved nothing.
+        (false, batch_of(&[(b"a", u64::MAX), (b"a", 1)], later, None)),
+        (true, batch_of(&[(b"a", 1), (b"a", 1)], later, None)),
         (false, batch_of(&[(b"@overflow", 1)], later, None)),
         (false, batch_of(&[(b"a", 1)], later, Some((b"p", 1)))),
         (
