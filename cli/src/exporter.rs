@@ -9,6 +9,7 @@
 //! counted in `ecl_scrape_errors_total{group}` and logged with the server's
 //! words, and the other groups are exported as usual.
 
+use crate::http::{self, Response};
 use crate::CliError;
 use ecl_client::{ClientError, Config, EclClient, GroupSnapshot};
 use std::collections::BTreeMap;
@@ -20,9 +21,6 @@ use std::time::Duration;
 const LANDING: &str = "<html><head><title>ECL exporter</title></head><body>\
 <h1>ECL exporter</h1><p>Event counts of ECL groups, for Prometheus.</p>\
 <p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
-
-/// Threads answering HTTP requests.
-const WORKERS: usize = 4;
 
 /// Escapes a label value as the text exposition format requires.
 pub fn escape(value: &str) -> String {
@@ -193,8 +191,7 @@ struct Shared {
 
 /// Serves `/metrics` and a landing page at `/` until killed.
 pub fn serve(config: &Config, listen: &str, deadline: Duration) -> Result<String, CliError> {
-    let server = tiny_http::Server::http(listen)
-        .map_err(|e| CliError::Usage(format!("cannot listen on {listen}: {e}")))?;
+    let listener = http::bind(listen).map_err(CliError::Usage)?;
     // Redis replies never take longer than a scrape may.
     let mut config = config.clone();
     config.redis.timeout = Some(config.redis.response_timeout().min(deadline));
@@ -206,42 +203,16 @@ pub fn serve(config: &Config, listen: &str, deadline: Duration) -> Result<String
         deadline,
     });
     eprintln!("ecl exporter: serving http://{listen}/metrics");
-    let server = Arc::new(server);
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (server, shared) = (server.clone(), shared.clone());
-            std::thread::spawn(move || answer_requests(&server, &shared))
-        })
-        .collect();
-    for worker in workers {
-        let _ = worker.join();
-    }
+    http::serve(listener, move |request| match request.path {
+        "/metrics" => Response::new(
+            200,
+            "text/plain; version=0.0.4; charset=utf-8",
+            scrape(&shared),
+        ),
+        "/" => Response::new(200, "text/html; charset=utf-8", LANDING),
+        _ => Response::new(404, "text/plain; charset=utf-8", "not found\n"),
+    });
     Ok(String::new())
-}
-
-fn answer_requests(server: &tiny_http::Server, shared: &Arc<Shared>) {
-    let text = |body: String, kind: &str, code: u16| {
-        let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], kind.as_bytes())
-            .expect("a valid header");
-        tiny_http::Response::from_string(body)
-            .with_header(header)
-            .with_status_code(code)
-    };
-    for request in server.incoming_requests() {
-        let path = request.url().split('?').next().unwrap_or("").to_string();
-        let response = match path.as_str() {
-            "/metrics" => text(
-                scrape(shared),
-                "text/plain; version=0.0.4; charset=utf-8",
-                200,
-            ),
-            "/" => text(LANDING.to_string(), "text/html; charset=utf-8", 200),
-            _ => text("not found\n".to_string(), "text/plain", 404),
-        };
-        if let Err(e) = request.respond(response) {
-            eprintln!("ecl exporter: cannot answer a request: {e}");
-        }
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod exporter;
+pub mod http;
 pub mod munin;
 pub mod seed_tools;
 

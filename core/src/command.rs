@@ -168,6 +168,11 @@ pub fn parse_mlog<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
                 .into(),
         ));
     }
+    crate::limits::within(
+        "events in one command",
+        pairs.len() / 2,
+        crate::limits::EVENTS_PER_COMMAND,
+    )?;
     out.events.reserve(pairs.len() / 2);
     for pair in pairs.chunks_exact(2) {
         out.events.push((pair[0], count(pair[1])?));
@@ -245,21 +250,48 @@ pub fn resolve_interval(
         .ok_or_else(unknown)
 }
 
-/// `ECL.ROTATE group [NOW unix_ms]`; `args` start after the group.
-pub fn parse_rotate(args: &[&[u8]]) -> Result<Option<u64>, EclError> {
-    match args {
-        [] => Ok(None),
-        [k, v] if is_keyword(k, "NOW") => Ok(Some(integer("NOW", v)?)),
-        _ => Err(EclError::Syntax(
-            "usage: ECL.ROTATE group [NOW unix_ms]".into(),
-        )),
+/// What `ECL.ROTATE` carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotateArgs {
+    /// The master's clock (replication and the AOF only).
+    pub now_ms: Option<u64>,
+    /// Sweep steps to take: the timer replicates the steps of one tick as
+    /// one command.
+    pub steps: u64,
+}
+
+/// `ECL.ROTATE group [NOW unix_ms] [STEPS n]`; `args` start after the group.
+pub fn parse_rotate(args: &[&[u8]]) -> Result<RotateArgs, EclError> {
+    let usage = || EclError::Syntax("usage: ECL.ROTATE group [NOW unix_ms] [STEPS n]".into());
+    let mut out = RotateArgs {
+        now_ms: None,
+        steps: 1,
+    };
+    let mut seen_steps = false;
+    for pair in args.chunks(2) {
+        match pair {
+            [k, v] if is_keyword(k, "NOW") && out.now_ms.is_none() => {
+                out.now_ms = Some(integer("NOW", v)?)
+            }
+            [k, v] if is_keyword(k, "STEPS") && !seen_steps => {
+                seen_steps = true;
+                out.steps = integer("STEPS", v)?;
+                if out.steps == 0 {
+                    return Err(usage());
+                }
+                crate::limits::within("STEPS", out.steps, crate::limits::ROTATE_STEPS)?;
+            }
+            _ => return Err(usage()),
+        }
     }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::protocol::rotate_args;
 
     fn args(s: &str) -> Vec<&[u8]> {
         s.split_whitespace().map(str::as_bytes).collect()
@@ -410,8 +442,20 @@ mod tests {
 
     #[test]
     fn rotate_forms() {
-        assert_eq!(parse_rotate(&[]), Ok(None));
-        assert_eq!(parse_rotate(&args("now 5")), Ok(Some(5)));
+        assert_eq!(parse_rotate(&[]).unwrap().now_ms, None);
+        assert_eq!(parse_rotate(&args("now 5")).unwrap().now_ms, Some(5));
+        let both = parse_rotate(&args("NOW 5 STEPS 3")).unwrap();
+        assert_eq!((both.now_ms, both.steps), (Some(5), 3));
         assert!(parse_rotate(&args("x")).is_err());
+        assert!(parse_rotate(&args("STEPS 0")).is_err());
+        assert!(parse_rotate(&args("STEPS 1 STEPS 2")).is_err());
+        assert!(parse_rotate(&args("STEPS 100000")).is_err());
+        let built = rotate_args(b"g", 7, 2);
+        let refs: Vec<&[u8]> = built.iter().map(Vec::as_slice).collect();
+        let parsed = parse_rotate(&refs[1..]).unwrap();
+        assert_eq!(
+            (refs[0], parsed.now_ms, parsed.steps),
+            (&b"g"[..], Some(7), 2)
+        );
     }
 }

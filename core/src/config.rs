@@ -6,13 +6,14 @@
 
 use crate::event_id::{check_client_event_id, EventIdError};
 use crate::interval::{parse_interval_ms, IntervalMs};
+use crate::store::GroupShape;
 use serde_yaml::{Mapping, Value};
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-/// Longest group name: group names are embedded in key names and logs.
-pub const MAX_GROUP_NAME_LEN: usize = 128;
+/// Longest group name (from the one table of limits).
+pub use crate::limits::GROUP_NAME_BYTES as MAX_GROUP_NAME_LEN;
 /// `max_events` when the config does not say.
 pub const DEFAULT_MAX_EVENTS: u64 = 10_000;
 
@@ -136,7 +137,7 @@ pub struct RedisSettings {
 }
 
 /// The rule for group names, for configs and `ECL.CREATE` alike: 1 to 128
-/// bytes, no whitespace, `{` or `}` (the name is the key's hash tag).
+/// bytes, no NUL, whitespace, `{` or `}` (the name is the key's hash tag).
 pub fn check_group_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         Err("group name is empty".to_string())
@@ -146,11 +147,24 @@ pub fn check_group_name(name: &str) -> Result<(), String> {
         ))
     } else if name
         .chars()
-        .any(|c| c.is_whitespace() || c == '{' || c == '}')
+        .any(|c| c.is_whitespace() || c == '{' || c == '}' || c == '\0')
     {
-        Err("group name must not contain whitespace, '{' or '}'".to_string())
+        Err("group name must not contain NUL, whitespace, '{' or '}'".to_string())
     } else {
         Ok(())
+    }
+}
+
+/// A boolean as the original's YAML loader (PyYAML, YAML 1.1) read it:
+/// `true`/`false`, `yes`/`no`, `on`/`off`, in any case.
+fn yaml11_bool(value: &Value) -> Option<bool> {
+    if let Some(b) = value.as_bool() {
+        return Some(b);
+    }
+    match value.as_str()?.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" => Some(true),
+        "false" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -363,8 +377,7 @@ impl Parser<'_> {
                     }
                 }
                 "ssl" | "tls" => {
-                    settings.tls = value
-                        .as_bool()
+                    settings.tls = yaml11_bool(value)
                         .ok_or_else(|| self.error(None, Some(&at), "expected true or false"))?
                 }
                 "cluster" => {
@@ -473,6 +486,7 @@ impl Parser<'_> {
         let get = |key: &str| map.get(key).filter(|v| !v.is_null());
 
         let mut events: Vec<String> = Vec::new();
+        let mut seen_events: std::collections::HashSet<String> = std::collections::HashSet::new();
         if let Some(value) = get("events") {
             let list = value
                 .as_sequence()
@@ -482,7 +496,7 @@ impl Parser<'_> {
                 check_client_event_id(id.as_bytes()).map_err(|e: EventIdError| {
                     self.error(group, Some("events"), format!("event '{id}': {e}"))
                 })?;
-                if events.contains(&id) {
+                if !seen_events.insert(id.clone()) {
                     return Err(self.error(
                         group,
                         Some("events"),
@@ -525,8 +539,12 @@ impl Parser<'_> {
 
         let auto_declare_events = match get("auto_declare_events") {
             None => false,
-            Some(v) => v.as_bool().ok_or_else(|| {
-                self.error(group, Some("auto_declare_events"), "expected true or false")
+            Some(v) => yaml11_bool(v).ok_or_else(|| {
+                self.error(
+                    group,
+                    Some("auto_declare_events"),
+                    "expected true or false (or yes/no, on/off)",
+                )
             })?,
         };
         let sync_interval = match get("sync_interval") {
@@ -547,7 +565,7 @@ impl Parser<'_> {
             None => DEFAULT_MAX_EVENTS,
             Some(v) => self.unsigned(v, group, "max_events")?,
         };
-        Ok(GroupConfig {
+        let config = GroupConfig {
             name: name.to_string(),
             events,
             intervals,
@@ -555,7 +573,10 @@ impl Parser<'_> {
             sync_interval,
             sync_limit,
             max_events,
-        })
+        };
+        crate::limits::check_shape(&GroupShape::from(&config), 0)
+            .map_err(|e| self.error(group, None, e.to_string()))?;
+        Ok(config)
     }
 
     /// A string, or a number written without quotes (the seed's YAML loader

@@ -18,6 +18,7 @@
 
 use crate::event_id::{check_client_event_id, MAX_EVENT_ID_LEN, OVERFLOW_EVENT};
 use crate::interval::MIN_INTERVAL_MS;
+use crate::limits;
 use crate::store::{
     GroupStore, ProducerState, StoreParts, StoredEvent, Tallies, MAX_PRODUCER_ID_LEN,
 };
@@ -26,8 +27,11 @@ use std::collections::HashSet;
 const MAGIC: &[u8; 3] = b"ECL";
 /// Version written by this build.
 pub const ENCODING_VERSION: u8 = 2;
-/// At most this many intervals per group in a payload.
-const MAX_INTERVALS: u64 = 64;
+/// Events a payload may hold: the declared ones, up to `max_events`
+/// auto-declared ones, and as many again that outlived a lower `max_events`
+/// or their declaration (`ECL.ALTER`) while they still had counts.
+const MAX_STORED_EVENTS: u64 =
+    limits::DECLARED_EVENTS_PER_GROUP as u64 + 2 * limits::MAX_EVENTS + 1;
 
 /// Encodes a store.
 pub fn encode(store: &GroupStore) -> Vec<u8> {
@@ -111,12 +115,10 @@ pub fn decode_versioned(payload: &[u8]) -> Result<(GroupStore, u8), String> {
 }
 
 fn decode_v1(r: &mut Reader<'_>) -> Result<StoreParts, String> {
-    let name = String::from_utf8(r.bytes(crate::config::MAX_GROUP_NAME_LEN)?.to_vec())
+    let name = String::from_utf8(r.bytes(limits::GROUP_NAME_BYTES)?.to_vec())
         .map_err(|_| "group name is not UTF-8".to_string())?;
-    if name.is_empty() {
-        return Err("empty group name".into());
-    }
-    let interval_count = r.count(MAX_INTERVALS, 2)?;
+    crate::config::check_group_name(&name)?;
+    let interval_count = r.count(limits::INTERVALS_PER_GROUP as u64, 2)?;
     let mut intervals = Vec::with_capacity(interval_count);
     for _ in 0..interval_count {
         let len_ms = r.varint()?;
@@ -143,7 +145,7 @@ fn decode_v1(r: &mut Reader<'_>) -> Result<StoreParts, String> {
         other => return Err(format!("bad auto_declare flag {other}")),
     };
     let max_events = r.varint()?;
-    let declared_count = r.count(u64::MAX, 2)?;
+    let declared_count = r.count(limits::DECLARED_EVENTS_PER_GROUP as u64, 2)?;
     let mut declared = Vec::with_capacity(declared_count);
     let mut seen: HashSet<Vec<u8>> = HashSet::with_capacity(declared_count);
     for _ in 0..declared_count {
@@ -154,7 +156,7 @@ fn decode_v1(r: &mut Reader<'_>) -> Result<StoreParts, String> {
         }
         declared.push(id);
     }
-    let event_count = r.count(u64::MAX, 2 + 2 * interval_count)?;
+    let event_count = r.count(MAX_STORED_EVENTS, 2 + 2 * interval_count)?;
     let mut events = Vec::with_capacity(event_count);
     let mut stored: HashSet<Vec<u8>> = HashSet::with_capacity(event_count);
     for _ in 0..event_count {

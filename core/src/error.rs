@@ -46,6 +46,17 @@ pub enum EclError {
     /// Redis's own `ASK` redirections then find the key where it lives.
     #[error("TRYAGAIN the slot of group '{0}' is moving between cluster nodes; retry")]
     SlotMoving(String),
+    /// An input beyond one of [`crate::limits`].
+    #[error("ERR {0}")]
+    OverLimit(#[from] crate::limits::OverLimit),
+    /// The database holds as many groups as the module's `MAX_GROUPS`.
+    #[error("ERR database {db} holds {cap} groups already (the module's MAX_GROUPS); drop some or raise it")]
+    TooManyGroups { db: i32, cap: usize },
+    /// `ECL.CREATE` of a group that exists with a different schema.
+    #[error(
+        "ERR group '{0}' exists with another schema (ECL.DECLARE adds to it, ECL.ALTER changes it)"
+    )]
+    OtherSchema(String),
     #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
     WrongType,
 }

@@ -1,7 +1,7 @@
 //! Event IDs: binary-safe strings of 1..=1024 bytes; `@...` is ECL's own.
 
 /// Longest event ID, in bytes.
-pub const MAX_EVENT_ID_LEN: usize = 1024;
+pub use crate::limits::EVENT_ID_BYTES as MAX_EVENT_ID_LEN;
 /// Where counts for new events go once a group holds `max_events` of them.
 pub const OVERFLOW_EVENT: &[u8] = b"@overflow";
 

@@ -27,11 +27,12 @@ pub enum IntervalError {
 /// Units are case-insensitive (`5S`, `1H`), as in the original project.
 pub fn parse_interval_ms(text: &str) -> Result<u64, IntervalError> {
     let syntax = || IntervalError::Syntax(text.to_string());
-    let trimmed = text.trim();
-    let unit_start = trimmed
+    // No surrounding space is trimmed: `" 1s"` is refused as a typo, not
+    // read as a second spelling of `1s`.
+    let unit_start = text
         .find(|c: char| c.is_ascii_alphabetic())
         .ok_or_else(syntax)?;
-    let (number, unit) = trimmed.split_at(unit_start);
+    let (number, unit) = text.split_at(unit_start);
     let unit_ms: u64 = match unit.to_ascii_lowercase().as_str() {
         "ms" => 1,
         "s" => 1_000,

@@ -10,6 +10,7 @@ pub mod encoding;
 pub mod error;
 pub mod event_id;
 pub mod interval;
+pub mod limits;
 pub mod protocol;
 pub mod replication;
 pub mod schema;

@@ -11,7 +11,9 @@ use crate::config::{check_group_name, IntervalSpec, DEFAULT_MAX_EVENTS};
 use crate::error::EclError;
 use crate::event_id::{check_client_event_id, display_id};
 use crate::interval::{parse_interval_ms, IntervalMs};
+use crate::limits;
 use crate::store::GroupShape;
+use std::collections::HashSet;
 
 /// What a schema command names; `None`: not given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,6 +80,7 @@ pub fn parse_schema(args: &[&[u8]], alter: bool) -> Result<SchemaArgs, EclError>
                     break;
                 }
                 i += 1;
+                limits::within("intervals", lengths.len() + 1, limits::INTERVALS_PER_GROUP)?;
                 let ms = std::str::from_utf8(text)
                     .map_err(|_| syntax(format!("bad interval '{}'", display_id(text))))
                     .and_then(|t| parse_interval_ms(t).map_err(|e| syntax(e.to_string())))?;
@@ -95,13 +98,20 @@ pub fn parse_schema(args: &[&[u8]], alter: bool) -> Result<SchemaArgs, EclError>
             }
             out.intervals = Some(lengths);
         } else if is_keyword(arg, "EVENTS") && out.events.is_none() {
-            let mut events: Vec<Vec<u8>> = Vec::new();
-            for &id in &args[i..] {
+            let ids = &args[i..];
+            limits::within(
+                "declared events",
+                ids.len(),
+                limits::DECLARED_EVENTS_PER_GROUP,
+            )?;
+            let mut seen: HashSet<&[u8]> = HashSet::with_capacity(ids.len());
+            let mut events: Vec<Vec<u8>> = Vec::with_capacity(ids.len());
+            for &id in ids {
                 check_client_event_id(id).map_err(|reason| EclError::BadEventId {
                     event: id.to_vec(),
                     reason,
                 })?;
-                if events.iter().any(|e| e == id) {
+                if !seen.insert(id) {
                     return Err(syntax(format!("event '{}' given twice", display_id(id))));
                 }
                 events.push(id.to_vec());
@@ -129,19 +139,22 @@ pub fn group_name(arg: &[u8]) -> Result<String, EclError> {
 }
 
 impl SchemaArgs {
-    /// The schema of `ECL.CREATE`/`ECL.DECLARE` for a new group.
+    /// The schema of `ECL.CREATE`/`ECL.DECLARE` for a new group, within
+    /// the limits.
     pub fn new_shape(&self, name: &str) -> Result<GroupShape, EclError> {
         let intervals = self
             .intervals
             .clone()
             .ok_or_else(|| syntax("INTERVALS is required to create a group"))?;
-        Ok(GroupShape {
+        let shape = GroupShape {
             name: name.to_string(),
             intervals,
             declared: self.events.clone().unwrap_or_default(),
             auto_declare: self.auto_declare.unwrap_or(false),
             max_events: self.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
-        })
+        };
+        limits::check_shape(&shape, 0)?;
+        Ok(shape)
     }
 
     /// What `ECL.DECLARE` adds to an existing group: only what it names.
@@ -198,8 +211,9 @@ impl GroupShape {
                 merged.intervals.push(ms);
             }
         }
+        let known: HashSet<&[u8]> = self.declared.iter().map(Vec::as_slice).collect();
         for id in &declared.declared {
-            if !merged.declared.contains(id) {
+            if !known.contains(id.as_slice()) {
                 merged.declared.push(id.clone());
             }
         }
@@ -220,6 +234,21 @@ impl GroupShape {
             auto_declare: args.auto_declare.unwrap_or(self.auto_declare),
             max_events: args.max_events.unwrap_or(self.max_events),
         }
+    }
+
+    /// Whether two schemas are the same, whatever the order their intervals
+    /// and events were given in.
+    pub fn same_as(&self, other: &GroupShape) -> bool {
+        fn sorted<T: Ord + Clone>(items: &[T]) -> Vec<T> {
+            let mut items = items.to_vec();
+            items.sort_unstable();
+            items
+        }
+        self.name == other.name
+            && self.auto_declare == other.auto_declare
+            && self.max_events == other.max_events
+            && sorted(&self.intervals) == sorted(&other.intervals)
+            && sorted(&self.declared) == sorted(&other.declared)
     }
 
     /// The intervals with names to show: the config's name for a length it

@@ -6,6 +6,7 @@
 //! error and logs the panic; it never takes redis-server down.
 
 use crate::commands;
+use ecl_core::EclError;
 use redis_module::{raw, Context, RedisError, RedisResult, RedisValue};
 use std::ffi::CStr;
 use std::os::raw::c_int;
@@ -99,6 +100,11 @@ unsafe fn dispatch(
 ) -> c_int {
     let context = Context::new(ctx);
     let argc = usize::try_from(argc).unwrap_or(0);
+    if let Err(e) = ecl_core::limits::within("arguments", argc, ecl_core::limits::ARGS_PER_COMMAND)
+    {
+        context.reply_error_string(&EclError::from(e).to_string());
+        return raw::REDISMODULE_OK as c_int;
+    }
     let run = |args: &[&[u8]]| catch_unwind(AssertUnwindSafe(|| handler(&context, args)));
     let result = if argc <= STACK_ARGS {
         let mut args: [&[u8]; STACK_ARGS] = [&[]; STACK_ARGS];
@@ -136,16 +142,8 @@ unsafe fn dispatch(
 /// # Safety
 /// `argv` must hold more than `i` valid strings, alive for `'a`.
 unsafe fn string_at<'a>(argv: *mut *mut raw::RedisModuleString, i: usize) -> &'a [u8] {
-    let mut len: usize = 0;
-    let Some(ptr_len) = (unsafe { raw::RedisModule_StringPtrLen }) else {
-        return &[];
-    };
-    // SAFETY: the caller guarantees `argv[i]` is a valid string alive for
-    // `'a`; Redis returns a pointer to its `len` bytes.
-    unsafe {
-        let ptr = ptr_len(*argv.add(i), &mut len);
-        std::slice::from_raw_parts(ptr.cast::<u8>(), len)
-    }
+    // SAFETY: the caller guarantees `argv[i]` is a valid string alive for `'a`.
+    unsafe { crate::ffi::bytes_of(*argv.add(i)) }
 }
 
 /// Sends panics to the Redis log (with their location), where an operator

@@ -33,10 +33,10 @@ pub static GROUP_TYPE: RedisType = RedisType::new(
         unlink: None,
         copy: None,
         defrag: None,
-        copy2: None,
+        copy2: Some(copy),
         free_effort2: None,
         mem_usage2: None,
-        unlink2: None,
+        unlink2: Some(unlink),
     },
 );
 
@@ -51,7 +51,16 @@ pub fn fit_to_config(store: GroupStore) -> GroupStore {
     if store.has_shape(&entry.shape) {
         return store;
     }
-    let (reshaped, report) = store.reshape(&entry.shape, server_clock_ms());
+    let (reshaped, report) = match store.reshape(&entry.shape, server_clock_ms()) {
+        Ok(done) => done,
+        Err(e) => {
+            log_warning(format!(
+                "ECL: group '{}' keeps its stored schema: the config's is refused ({e})",
+                entry.config.name
+            ));
+            return store;
+        }
+    };
     log_warning(format!(
         "ECL: group '{}' reshaped to the current config; dropped intervals (ms) {:?} and {} events",
         entry.config.name, report.dropped_intervals, report.dropped_events
@@ -105,13 +114,8 @@ unsafe fn index_loaded(rdb: *mut raw::RedisModuleIO, store: &GroupStore) {
     if key.is_null() {
         return; // RESTORE of a DUMP payload: its keyspace event indexes it
     }
-    let mut len = 0usize;
-    let Some(ptr_len) = raw::RedisModule_StringPtrLen else {
-        return;
-    };
-    let ptr = ptr_len(key, &mut len);
-    let name = std::slice::from_raw_parts(ptr.cast::<u8>(), len);
-    if let Some(group) = crate::group_index::group_of_key(name) {
+    let name = crate::ffi::bytes_of(key);
+    if let Some(group) = crate::group_key::group_of_key(name) {
         if group == store.name().as_bytes() {
             crate::group_index::note(db_of(rdb), group, store.next_timer_work_ms());
         }
@@ -144,6 +148,44 @@ unsafe extern "C" fn aof_rewrite(
         payload.as_ptr(),
         payload.len(),
     );
+}
+
+/// The server takes a group's value out of its key, whatever the command:
+/// `DEL`, `UNLINK`, expiry, eviction, an overwrite (`SET`, `RESTORE ...
+/// REPLACE`, a `...STORE` command), the source of `RENAME` or `MOVE`, or a
+/// module command replacing it. The group index forgets the key; whoever
+/// puts a group's value back notes it again.
+unsafe extern "C" fn unlink(ctx: *mut raw::RedisModuleKeyOptCtx, _value: *const c_void) {
+    let (Some(name_of), Some(db_of)) = (
+        raw::RedisModule_GetKeyNameFromOptCtx,
+        raw::RedisModule_GetDbIdFromOptCtx,
+    ) else {
+        return;
+    };
+    let key = name_of(ctx);
+    if key.is_null() {
+        return;
+    }
+    if let Some(group) = crate::group_key::group_of_key(crate::ffi::bytes_of(key)) {
+        crate::group_index::remove(db_of(ctx), group);
+    }
+}
+
+/// `COPY`: the copy is the value saved and loaded again, so it is exactly
+/// what a replica or a reload would hold. Under another group's key it is
+/// that key's data, not a group of its own (as after `RENAME`).
+unsafe extern "C" fn copy(
+    _ctx: *mut raw::RedisModuleKeyOptCtx,
+    value: *const c_void,
+) -> *mut c_void {
+    let store = &*value.cast::<GroupStore>();
+    match decode_versioned(&encode(store)) {
+        Ok((copied, _)) => Box::into_raw(Box::new(copied)).cast(),
+        Err(e) => {
+            log_warning(format!("ECL: cannot copy group '{}': {e}", store.name()));
+            std::ptr::null_mut()
+        }
+    }
 }
 
 unsafe extern "C" fn free(value: *mut c_void) {

@@ -1,13 +1,43 @@
 //! The module API calls that `redis-module` has no safe wrapper for, in one
 //! place, each with the preconditions it relies on. Everything else in the
-//! module uses these or the crate's safe API.
+//! module uses these or the crate's safe API. A leaf: it knows nothing of
+//! ECL's data type or commands.
 
-use crate::data_type::GROUP_TYPE;
-use ecl_core::GroupStore;
 use redis_module::{raw, Context, RedisString};
 use std::ffi::{c_void, CString};
 use std::os::raw::c_int;
+use std::ptr::NonNull;
 use std::sync::OnceLock;
+
+/// The bytes of a Redis string (binary-safe; empty where the API is missing).
+///
+/// # Safety
+/// `string` must be a valid Redis string that outlives `'a`.
+pub unsafe fn bytes_of<'a>(string: *const raw::RedisModuleString) -> &'a [u8] {
+    let Some(ptr_len) = (unsafe { raw::RedisModule_StringPtrLen }) else {
+        return &[];
+    };
+    let mut len = 0usize;
+    // SAFETY: the caller guarantees `string` is valid for `'a`; Redis
+    // returns a pointer to its `len` bytes, owned by the string.
+    unsafe {
+        let ptr = ptr_len(string, &mut len);
+        if ptr.is_null() {
+            return &[];
+        }
+        std::slice::from_raw_parts(ptr.cast::<u8>(), len)
+    }
+}
+
+/// A Redis string holding exactly `bytes`, NUL bytes included (the
+/// `redis-module` constructor goes through a C string and panics on NUL).
+/// Freed with `ctx`'s automatic memory, or when dropped.
+pub fn string_from_bytes(ctx: &Context, bytes: &[u8]) -> RedisString {
+    // SAFETY: pointer and length describe `bytes`, which Redis copies.
+    unsafe {
+        RedisString::from_raw_parts(NonNull::new(ctx.ctx), bytes.as_ptr().cast(), bytes.len())
+    }
+}
 
 /// Whether the server asks modules not to write replication traffic now
 /// (`CLIENT PAUSE WRITE`, `FAILOVER`, `CLUSTER FAILOVER`). An API this
@@ -122,97 +152,6 @@ pub fn client_id(ctx: &Context) -> u64 {
     unsafe { raw::RedisModule_GetClientId }.map_or(0, |f| unsafe { f(ctx.ctx) })
 }
 
-/// A group's key opened for writing, closed when dropped: the write path's
-/// whole use of the keyspace, in as few API calls as the floor module makes
-/// (the `redis-module` wrapper asks the key's type twice and borrows a
-/// `RefCell` per call).
-pub struct WritableKey {
-    key: *mut raw::RedisModuleKey,
-}
-
-impl WritableKey {
-    pub fn open(ctx: &Context, name: &RedisString) -> WritableKey {
-        let mode = (raw::REDISMODULE_READ | raw::REDISMODULE_WRITE) as c_int;
-        // SAFETY: `ctx` is the live context of the running command and
-        // `name` a valid string; the key is closed in `drop`.
-        let key = unsafe { raw::RedisModule_OpenKey }.map_or(std::ptr::null_mut(), |open| unsafe {
-            open(ctx.ctx, name.inner, mode)
-        });
-        WritableKey { key: key.cast() }
-    }
-
-    /// The group's store, `None` for an empty key; an error for a key of
-    /// another type. Mutable from a shared handle, as Redis hands it out:
-    /// the value belongs to the keyspace, not to this handle, and a command
-    /// replacing it (`set`) fetches it again rather than keep the old one.
-    #[allow(clippy::mut_from_ref)]
-    pub fn store(&self) -> Result<Option<&mut GroupStore>, KeyOfAnotherType> {
-        if self.key.is_null() {
-            return Ok(None);
-        }
-        let ours = *GROUP_TYPE.raw_type.borrow();
-        // SAFETY: `self.key` is open (not null); a value of our type is the
-        // boxed `GroupStore` `set` put there, alive while the key holds it,
-        // and Redis runs one command at a time on this thread.
-        unsafe {
-            let (Some(type_of), Some(value_of), Some(kind_of)) = (
-                raw::RedisModule_ModuleTypeGetType,
-                raw::RedisModule_ModuleTypeGetValue,
-                raw::RedisModule_KeyType,
-            ) else {
-                return Err(KeyOfAnotherType);
-            };
-            if type_of(self.key) == ours {
-                return Ok(value_of(self.key).cast::<GroupStore>().as_mut());
-            }
-            if kind_of(self.key) == raw::REDISMODULE_KEYTYPE_EMPTY as c_int {
-                Ok(None)
-            } else {
-                Err(KeyOfAnotherType)
-            }
-        }
-    }
-
-    /// Puts `store` into the key, replacing (and freeing) a store there.
-    pub fn set(&self, store: GroupStore) -> Result<(), KeyOfAnotherType> {
-        self.store()?;
-        let ours = *GROUP_TYPE.raw_type.borrow();
-        let value = Box::into_raw(Box::new(store));
-        // SAFETY: the key is open and empty or ours; Redis takes ownership
-        // of the box (freed by the type's `free` callback).
-        let status = unsafe { raw::RedisModule_ModuleTypeSetValue }
-            .map(|set| unsafe { set(self.key, ours, value.cast()) });
-        if status == Some(raw::REDISMODULE_OK as c_int) {
-            Ok(())
-        } else {
-            // SAFETY: Redis did not take the box: it is still ours.
-            drop(unsafe { Box::from_raw(value) });
-            Err(KeyOfAnotherType)
-        }
-    }
-
-    /// Deletes the key.
-    pub fn delete(&self) {
-        // SAFETY: the key is open for writing.
-        if let Some(delete) = unsafe { raw::RedisModule_DeleteKey } {
-            unsafe { delete(self.key) };
-        }
-    }
-}
-
-impl Drop for WritableKey {
-    fn drop(&mut self) {
-        // SAFETY: the key was opened by `open` and is closed once.
-        if let Some(close) = unsafe { raw::RedisModule_CloseKey } {
-            unsafe { close(self.key) };
-        }
-    }
-}
-
-/// The key holds a value of another type (or Redis refused ours).
-#[derive(Debug)]
-pub struct KeyOfAnotherType;
-
 type Callback = fn(&Context);
 
 /// Something that happened to keys outside the module's commands.
@@ -286,26 +225,17 @@ unsafe extern "C" fn keyspace_trampoline(
     // SAFETY: Redis passes a NUL-terminated event name and a valid key
     // string for the duration of the call.
     let event = unsafe { std::ffi::CStr::from_ptr(event) }.to_bytes();
-    let mut len = 0usize;
-    let name = match unsafe { raw::RedisModule_StringPtrLen } {
-        Some(ptr_len) => {
-            let ptr = unsafe { ptr_len(key, &mut len) };
-            unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) }
-        }
-        None => &[][..],
-    };
-    if name.starts_with(b"ecl:{") {
-        let context = Context::new(ctx);
-        let db = selected_db(&context);
-        callback(
-            &context,
-            KeyEvent::Keyspace {
-                event,
-                key: name,
-                db,
-            },
-        );
-    }
+    let name = unsafe { bytes_of(key) };
+    let context = Context::new(ctx);
+    let db = selected_db(&context);
+    callback(
+        &context,
+        KeyEvent::Keyspace {
+            event,
+            key: name,
+            db,
+        },
+    );
     0
 }
 

@@ -1,145 +1,246 @@
 //! The groups this server holds, by database (SPEC §4.1), and when each
 //! next has work for the timer. `ECL.GROUPS` lists from it and the timer
-//! walks it: neither scans the keyspace nor opens keys with nothing to do.
+//! takes its work from it: neither scans the keyspace nor opens keys with
+//! nothing to do.
 //!
-//! Kept by the module's own commands (create, write, drop, restore), by the
-//! RDB loader (a loaded key names its database and key), and by keyspace
-//! and server events for what happens to group keys outside the module:
-//! `DEL`/`UNLINK`, expiry, eviction, `RENAME`, `MOVE`, `COPY`, `RESTORE`,
-//! `FLUSHDB`/`FLUSHALL`, `SWAPDB`. An entry that turns out stale (the key is
-//! gone) is dropped when the timer or a command finds so.
+//! It follows the data type's own lifecycle, so it is exact whatever
+//! command touches a group's key: a group enters when a value of the type
+//! is put under its key (the module's commands, the RDB loader, and the
+//! keyspace events of the generic commands that move a value to a new key:
+//! `RENAME`, `MOVE`, `COPY`, `RESTORE`), and leaves when the server unlinks
+//! the value (the type's `unlink` callback: `DEL`, expiry, eviction,
+//! overwrite by any command, the source of a `RENAME` or `MOVE`), or its
+//! database is flushed. `SWAPDB` swaps two databases' entries.
+//!
+//! Every operation is O(log n) in the number of groups (flushing is O(n) of
+//! the flushed database, as Redis's own flush is), so the timer's work per
+//! tick is bounded whatever the number of groups (SPEC §4.6):
+//! - groups with work are kept in time order ([`take_due`]);
+//! - "look at every group once" (after a clock step, or on becoming a
+//!   master) is a cursor walked a few groups per tick ([`look_at_all`]),
+//!   not a pass that marks every group.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::sync::Mutex;
 
-/// A group's key: `ecl:{name}`.
-pub fn key_name(group: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(group.len() + 6);
-    key.extend_from_slice(b"ecl:{");
-    key.extend_from_slice(group);
-    key.push(b'}');
-    key
-}
+/// The groups of one database's contents: name → when it next has timer
+/// work (`None`: none until written).
+type Groups = BTreeMap<Vec<u8>, Option<u64>>;
 
-/// The group a key name belongs to, if it is a group key.
-pub fn group_of_key(key: &[u8]) -> Option<&[u8]> {
-    key.strip_prefix(b"ecl:{")?.strip_suffix(b"}")
-}
+/// Databases are numbered by Redis; their contents get an ID of the index's
+/// own, so that `SWAPDB` swaps two numbers rather than every entry.
+type ContentId = u32;
 
-/// Per database: group name → the time it next has timer work (`None`:
-/// none until written).
-type Databases = BTreeMap<i32, BTreeMap<Vec<u8>, Option<u64>>>;
-
+#[derive(Default)]
 struct Index {
-    dbs: Databases,
+    content_of_db: BTreeMap<i32, ContentId>,
+    db_of_content: BTreeMap<ContentId, i32>,
+    contents: BTreeMap<ContentId, Groups>,
+    /// `(due_ms, contents, group)` of every group with a due time.
+    by_due: BTreeSet<(u64, ContentId, Vec<u8>)>,
+    next_content: ContentId,
+    /// Every group from this `(db, name)` on (inclusive) is still to be
+    /// looked at once.
+    look_from: Option<(i32, Vec<u8>)>,
 }
 
-static INDEX: Mutex<Index> = Mutex::new(Index {
-    dbs: BTreeMap::new(),
-});
+impl Index {
+    const fn new() -> Index {
+        Index {
+            content_of_db: BTreeMap::new(),
+            db_of_content: BTreeMap::new(),
+            contents: BTreeMap::new(),
+            by_due: BTreeSet::new(),
+            next_content: 0,
+            look_from: None,
+        }
+    }
 
-fn with_index<R>(f: impl FnOnce(&mut Databases) -> R) -> R {
+    fn groups(&self, db: i32) -> Option<&Groups> {
+        self.contents.get(self.content_of_db.get(&db)?)
+    }
+
+    fn content_id(&mut self, db: i32) -> ContentId {
+        if let Some(&id) = self.content_of_db.get(&db) {
+            return id;
+        }
+        let id = self.next_content;
+        self.next_content = self.next_content.wrapping_add(1);
+        self.content_of_db.insert(db, id);
+        self.db_of_content.insert(id, db);
+        self.contents.insert(id, Groups::new());
+        id
+    }
+
+    fn set_due(&mut self, id: ContentId, group: &[u8], due_ms: Option<u64>) {
+        let Some(groups) = self.contents.get_mut(&id) else {
+            return;
+        };
+        let before = match groups.get_mut(group) {
+            Some(due) => std::mem::replace(due, due_ms),
+            None => {
+                groups.insert(group.to_vec(), due_ms);
+                None
+            }
+        };
+        if before == due_ms {
+            return;
+        }
+        if let Some(t) = before {
+            self.by_due.remove(&(t, id, group.to_vec()));
+        }
+        if let Some(t) = due_ms {
+            self.by_due.insert((t, id, group.to_vec()));
+        }
+    }
+
+    fn remove(&mut self, db: i32, group: &[u8]) {
+        let Some(&id) = self.content_of_db.get(&db) else {
+            return;
+        };
+        let Some(groups) = self.contents.get_mut(&id) else {
+            return;
+        };
+        if let Some(Some(t)) = groups.remove(group) {
+            self.by_due.remove(&(t, id, group.to_vec()));
+        }
+    }
+
+    /// The next group of the "look at every group" walk, moving the cursor.
+    fn next_to_look_at(&mut self) -> Option<(i32, Vec<u8>)> {
+        let (mut db, mut from) = self.look_from.take()?;
+        loop {
+            let found = self
+                .groups(db)
+                .and_then(|g| {
+                    g.range::<[u8], _>((Bound::Included(&from[..]), Bound::Unbounded))
+                        .next()
+                })
+                .map(|(name, _)| name.clone());
+            if let Some(name) = found {
+                let mut after = name.clone();
+                after.push(0); // the smallest name after `name`
+                self.look_from = Some((db, after));
+                return Some((db, name));
+            }
+            let next_db = self
+                .content_of_db
+                .range((Bound::Excluded(db), Bound::Unbounded))
+                .next()
+                .map(|(&d, _)| d)?;
+            db = next_db;
+            from = Vec::new();
+        }
+    }
+}
+
+static INDEX: Mutex<Index> = Mutex::new(Index::new());
+
+fn with_index<R>(f: impl FnOnce(&mut Index) -> R) -> R {
     // Only Redis's main thread uses the index; a poisoned lock (a panic
     // while held) still holds a usable map.
     let mut guard = INDEX.lock().unwrap_or_else(|e| e.into_inner());
-    f(&mut guard.dbs)
+    f(&mut guard)
 }
 
 /// The group exists in `db`; it next has timer work at `due_ms`.
 pub fn note(db: i32, group: &[u8], due_ms: Option<u64>) {
-    with_index(|dbs| {
-        let groups = dbs.entry(db).or_default();
-        match groups.get_mut(group) {
-            Some(due) => *due = due_ms,
-            None => {
-                groups.insert(group.to_vec(), due_ms);
-            }
-        }
+    with_index(|index| {
+        let id = index.content_id(db);
+        index.set_due(id, group, due_ms);
     });
 }
 
 /// Whether the group is known in `db` with exactly this due time (the
 /// write path's check, so an unchanged entry costs no insert).
 pub fn is_noted(db: i32, group: &[u8], due_ms: Option<u64>) -> bool {
-    with_index(|dbs| dbs.get(&db).and_then(|g| g.get(group)) == Some(&due_ms))
+    with_index(|index| index.groups(db).and_then(|g| g.get(group)) == Some(&due_ms))
 }
 
+/// The group's key in `db` no longer holds it.
 pub fn remove(db: i32, group: &[u8]) {
-    with_index(|dbs| {
-        if let Some(groups) = dbs.get_mut(&db) {
-            groups.remove(group);
-        }
-    });
+    with_index(|index| index.remove(db, group));
 }
 
 /// A database was emptied (`-1`: all of them).
 pub fn clear(db: i32) {
-    with_index(|dbs| {
-        if db < 0 {
-            dbs.clear();
+    with_index(|index| {
+        let dbs: Vec<i32> = if db < 0 {
+            index.content_of_db.keys().copied().collect()
         } else {
-            dbs.remove(&db);
+            vec![db]
+        };
+        for db in dbs {
+            let Some(id) = index.content_of_db.get(&db).copied() else {
+                continue;
+            };
+            if let Some(groups) = index.contents.get_mut(&id) {
+                for (name, due) in std::mem::take(groups) {
+                    if let Some(t) = due {
+                        index.by_due.remove(&(t, id, name));
+                    }
+                }
+            }
         }
     });
 }
 
 /// `SWAPDB a b`.
 pub fn swap(a: i32, b: i32) {
-    with_index(|dbs| {
-        let first = dbs.remove(&a);
-        let second = dbs.remove(&b);
-        if let Some(groups) = first {
-            dbs.insert(b, groups);
-        }
-        if let Some(groups) = second {
-            dbs.insert(a, groups);
-        }
+    with_index(|index| {
+        let id_a = index.content_id(a);
+        let id_b = index.content_id(b);
+        index.content_of_db.insert(a, id_b);
+        index.content_of_db.insert(b, id_a);
+        index.db_of_content.insert(id_b, a);
+        index.db_of_content.insert(id_a, b);
     });
 }
 
 /// The groups of `db`, sorted.
 pub fn names(db: i32) -> Vec<Vec<u8>> {
-    with_index(|dbs| {
-        dbs.get(&db)
+    with_index(|index| {
+        index
+            .groups(db)
             .map_or_else(Vec::new, |g| g.keys().cloned().collect())
     })
 }
 
 /// How many groups `db` holds.
 pub fn count(db: i32) -> usize {
-    with_index(|dbs| dbs.get(&db).map_or(0, BTreeMap::len))
+    with_index(|index| index.groups(db).map_or(0, BTreeMap::len))
 }
 
-/// The groups whose work is due at `now_ms`.
-pub fn due(now_ms: u64) -> Vec<(i32, Vec<u8>)> {
-    with_index(|dbs| {
-        dbs.iter()
-            .flat_map(|(&db, groups)| {
-                groups
-                    .iter()
-                    .filter(move |(_, due)| due.is_some_and(|d| d <= now_ms))
-                    .map(move |(name, _)| (db, name.clone()))
-            })
-            .collect()
-    })
-}
-
-/// Whether any group's work is due at `now_ms`.
-pub fn anything_due(now_ms: u64) -> bool {
-    with_index(|dbs| {
-        dbs.values()
-            .flat_map(BTreeMap::values)
-            .any(|due| due.is_some_and(|d| d <= now_ms))
-    })
-}
-
-/// Makes every group due now, so the timer looks at each once (read-only
-/// first): after a clock step, or when this server became a master.
-pub fn all_due_now() {
-    with_index(|dbs| {
-        for due in dbs.values_mut().flat_map(BTreeMap::values_mut) {
-            *due = Some(0);
+/// The next group with timer work at `now_ms`, or still to be looked at
+/// once: `(db, group)`. Its due time is cleared; the timer notes the next
+/// one after looking at it, so each call hands out a new piece of work.
+pub fn take_due(now_ms: u64) -> Option<(i32, Vec<u8>)> {
+    with_index(|index| {
+        if let Some((t, id, name)) = index.by_due.first().cloned() {
+            if t <= now_ms {
+                index.set_due(id, &name, None);
+                let db = *index.db_of_content.get(&id)?;
+                return Some((db, name));
+            }
         }
+        index.next_to_look_at()
+    })
+}
+
+/// Whether any group has timer work at `now_ms`, or is still to be looked at.
+pub fn anything_due(now_ms: u64) -> bool {
+    with_index(|index| {
+        index.look_from.is_some() || index.by_due.first().is_some_and(|(t, ..)| *t <= now_ms)
+    })
+}
+
+/// Has the timer look at every group once (read-only first): after a
+/// clock step, or when this server became a master. O(1): a cursor the
+/// timer walks a few groups per tick.
+pub fn look_at_all() {
+    with_index(|index| {
+        index.look_from = Some((i32::MIN, Vec::new()));
     });
 }
 
@@ -147,10 +248,46 @@ pub fn all_due_now() {
 mod tests {
     use super::*;
 
+    // The index is one static: the tests share it, so they run as one.
     #[test]
-    fn group_keys_and_names() {
-        assert_eq!(key_name(b"req"), b"ecl:{req}");
-        assert_eq!(group_of_key(b"ecl:{req}"), Some(&b"req"[..]));
-        assert_eq!(group_of_key(b"other"), None);
+    fn the_index_hands_out_work_in_time_order_and_follows_swaps_and_flushes() {
+        clear(-1);
+        note(0, b"a", Some(30));
+        note(0, b"b", Some(10));
+        note(1, b"c", None);
+        note(1, b"d", Some(20));
+        assert_eq!(count(0), 2);
+        assert!(!anything_due(5));
+        assert!(anything_due(10));
+        assert_eq!(take_due(25), Some((0, b"b".to_vec())));
+        assert_eq!(take_due(25), Some((1, b"d".to_vec())));
+        assert_eq!(take_due(25), None);
+        assert!(is_noted(0, b"b", None));
+        // SWAPDB moves entries and their due times with the contents.
+        swap(0, 1);
+        assert_eq!(names(0), [b"c".to_vec(), b"d".to_vec()]);
+        assert_eq!(take_due(30), Some((1, b"a".to_vec())));
+        // Looking at every group walks databases and names in order, once.
+        look_at_all();
+        let mut seen = Vec::new();
+        while let Some(entry) = take_due(0) {
+            seen.push(entry);
+        }
+        assert_eq!(
+            seen,
+            [
+                (0, b"c".to_vec()),
+                (0, b"d".to_vec()),
+                (1, b"a".to_vec()),
+                (1, b"b".to_vec())
+            ]
+        );
+        remove(0, b"c");
+        note(1, b"a", Some(1));
+        clear(1);
+        assert_eq!(count(1), 0);
+        assert!(!anything_due(100));
+        assert_eq!(names(0), [b"d".to_vec()]);
+        clear(-1);
     }
 }

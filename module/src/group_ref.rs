@@ -1,7 +1,7 @@
 //! The group a command names: its key, its slot and, when the config
 //! declares it, the config's entry.
 
-use crate::group_index::key_name;
+use crate::group_key::key_string;
 use crate::state::{state, GroupEntry};
 use ecl_core::cluster::key_hash_slot;
 use redis_module::{Context, RedisString};
@@ -30,7 +30,7 @@ impl<'a> GroupRef<'a> {
             },
             None => GroupRef {
                 name,
-                key: Key::Made(ctx.create_string(key_name(name).as_slice())),
+                key: Key::Made(key_string(ctx, name)),
                 slot: key_hash_slot(name),
             },
         }

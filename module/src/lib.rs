@@ -10,12 +10,14 @@ mod data_type;
 mod eviction;
 mod ffi;
 mod group_index;
+mod group_key;
 mod group_ref;
 mod keys;
 mod reply;
 mod source;
 mod state;
 mod timer;
+mod writable_key;
 
 use data_type::GROUP_TYPE;
 use ecl_core::Config;
@@ -51,8 +53,13 @@ fn load_args(args: &[RedisString]) -> Result<LoadArgs, String> {
             out.max_groups = args
                 .get(i + 1)
                 .and_then(|n| n.parse().ok())
-                .filter(|&n| n > 0)
-                .ok_or("MAX_GROUPS needs a positive number")?;
+                .filter(|&n| n > 0 && n <= ecl_core::limits::GROUPS_PER_DB)
+                .ok_or_else(|| {
+                    format!(
+                        "MAX_GROUPS needs a number from 1 to {}",
+                        ecl_core::limits::GROUPS_PER_DB
+                    )
+                })?;
             i += 2;
         } else if out.config.is_none() {
             out.config = Some(arg.clone());
@@ -130,12 +137,14 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
 }
 
 mod group_index_events {
-    //! Keeps the group index right when group keys change outside the
-    //! module's commands.
+    //! Keeps the group index right when a group's value arrives under a key
+    //! by a generic command (its departure is the data type's `unlink`
+    //! callback, see `data_type`), and when databases are flushed or swapped.
 
     use crate::data_type::GROUP_TYPE;
-    use crate::ffi::KeyEvent;
-    use crate::group_index::{self, group_of_key};
+    use crate::ffi::{string_from_bytes, KeyEvent};
+    use crate::group_index;
+    use crate::group_key::group_of_key;
     use ecl_core::GroupStore;
     use redis_module::Context;
 
@@ -144,24 +153,18 @@ mod group_index_events {
             KeyEvent::Flushed { db } => group_index::clear(db),
             KeyEvent::Swapped { a, b } => group_index::swap(a, b),
             KeyEvent::Keyspace { event, key, db } => {
+                if !matches!(event, b"rename_to" | b"move_to" | b"restore" | b"copy_to") {
+                    return;
+                }
                 let Some(group) = group_of_key(key) else {
                     return;
                 };
-                match event {
-                    b"del" | b"expired" | b"evicted" | b"rename_from" | b"move_from" => {
-                        group_index::remove(db, group)
+                // Indexed only when it is a group's store under its own key.
+                let opened = ctx.open_key(&string_from_bytes(ctx, key));
+                if let Ok(Some(store)) = opened.get_value::<GroupStore>(&GROUP_TYPE) {
+                    if store.name().as_bytes() == group {
+                        group_index::note(db, group, store.next_timer_work_ms());
                     }
-                    b"rename_to" | b"move_to" | b"restore" | b"copy_to" => {
-                        // Indexed only when it is a group's store.
-                        let key_string = ctx.create_string(key);
-                        let opened = ctx.open_key(&key_string);
-                        if let Ok(Some(store)) = opened.get_value::<GroupStore>(&GROUP_TYPE) {
-                            if store.name().as_bytes() == group {
-                                group_index::note(db, group, store.next_timer_work_ms());
-                            }
-                        }
-                    }
-                    _ => {}
                 }
             }
         }
@@ -170,9 +173,25 @@ mod group_index_events {
 
 redis_module! {
     name: "ecl",
-    version: 1,
+    version: module_version(),
     allocator: (Allocator, ALLOCATOR),
     data_types: [GROUP_TYPE],
     init: init,
     commands: [],
+}
+
+/// The release as Redis shows it (`INFO modules`, `MODULE LIST`): the
+/// crate's `major.minor.patch` as `major * 10000 + minor * 100 + patch`.
+const fn module_version() -> i32 {
+    let text = env!("CARGO_PKG_VERSION").as_bytes();
+    let (mut parts, mut part, mut i) = ([0i32; 3], 0, 0);
+    while i < text.len() && part < 3 {
+        match text[i] {
+            b'.' => part += 1,
+            b @ b'0'..=b'9' => parts[part] = parts[part] * 10 + (b - b'0') as i32,
+            _ => break, // a pre-release suffix
+        }
+        i += 1;
+    }
+    parts[0] * 10_000 + parts[1] * 100 + parts[2]
 }

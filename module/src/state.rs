@@ -7,7 +7,7 @@
 //! Groups that exist carry their own schema; the config is not consulted
 //! about them otherwise.
 
-use crate::group_index::key_name;
+use crate::group_key::key_name;
 use ecl_core::cluster::key_hash_slot;
 use ecl_core::{Config, GroupConfig, GroupShape};
 use redis_module::RedisString;
@@ -19,7 +19,7 @@ use std::sync::{Mutex, OnceLock};
 
 /// Groups one database may hold at most, unless `MAX_GROUPS n` is given
 /// at load: a runaway client cannot create millions.
-pub const DEFAULT_MAX_GROUPS: usize = 100_000;
+pub use ecl_core::limits::DEFAULT_GROUPS_PER_DB as DEFAULT_MAX_GROUPS;
 
 /// A group the config declares, with everything the hot path needs ready-made.
 pub struct GroupEntry {

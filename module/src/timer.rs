@@ -14,10 +14,12 @@
 //! `CLUSTER FAILOVER`): it simply tries again at the next tick.
 
 use crate::clock::{forget_master_clock, server_clock_ms};
+use crate::commands::admin::{replicate_rotate, tidy_steps};
 use crate::data_type::GROUP_TYPE;
-use crate::group_index::{self, key_name};
+use crate::group_index;
+use crate::group_key::key_string;
 use crate::{ffi, keys};
-use ecl_core::store::SWEEP_STEP;
+use ecl_core::limits::ROTATE_STEPS;
 use ecl_core::GroupStore;
 use redis_module::{Context, ContextFlags};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -91,14 +93,14 @@ fn tick(ctx: &Context) {
         ctx.log_warning(
             "ECL: the clock stepped back; groups ahead of it are brought back to real time",
         );
-        group_index::all_due_now();
+        group_index::look_at_all();
     }
     let master = ctx.get_flags().contains(ContextFlags::MASTER);
     if master && !WAS_MASTER.swap(true, Ordering::Relaxed) {
         // Became a master (or started as one): its own clock decides now,
         // and what it holds was written under another's timer.
         forget_master_clock();
-        group_index::all_due_now();
+        group_index::look_at_all();
     } else if !master {
         WAS_MASTER.store(false, Ordering::Relaxed);
     }
@@ -107,11 +109,13 @@ fn tick(ctx: &Context) {
     }
     let started = Instant::now();
     ffi::with_each_db_restored(ctx, |select| {
-        for (db, group) in group_index::due(now) {
-            if started.elapsed() >= TICK_BUDGET {
-                break; // the rest at the next tick
-            }
+        // One group at a time from the index's time order, at least one per
+        // tick (progress whatever the budget), the rest at the next tick.
+        while let Some((db, group)) = group_index::take_due(now) {
             tidy_group(ctx, select, db, &group, now, started);
+            if started.elapsed() >= TICK_BUDGET {
+                break;
+            }
         }
     });
     let us = started.elapsed().as_micros() as u64;
@@ -140,14 +144,17 @@ fn tidy_group(
         group_index::remove(db, group);
         return;
     }
-    let key_string = ctx.create_string(key_name(group).as_slice());
+    let key_string = key_string(ctx, group);
     {
         // Read-only first: an early or stale entry touches nothing.
         let key = ctx.open_key(&key_string);
         match key.get_value::<GroupStore>(&GROUP_TYPE) {
             Ok(Some(store)) if store.name().as_bytes() == group => {
                 if !store.has_timer_work(now) && !store.clock_stepped_back(now) {
-                    group_index::note(db, group, store.next_timer_work_ms());
+                    // Not due yet (or never, until written); a due time
+                    // already past would hand the same look out again.
+                    let next = store.next_timer_work_ms().filter(|&t| t > now);
+                    group_index::note(db, group, next);
                     return;
                 }
             }
@@ -162,13 +169,11 @@ fn tidy_group(
         return;
     };
     let steps_before = store.tallies().clock_steps;
-    let now_text = now.to_string();
-    let mut more = true;
-    while more && started.elapsed() < TICK_BUDGET {
-        more = store.tidy(now, SWEEP_STEP).1;
-        let args: [&[u8]; 3] = [group, b"NOW", now_text.as_bytes()];
-        ctx.replicate("ECL.ROTATE", &args[..]);
-    }
+    let steps = tidy_steps(store, now, ROTATE_STEPS, || {
+        started.elapsed() >= TICK_BUDGET
+    });
+    replicate_rotate(ctx, group, now, steps);
+    let more = store.has_timer_work(now);
     if store.tallies().clock_steps != steps_before {
         ctx.log_warning(&format!(
             "ECL: group '{}' in db {db} was ahead of the clock; brought back to real time",
@@ -182,7 +187,7 @@ fn tidy_group(
         if more {
             Some(0)
         } else {
-            store.next_timer_work_ms()
+            store.next_timer_work_ms().filter(|&t| t > now)
         },
     );
 }

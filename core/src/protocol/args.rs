@@ -1,4 +1,4 @@
-//! Argument lists of `ECL.LOG` and `ECL.MLOG`, built in one place. Parsing
+//! Argument lists of `ECL.LOG`, `ECL.MLOG` and `ECL.ROTATE`, built in one place. Parsing
 //! them back (`crate::command::parse_mlog`) gives the original: a property
 //! test checks it.
 
@@ -51,6 +51,18 @@ pub fn log_args(group: &[u8], event: &[u8], count: u64) -> Vec<Vec<u8>> {
         group.to_vec(),
         event.to_vec(),
         count.to_string().into_bytes(),
+    ]
+}
+
+/// The arguments of `ECL.ROTATE group NOW now STEPS steps` (the command
+/// name not included), as the timer replicates a tick's work on a group.
+pub fn rotate_args(group: &[u8], now_ms: u64, steps: u64) -> Vec<Vec<u8>> {
+    vec![
+        group.to_vec(),
+        b"NOW".to_vec(),
+        now_ms.to_string().into_bytes(),
+        b"STEPS".to_vec(),
+        steps.to_string().into_bytes(),
     ]
 }
 

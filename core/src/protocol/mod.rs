@@ -6,5 +6,5 @@
 pub mod args;
 pub mod info;
 
-pub use args::{log_args, mlog_args, MlogArgs};
+pub use args::{log_args, mlog_args, rotate_args, MlogArgs};
 pub use info::{GroupInfo, IntervalInfo, ReplyValue};

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 /// Producers remembered per group. Beyond this the least recently seen one
 /// is forgotten (a producer silent that long has no batch in flight).
-pub const MAX_PRODUCERS: usize = 4096;
+pub use crate::limits::PRODUCERS_PER_GROUP as MAX_PRODUCERS;
 /// Longest producer ID, in bytes.
-pub const MAX_PRODUCER_ID_LEN: usize = 256;
+pub use crate::limits::PRODUCER_ID_BYTES as MAX_PRODUCER_ID_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProducerState {

@@ -33,6 +33,14 @@ impl StoreParts {
     /// positions no later than [`MAX_TIME_MS`], and no window count above
     /// its event's total (the windows are part of it).
     pub fn validate(&self) -> Result<(), String> {
+        let shape = GroupShape {
+            name: self.name.clone(),
+            intervals: self.intervals.iter().map(|i| i.0).collect(),
+            declared: self.declared.clone(),
+            auto_declare: self.auto_declare,
+            max_events: self.max_events,
+        };
+        crate::limits::check_shape(&shape, 0).map_err(|e| e.to_string())?;
         for &(len_ms, cur_window) in &self.intervals {
             let beyond = match cur_window.checked_mul(len_ms) {
                 Some(start) => start > MAX_TIME_MS,
@@ -150,8 +158,14 @@ impl GroupStore {
 
     /// Gives the store another shape: counts of (interval, event) pairs that
     /// still exist are kept; intervals and events the shape dropped are
-    /// dropped. Returns what was dropped, for the log.
-    pub fn reshape(&self, shape: &GroupShape, now_ms: u64) -> (GroupStore, ReshapeReport) {
+    /// dropped. Returns what was dropped, for the log. A shape beyond the
+    /// limits, with the events the group holds now, is refused.
+    pub fn reshape(
+        &self,
+        shape: &GroupShape,
+        now_ms: u64,
+    ) -> Result<(GroupStore, ReshapeReport), crate::limits::OverLimit> {
+        crate::limits::check_shape(shape, self.events.slot_count())?;
         let mut fresh = GroupStore::new(shape, now_ms);
         let mut report = ReshapeReport::default();
         // Intervals kept keep their window position.
@@ -198,7 +212,7 @@ impl GroupStore {
         }
         fresh.tallies = self.tallies;
         fresh.producers = self.producers.clone();
-        (fresh, report)
+        Ok((fresh, report))
     }
 
     /// Whether the store already has exactly this shape.

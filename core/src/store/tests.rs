@@ -382,7 +382,7 @@ fn reshape_keeps_pairs_that_still_exist() {
     let mut s = GroupStore::new(&shape(&[1000, 5000], &["a", "b"], false, 10), T0);
     log(&mut s, &[("a", 1), ("b", 2)], T0, T0).unwrap();
     let new_shape = shape(&[5000, 60_000], &["b", "c"], false, 10);
-    let (r, report) = s.reshape(&new_shape, T0 + 10);
+    let (r, report) = s.reshape(&new_shape, T0 + 10).unwrap();
     assert!(r.has_shape(&new_shape));
     assert_eq!(
         report,
@@ -402,7 +402,7 @@ fn reshape_keeps_pairs_that_still_exist() {
     assert_eq!(r.totals(T0 + 10), [(&b"b"[..], 2), (&b"c"[..], 0)]);
     // Turning auto-declare on keeps a no longer declared event while it has counts.
     let auto = shape(&[5000], &[], true, 10);
-    let (r, report) = s.reshape(&auto, T0 + 10);
+    let (r, report) = s.reshape(&auto, T0 + 10).unwrap();
     assert_eq!(report.dropped_events, 0);
     assert_eq!(
         counts(&r, 0, WindowKind::Current, T0 + 10),

@@ -1,35 +1,65 @@
 //! `ECL.ROTATE` (what the timer replicates) and `ECL.RESTORE` (what AOF
 //! rewrite emits).
 
-use super::{check_owner, err, put_store, resolve_now, store_in};
+use super::{check_group_cap, check_owner, err, put_store, resolve_now, store_in, trusted_source};
 use crate::data_type::fit_to_config;
-use crate::ffi::WritableKey;
 use crate::group_ref::GroupRef;
-use crate::state::state;
+use crate::writable_key::WritableKey;
 use crate::{ffi, group_index, keys, reply};
 use ecl_core::command::parse_rotate;
 use ecl_core::encoding::decode_versioned;
+use ecl_core::protocol::rotate_args;
 use ecl_core::schema::group_name;
 use ecl_core::store::SWEEP_STEP;
-use ecl_core::EclError;
-use redis_module::{Context, RedisError, RedisResult};
+use ecl_core::{EclError, GroupStore};
+use redis_module::{Context, RedisResult};
 
-/// `ECL.ROTATE group [NOW unix_ms]`: brings the stored group to now and frees
-/// a step of dead auto-declared events. The timer does this on its own; the
-/// command exists so the master can replicate each step (with `NOW`).
+/// `ECL.ROTATE group [NOW unix_ms] [STEPS n]`: brings the stored group to
+/// now and frees a step (or `n`, from the master or the AOF) of dead
+/// auto-declared events. The timer does this on its own; the command exists
+/// so the master can replicate a tick's work on a group as one command.
 pub fn rotate(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     super::arity(args, 2, "ecl.rotate")?;
-    let now = resolve_now(ctx, parse_rotate(&args[2..]).map_err(err)?)?;
+    let parsed = parse_rotate(&args[2..]).map_err(err)?;
+    if parsed.steps > 1 && !trusted_source(ctx) {
+        return Err(err(EclError::ReplicationOnly("STEPS")));
+    }
+    let now = resolve_now(ctx, parsed.now_ms)?;
     let group = GroupRef::new(ctx, args[1]);
     let key = WritableKey::open(ctx, group.key());
     if let Some(store) = store_in(&key)? {
         check_owner(store, &group)?;
-        store.tidy(now, SWEEP_STEP);
-        let now = now.to_string();
-        ctx.replicate("ECL.ROTATE", &[args[1], b"NOW", now.as_bytes()][..]);
+        let steps = tidy_steps(store, now, parsed.steps, || false);
+        replicate_rotate(ctx, group.name, now, steps);
         keys::written(ctx, group.key(), c"ecl.rotate", group.name, store);
     }
     Ok(reply::ok(ctx))
+}
+
+/// Brings `store` to `now` and sweeps: at least one step, at most
+/// `max_steps`, until no work remains or `stop()` says so. Returns the
+/// steps taken (what a replica must take to end in the same state).
+pub(crate) fn tidy_steps(
+    store: &mut GroupStore,
+    now: u64,
+    max_steps: u64,
+    stop: impl Fn() -> bool,
+) -> u64 {
+    let mut steps = 0;
+    loop {
+        let more = store.tidy(now, SWEEP_STEP).1;
+        steps += 1;
+        if !more || steps >= max_steps || stop() {
+            return steps;
+        }
+    }
+}
+
+/// Replicates `steps` sweep steps at `now` as one `ECL.ROTATE`.
+pub(crate) fn replicate_rotate(ctx: &Context, group: &[u8], now: u64, steps: u64) {
+    let args = rotate_args(group, now, steps);
+    let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+    ctx.replicate("ECL.ROTATE", args.as_slice());
 }
 
 /// `ECL.RESTORE group payload`: replaces the group's store with an encoded
@@ -55,11 +85,8 @@ pub fn restore(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     let group = GroupRef::new(ctx, args[1]);
     let key = WritableKey::open(ctx, group.key());
     let db = ffi::selected_db(ctx);
-    if store_in(&key)?.is_none() && group_index::count(db) >= state().max_groups {
-        return Err(RedisError::String(format!(
-            "ERR database {db} holds {} groups already (the module's MAX_GROUPS)",
-            state().max_groups
-        )));
+    if store_in(&key)?.is_none() {
+        check_group_cap(ctx)?;
     }
     put_store(&key, store)?;
     ctx.replicate_verbatim();

@@ -12,8 +12,8 @@ pub mod schema;
 pub mod write;
 
 use crate::clock::{heard_master_clock, server_clock_ms};
-use crate::ffi::WritableKey;
 use crate::group_ref::GroupRef;
+use crate::writable_key::WritableKey;
 use crate::{ffi, group_index, keys, state};
 use ecl_core::schema::SchemaArgs;
 use ecl_core::{EclError, GroupShape, GroupStore};
@@ -76,6 +76,22 @@ pub(crate) fn put_store(key: &WritableKey, store: GroupStore) -> Result<(), Redi
     key.set(store).map_err(|_| err(EclError::WrongType))
 }
 
+/// The database's group cap (`MAX_GROUPS`), for a client's command that
+/// would add a group on a master. The replication stream and the AOF are
+/// never refused by a local setting (SPEC §4.6): what the master accepted,
+/// the replica and a reload hold too.
+pub(crate) fn check_group_cap(ctx: &Context) -> Result<(), RedisError> {
+    if trusted_source(ctx) {
+        return Ok(());
+    }
+    let db = ffi::selected_db(ctx);
+    let cap = state::state().max_groups;
+    if group_index::count(db) >= cap {
+        return Err(err(EclError::TooManyGroups { db, cap }));
+    }
+    Ok(())
+}
+
 /// Puts a new group's store into its (empty) key: within the database's
 /// group cap, indexed, and replicated as `ECL.CREATE group NOW t <schema>`
 /// so replicas and the AOF create exactly this schema at this time.
@@ -86,13 +102,8 @@ pub(crate) fn create_group(
     store: GroupStore,
     now: u64,
 ) -> Result<(), RedisError> {
+    check_group_cap(ctx)?;
     let db = ffi::selected_db(ctx);
-    let cap = state::state().max_groups;
-    if group_index::count(db) >= cap {
-        return Err(RedisError::String(format!(
-            "ERR database {db} holds {cap} groups already (the module's MAX_GROUPS); drop some or raise it"
-        )));
-    }
     let shape = store.shape();
     let due = store.next_timer_work_ms();
     put_store(key, store)?;
@@ -118,7 +129,9 @@ pub(crate) fn reshape_group(
     now: u64,
     event: &std::ffi::CStr,
 ) -> Result<(), RedisError> {
-    let (reshaped, report) = store.reshape(shape, now);
+    let (reshaped, report) = store
+        .reshape(shape, now)
+        .map_err(|e| err(EclError::from(e)))?;
     if !report.dropped_intervals.is_empty() || report.dropped_events > 0 {
         ctx.log_notice(&format!(
             "ECL: group '{}' now without intervals (ms) {:?} and {} events, as asked",

@@ -5,12 +5,12 @@
 use super::{
     arity, check_owner, create_group, err, reshape_group, resolve_now, store_in, unknown_group,
 };
-use crate::ffi::WritableKey;
 use crate::group_ref::GroupRef;
+use crate::writable_key::WritableKey;
 use crate::{ffi, group_index, reply};
 use ecl_core::schema::{group_name, parse_schema};
 use ecl_core::{EclError, GroupStore};
-use redis_module::{Context, RedisError, RedisResult, RedisValue};
+use redis_module::{Context, RedisResult, RedisValue};
 
 /// `ECL.CREATE group [AUTO_DECLARE] [MAX_EVENTS n] INTERVALS i ... [EVENTS e ...]`:
 /// `OK` when created or when it exists with exactly this schema.
@@ -51,10 +51,8 @@ fn create_or_declare(
                 if merged != current {
                     reshape_group(ctx, &key, &group, store, &merged, now, c"ecl.declare")?;
                 }
-            } else if current != parsed.new_shape(&name).map_err(err)? {
-                return Err(RedisError::String(format!(
-                    "ERR group '{name}' exists with another schema (ECL.DECLARE adds to it, ECL.ALTER changes it)"
-                )));
+            } else if !current.same_as(&parsed.new_shape(&name).map_err(err)?) {
+                return Err(err(EclError::OtherSchema(name)));
             }
         }
     }

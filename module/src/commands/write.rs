@@ -4,8 +4,8 @@ use super::{
     check_owner, create_group, err, reshape_group, store_in, trusted_source, unknown_group,
 };
 use crate::clock::{heard_master_clock, server_clock_ms};
-use crate::ffi::WritableKey;
 use crate::group_ref::GroupRef;
+use crate::writable_key::WritableKey;
 use crate::{ffi, keys, reply};
 use ecl_core::command::{parse_log, parse_mlog, reads_as_option, LogOptions};
 use ecl_core::protocol::{mlog_args, MlogArgs};

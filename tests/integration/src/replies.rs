@@ -22,10 +22,25 @@ pub fn cmd(args: &[&str]) -> redis::Cmd {
     c
 }
 
+/// Builds a command from binary arguments (key names with any bytes).
+pub fn bin_cmd(args: &[&[u8]]) -> redis::Cmd {
+    let mut c = redis::cmd(&String::from_utf8_lossy(args[0]));
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c
+}
+
 /// Runs a command expected to fail and returns the error text.
 pub fn error_of(c: &mut redis::Connection, args: &[&str]) -> String {
-    match cmd(args).query::<redis::Value>(c) {
-        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+    command_error(c, cmd(args))
+}
+
+/// Runs a command expected to fail and returns the error text: the RESP
+/// error line, code then message.
+pub fn command_error(c: &mut redis::Connection, command: redis::Cmd) -> String {
+    match command.query::<redis::Value>(c) {
+        Ok(v) => panic!("the command should fail, got {v:?}"),
         // Rebuild the RESP error line: code, then message.
         Err(e) => format!(
             "{} {}",

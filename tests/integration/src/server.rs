@@ -246,6 +246,14 @@ impl Server {
             .unwrap_or_else(|log| panic!("redis-server did not restart:\n{log}"));
     }
 
+    /// Restarts with the module's arguments replaced (`MAX_GROUPS n`).
+    pub fn restart_with_module_args(&mut self, module_args: &[&str]) {
+        self.shutdown("SAVE");
+        self.module_args = Some(module_args.iter().map(|s| s.to_string()).collect());
+        self.spawn()
+            .unwrap_or_else(|log| panic!("redis-server did not restart:\n{log}"));
+    }
+
     fn shutdown(&mut self, mode: &str) {
         if let Some(mut child) = self.child.take() {
             if let Ok(mut c) = self.try_conn() {
