@@ -21,7 +21,7 @@ pub const EVENT_ID_BYTES: usize = 1024;
 /// Intervals one group may have.
 pub const INTERVALS_PER_GROUP: usize = 64;
 /// Events a group may declare.
-pub const DECLARED_EVENTS_PER_GROUP: usize = 10_000;
+pub const DECLARED_EVENTS_PER_GROUP: usize = 5_000;
 /// Highest `max_events` (auto-declared events alive at once in a group).
 pub const MAX_EVENTS: u64 = 1_000_000;
 /// Counters one group may hold: intervals × events (declared, auto-declared
@@ -29,7 +29,7 @@ pub const MAX_EVENTS: u64 = 1_000_000;
 /// of one rotation.
 pub const COUNTERS_PER_GROUP: u64 = 4_000_000;
 /// `event count` pairs in one `ECL.MLOG`.
-pub const EVENTS_PER_COMMAND: usize = 10_000;
+pub const EVENTS_PER_COMMAND: usize = 5_000;
 /// Arguments of any `ECL.*` command, its name included: room for the most
 /// events per command, or the most declared events with every option and
 /// interval (what a replicated schema command carries).

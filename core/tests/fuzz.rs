@@ -122,3 +122,75 @@ proptest! {
         }
     }
 }
+
+/// Schema command arguments near every limit: intervals, declared events,
+/// max_events and the counters they make, and names with any bytes.
+fn schema_near_limits() -> impl Strategy<Value = (Vec<u8>, Vec<Vec<u8>>)> {
+    use ecl_core::limits::{DECLARED_EVENTS_PER_GROUP, INTERVALS_PER_GROUP, MAX_EVENTS};
+    let name = prop_oneof![
+        "[a-z]{1,8}".prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 0..140),
+    ];
+    let intervals = prop_oneof![
+        1usize..4,
+        (INTERVALS_PER_GROUP - 1)..(INTERVALS_PER_GROUP + 2)
+    ];
+    let declared = prop_oneof![
+        0usize..4,
+        (DECLARED_EVENTS_PER_GROUP - 1)..(DECLARED_EVENTS_PER_GROUP + 2)
+    ];
+    let max_events = prop_oneof![
+        0u64..10,
+        (MAX_EVENTS / 4 - 1)..(MAX_EVENTS / 4 + 2),
+        (MAX_EVENTS - 1)..(MAX_EVENTS + 2)
+    ];
+    (name, intervals, declared, max_events, any::<bool>()).prop_map(
+        |(name, intervals, declared, max_events, auto)| {
+            let mut args: Vec<Vec<u8>> = Vec::new();
+            if auto {
+                args.push(b"AUTO_DECLARE".to_vec());
+            }
+            args.push(b"MAX_EVENTS".to_vec());
+            args.push(max_events.to_string().into_bytes());
+            args.push(b"INTERVALS".to_vec());
+            args.extend((1..=intervals).map(|i| format!("{i}s").into_bytes()));
+            args.push(b"EVENTS".to_vec());
+            args.extend((0..declared).map(|i| format!("e{i}").into_bytes()));
+            (name, args)
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(cases(64))]
+
+    /// Whatever a schema command accepts can be saved and loaded (SPEC
+    /// §4.6); whatever it refuses names a limit or a rule.
+    #[test]
+    fn an_accepted_schema_round_trips_and_a_refused_one_says_why((name, args) in schema_near_limits()) {
+        use ecl_core::schema::{group_name, parse_schema};
+        let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        let accepted = group_name(&name).and_then(|name| {
+            parse_schema(&refs, false)?.new_shape(&name)
+        });
+        match accepted {
+            Ok(shape) => {
+                let mut store = GroupStore::new(&shape, 1_000_000);
+                let events: Vec<(&[u8], u64)> =
+                    shape.declared.iter().take(3).map(|e| (e.as_slice(), 1)).collect();
+                if !events.is_empty() {
+                    store
+                        .log(Batch { events: &events, at_ms: None, now_ms: 1_000_000, producer: None })
+                        .unwrap();
+                }
+                let payload = encode(&store);
+                let loaded = decode(&payload).expect("an accepted schema loads");
+                prop_assert_eq!(encode(&loaded), payload);
+            }
+            Err(e) => {
+                let text = e.to_string();
+                prop_assert!(text.starts_with("ERR "), "{}", text);
+            }
+        }
+    }
+}
