@@ -39,6 +39,16 @@ fuzz_target!(|data: &[u8]| {
             assert!(group.interval_by_ms(ms).is_some());
         }
     }
-    let _ = ecl_core::schema::parse_schema(&args, false);
     let _ = ecl_core::schema::parse_schema(&args, true);
+    // A group name (any bytes) and schema a command accepts can be stored,
+    // saved and loaded again (SPEC 4.6).
+    if let Some((name, rest)) = args.split_first() {
+        let accepted = ecl_core::schema::group_name(name)
+            .and_then(|name| ecl_core::schema::parse_schema(rest, false)?.new_shape(&name));
+        if let Ok(shape) = accepted {
+            let store = ecl_core::GroupStore::new(&shape, 0);
+            let payload = ecl_core::encoding::encode(&store);
+            assert!(ecl_core::encoding::decode(&payload).is_ok());
+        }
+    }
 });
