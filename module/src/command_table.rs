@@ -18,7 +18,7 @@ type Handler = fn(&Context, &[&[u8]]) -> RedisResult;
 const STACK_ARGS: usize = 8;
 
 macro_rules! command_table {
-    ($( $name:literal => $handler:path, $flags:literal, keys $first:literal $last:literal $step:literal; )*) => {
+    ($( $name:literal => $handler:path, arity $arity:literal, $flags:literal, keys $first:literal $last:literal $step:literal; )*) => {
         /// Registers every command. Called once from `init`.
         pub fn register(ctx: &Context) -> Result<(), String> {
             $(
@@ -30,7 +30,7 @@ macro_rules! command_table {
                     ) -> c_int {
                         // SAFETY: Redis calls a command with its live context
                         // and `argc` valid argument strings.
-                        unsafe { dispatch(ctx, argv, argc, $handler) }
+                        unsafe { dispatch(ctx, argv, argc, Arity::new($name, $arity), $handler) }
                     }
                     create(ctx, $name, entry, $flags, $first, $last, $step)?;
                 }
@@ -40,19 +40,55 @@ macro_rules! command_table {
     };
 }
 
+// Arity as Redis writes it: N exactly N arguments (the name included), -N
+// at least N.
 command_table! {
-    c"ecl.log" => commands::write::log, c"write deny-oom fast", keys 1 1 1;
-    c"ecl.mlog" => commands::write::mlog, c"write deny-oom", keys 1 1 1;
-    c"ecl.get" => commands::read::get, c"readonly", keys 1 1 1;
-    c"ecl.totals" => commands::read::totals, c"readonly", keys 1 1 1;
-    c"ecl.info" => commands::read::info, c"readonly", keys 1 1 1;
-    c"ecl.groups" => commands::read::groups, c"readonly", keys 0 0 0;
-    c"ecl.create" => commands::schema::create, c"write deny-oom", keys 1 1 1;
-    c"ecl.declare" => commands::schema::declare, c"write deny-oom", keys 1 1 1;
-    c"ecl.alter" => commands::schema::alter, c"write deny-oom", keys 1 1 1;
-    c"ecl.drop" => commands::schema::drop, c"write", keys 1 1 1;
-    c"ecl.rotate" => commands::admin::rotate, c"write", keys 1 1 1;
-    c"ecl.restore" => commands::admin::restore, c"write deny-oom", keys 1 1 1;
+    c"ecl.log" => commands::write::log, arity -3, c"write deny-oom fast", keys 1 1 1;
+    c"ecl.mlog" => commands::write::mlog, arity -4, c"write deny-oom", keys 1 1 1;
+    c"ecl.get" => commands::read::get, arity -2, c"readonly", keys 1 1 1;
+    c"ecl.totals" => commands::read::totals, arity 2, c"readonly", keys 1 1 1;
+    c"ecl.info" => commands::read::info, arity 2, c"readonly", keys 1 1 1;
+    c"ecl.groups" => commands::read::groups, arity 1, c"readonly", keys 0 0 0;
+    c"ecl.create" => commands::schema::create, arity -3, c"write deny-oom", keys 1 1 1;
+    c"ecl.declare" => commands::schema::declare, arity -3, c"write deny-oom", keys 1 1 1;
+    c"ecl.alter" => commands::schema::alter, arity -2, c"write deny-oom", keys 1 1 1;
+    c"ecl.drop" => commands::schema::drop, arity 2, c"write", keys 1 1 1;
+    c"ecl.rotate" => commands::admin::rotate, arity -2, c"write", keys 1 1 1;
+    c"ecl.restore" => commands::admin::restore, arity 3, c"write deny-oom", keys 1 1 1;
+}
+
+/// A command's arity: `n` exactly `n` arguments (its name included), `-n`
+/// at least `n`, and never more than the limit on arguments.
+#[derive(Clone, Copy)]
+struct Arity {
+    name: &'static str,
+    arity: i32,
+}
+
+impl Arity {
+    const fn new(name: &'static CStr, arity: i32) -> Arity {
+        // The table's names are ASCII literals.
+        let name = match name.to_str() {
+            Ok(name) => name,
+            Err(_) => "ecl",
+        };
+        Arity { name, arity }
+    }
+
+    fn check(self, argc: usize) -> Result<(), EclError> {
+        ecl_core::limits::within("arguments", argc, ecl_core::limits::ARGS_PER_COMMAND)?;
+        let wanted = self.arity.unsigned_abs() as usize;
+        let fits = if self.arity < 0 {
+            argc >= wanted
+        } else {
+            argc == wanted
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(EclError::WrongArity(self.name))
+        }
+    }
 }
 
 fn create(
@@ -96,13 +132,13 @@ unsafe fn dispatch(
     ctx: *mut raw::RedisModuleCtx,
     argv: *mut *mut raw::RedisModuleString,
     argc: c_int,
+    arity: Arity,
     handler: Handler,
 ) -> c_int {
     let context = Context::new(ctx);
     let argc = usize::try_from(argc).unwrap_or(0);
-    if let Err(e) = ecl_core::limits::within("arguments", argc, ecl_core::limits::ARGS_PER_COMMAND)
-    {
-        context.reply_error_string(&EclError::from(e).to_string());
+    if let Err(e) = arity.check(argc) {
+        context.reply_error_string(&e.to_string());
         return raw::REDISMODULE_OK as c_int;
     }
     let run = |args: &[&[u8]]| catch_unwind(AssertUnwindSafe(|| handler(&context, args)));

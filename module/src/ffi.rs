@@ -39,6 +39,41 @@ pub fn string_from_bytes(ctx: &Context, bytes: &[u8]) -> RedisString {
     }
 }
 
+/// `RedisModule_Replicate` of `command` with exactly these seven binary
+/// arguments, without building Redis strings first (the write path's one
+/// event `ECL.MLOG ... AT t NOW t event count`).
+pub fn replicate_seven(ctx: &Context, command: &std::ffi::CStr, args: [&[u8]; 7]) {
+    // SAFETY: the API pointer is set at load (or None).
+    let Some(replicate) = (unsafe { raw::RedisModule_Replicate }) else {
+        return;
+    };
+    let [a, b, c, d, e, f, g] = args;
+    // SAFETY: `ctx` is the live context of the running command; every `b`
+    // in the format is followed by a pointer and a length describing a
+    // live buffer; Redis copies them before returning.
+    unsafe {
+        replicate(
+            ctx.ctx,
+            command.as_ptr(),
+            c"bbbbbbb".as_ptr(),
+            a.as_ptr(),
+            a.len(),
+            b.as_ptr(),
+            b.len(),
+            c.as_ptr(),
+            c.len(),
+            d.as_ptr(),
+            d.len(),
+            e.as_ptr(),
+            e.len(),
+            f.as_ptr(),
+            f.len(),
+            g.as_ptr(),
+            g.len(),
+        );
+    }
+}
+
 /// Whether the server asks modules not to write replication traffic now
 /// (`CLIENT PAUSE WRITE`, `FAILOVER`, `CLUSTER FAILOVER`). An API this
 /// server lacks counts as "no".

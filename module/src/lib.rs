@@ -13,6 +13,8 @@ mod group_index;
 mod group_key;
 mod group_ref;
 mod keys;
+mod open_group;
+mod replicate;
 mod reply;
 mod source;
 mod state;

@@ -14,10 +14,10 @@
 //! `CLUSTER FAILOVER`): it simply tries again at the next tick.
 
 use crate::clock::{forget_master_clock, server_clock_ms};
-use crate::commands::admin::{replicate_rotate, tidy_steps};
 use crate::data_type::GROUP_TYPE;
 use crate::group_index;
 use crate::group_key::key_string;
+use crate::replicate;
 use crate::{ffi, keys};
 use ecl_core::limits::ROTATE_STEPS;
 use ecl_core::GroupStore;
@@ -169,10 +169,8 @@ fn tidy_group(
         return;
     };
     let steps_before = store.tallies().clock_steps;
-    let steps = tidy_steps(store, now, ROTATE_STEPS, || {
-        started.elapsed() >= TICK_BUDGET
-    });
-    replicate_rotate(ctx, group, now, steps);
+    let steps = store.tidy_steps(now, ROTATE_STEPS, || started.elapsed() >= TICK_BUDGET);
+    replicate::rotate(ctx, group, now, steps);
     let more = store.has_timer_work(now);
     if store.tallies().clock_steps != steps_before {
         ctx.log_warning(&format!(

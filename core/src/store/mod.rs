@@ -471,6 +471,21 @@ impl GroupStore {
         (moved, more)
     }
 
+    /// [`tidy`](Self::tidy) step after step: at least one, at most
+    /// `max_steps`, until no work remains or `stop()` says so. Returns the
+    /// steps taken: what a replica takes (`ECL.ROTATE ... STEPS n`) to end
+    /// in the same state.
+    pub fn tidy_steps(&mut self, clock_ms: u64, max_steps: u64, stop: impl Fn() -> bool) -> u64 {
+        let mut steps = 0;
+        loop {
+            let more = self.tidy(clock_ms, SWEEP_STEP).1;
+            steps += 1;
+            if !more || steps >= max_steps || stop() {
+                return steps;
+            }
+        }
+    }
+
     /// Whether the clock `clock_ms` is behind this store by more than a
     /// window: the timer then brings it back to real time.
     pub fn clock_stepped_back(&self, clock_ms: u64) -> bool {

@@ -2,10 +2,10 @@
 //! anything; they compute what the group holds at their time (the master's
 //! clock on a replica).
 
-use super::{arity, check_owner, err, unknown_group};
 use crate::clock::read_clock_ms;
 use crate::data_type::GROUP_TYPE;
 use crate::group_ref::GroupRef;
+use crate::open_group::{check_owner, err};
 use crate::state::state;
 use crate::{ffi, group_index, reply};
 use ecl_core::command::{parse_get, resolve_interval};
@@ -33,7 +33,9 @@ fn with_store<R>(
             Ok(f(store, now))
         }
         None => {
-            let entry = group.declared().ok_or_else(|| unknown_group(group))?;
+            let entry = group
+                .declared()
+                .ok_or_else(|| err(EclError::UnknownGroup(group.display())))?;
             crate::cluster::refuse_while_slot_moves(ctx, group.slot, &group.display())?;
             Ok(f(&GroupStore::new(&entry.shape, now), now))
         }
@@ -51,7 +53,6 @@ fn interval_specs(group: &GroupRef<'_>, store: &GroupStore) -> Vec<IntervalSpec>
 
 /// `ECL.GET group [interval] [LAST|CURRENT]`
 pub fn get(ctx: &Context, args: &[&[u8]]) -> RedisResult {
-    arity(args, 2, "ecl.get")?;
     let request = parse_get(&args[2..]).map_err(err)?;
     let group = GroupRef::new(ctx, args[1]);
     with_store(ctx, &group, |store, now| {
@@ -69,9 +70,6 @@ pub fn get(ctx: &Context, args: &[&[u8]]) -> RedisResult {
 
 /// `ECL.TOTALS group`
 pub fn totals(ctx: &Context, args: &[&[u8]]) -> RedisResult {
-    if args.len() != 2 {
-        return Err(err(EclError::WrongArity("ecl.totals")));
-    }
     let group = GroupRef::new(ctx, args[1]);
     with_store(ctx, &group, |store, now| {
         reply::counts(ctx, &store.totals(now))
@@ -81,9 +79,6 @@ pub fn totals(ctx: &Context, args: &[&[u8]]) -> RedisResult {
 
 /// `ECL.INFO group`
 pub fn info(ctx: &Context, args: &[&[u8]]) -> RedisResult {
-    if args.len() != 2 {
-        return Err(err(EclError::WrongArity("ecl.info")));
-    }
     let group = GroupRef::new(ctx, args[1]);
     let eviction_policy_risk = crate::eviction::at_risk(ctx);
     with_store(ctx, &group, |store, now| {
@@ -125,10 +120,7 @@ pub fn info(ctx: &Context, args: &[&[u8]]) -> RedisResult {
 
 /// `ECL.GROUPS`: the groups of the selected database and those the
 /// module's config declares, sorted.
-pub fn groups(ctx: &Context, args: &[&[u8]]) -> RedisResult {
-    if args.len() != 1 {
-        return Err(err(EclError::WrongArity("ecl.groups")));
-    }
+pub fn groups(ctx: &Context, _args: &[&[u8]]) -> RedisResult {
     let mut names = group_index::names(ffi::selected_db(ctx));
     names.extend(
         state()
