@@ -68,10 +68,19 @@ pub fn fit_to_config(store: GroupStore) -> GroupStore {
     reshaped
 }
 
-// SAFETY (every callback below): Redis calls them with a live IO or digest
-// handle and, where there is one, a value this type created (a boxed
-// `GroupStore` from `rdb_load` or `set_value`), on its main thread or in a
-// fork child that holds a copy of the dataset.
+// Every callback below is called by Redis with a live IO, digest or key
+// context handle and, where there is one, a value this type created (a
+// boxed `GroupStore` from `rdb_load`, `copy` or `WritableKey::set`), on its
+// main thread or in a fork child that holds a copy of the dataset.
+
+/// The store behind a value of this type.
+///
+/// # Safety
+/// `value` must be a value this type created, alive for `'a`.
+unsafe fn store_of<'a>(value: *const c_void) -> &'a GroupStore {
+    // SAFETY: the caller's contract: a live boxed `GroupStore`.
+    unsafe { &*value.cast::<GroupStore>() }
+}
 
 unsafe extern "C" fn rdb_load(rdb: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
     if encver > TYPE_ENCVER {
@@ -91,7 +100,8 @@ unsafe extern "C" fn rdb_load(rdb: *mut raw::RedisModuleIO, encver: c_int) -> *m
             } else {
                 store
             };
-            index_loaded(rdb, &store);
+            // SAFETY: `rdb` is the live IO handle of this load.
+            unsafe { index_loaded(rdb, &store) };
             Box::into_raw(Box::new(store)).cast()
         }
         Err(e) => {
@@ -103,27 +113,34 @@ unsafe extern "C" fn rdb_load(rdb: *mut raw::RedisModuleIO, encver: c_int) -> *m
 
 /// Puts a group loaded from an RDB file or a full sync into the group
 /// index, with the database and key Redis gives the loader.
+///
+/// # Safety
+/// `rdb` must be the live IO handle of an `rdb_load` call.
 unsafe fn index_loaded(rdb: *mut raw::RedisModuleIO, store: &GroupStore) {
-    let (Some(db_of), Some(key_of)) = (
-        raw::RedisModule_GetDbIdFromIO,
-        raw::RedisModule_GetKeyNameFromIO,
-    ) else {
+    // SAFETY: the API pointers are set at load (or None).
+    let (Some(db_of), Some(key_of)) = (unsafe { raw::RedisModule_GetDbIdFromIO }, unsafe {
+        raw::RedisModule_GetKeyNameFromIO
+    }) else {
         return;
     };
-    let key = key_of(rdb);
+    // SAFETY: `rdb` is live (the caller's contract); the key name Redis
+    // returns lives as long as the load of this key.
+    let (key, db) = unsafe { (key_of(rdb), db_of(rdb)) };
     if key.is_null() {
         return; // RESTORE of a DUMP payload: its keyspace event indexes it
     }
-    let name = crate::ffi::bytes_of(key);
+    // SAFETY: `key` is a valid string for the duration of this call.
+    let name = unsafe { crate::ffi::bytes_of(key) };
     if let Some(group) = crate::group_key::group_of_key(name) {
         if group == store.name().as_bytes() {
-            crate::group_index::note(db_of(rdb), group, store.next_timer_work_ms());
+            crate::group_index::note(db, group, store.next_timer_work_ms());
         }
     }
 }
 
 unsafe extern "C" fn rdb_save(rdb: *mut raw::RedisModuleIO, value: *mut c_void) {
-    let store = &*value.cast::<GroupStore>();
+    // SAFETY: a value of this type (see above).
+    let store = unsafe { store_of(value) };
     raw::save_slice(rdb, &encode(store));
 }
 
@@ -132,22 +149,28 @@ unsafe extern "C" fn aof_rewrite(
     _key: *mut raw::RedisModuleString,
     value: *mut c_void,
 ) {
-    let store = &*value.cast::<GroupStore>();
+    // SAFETY: a value of this type (see above).
+    let store = unsafe { store_of(value) };
     let payload = encode(store);
     let (command, format) = (c"ECL.RESTORE", c"bb");
     let name = store.name().as_bytes();
-    let Some(emit) = raw::RedisModule_EmitAOF else {
+    // SAFETY: the API pointer is set at load (or None).
+    let Some(emit) = (unsafe { raw::RedisModule_EmitAOF }) else {
         return;
     };
-    emit(
-        aof,
-        command.as_ptr(),
-        format.as_ptr(),
-        name.as_ptr(),
-        name.len(),
-        payload.as_ptr(),
-        payload.len(),
-    );
+    // SAFETY: `aof` is the live rewrite handle; each `b` in the format is
+    // followed by a pointer and length of a live buffer, copied by Redis.
+    unsafe {
+        emit(
+            aof,
+            command.as_ptr(),
+            format.as_ptr(),
+            name.as_ptr(),
+            name.len(),
+            payload.as_ptr(),
+            payload.len(),
+        )
+    };
 }
 
 /// The server takes a group's value out of its key, whatever the command:
@@ -156,18 +179,21 @@ unsafe extern "C" fn aof_rewrite(
 /// module command replacing it. The group index forgets the key; whoever
 /// puts a group's value back notes it again.
 unsafe extern "C" fn unlink(ctx: *mut raw::RedisModuleKeyOptCtx, _value: *const c_void) {
-    let (Some(name_of), Some(db_of)) = (
-        raw::RedisModule_GetKeyNameFromOptCtx,
-        raw::RedisModule_GetDbIdFromOptCtx,
-    ) else {
+    // SAFETY: the API pointers are set at load (or None).
+    let (Some(name_of), Some(db_of)) = (unsafe { raw::RedisModule_GetKeyNameFromOptCtx }, unsafe {
+        raw::RedisModule_GetDbIdFromOptCtx
+    }) else {
         return;
     };
-    let key = name_of(ctx);
+    // SAFETY: `ctx` is the live key context of this callback.
+    let (key, db) = unsafe { (name_of(ctx), db_of(ctx)) };
     if key.is_null() {
         return;
     }
-    if let Some(group) = crate::group_key::group_of_key(crate::ffi::bytes_of(key)) {
-        crate::group_index::remove(db_of(ctx), group);
+    // SAFETY: the key name is valid for the duration of the callback.
+    let name = unsafe { crate::ffi::bytes_of(key) };
+    if let Some(group) = crate::group_key::group_of_key(name) {
+        crate::group_index::remove(db, group);
     }
 }
 
@@ -178,7 +204,8 @@ unsafe extern "C" fn copy(
     _ctx: *mut raw::RedisModuleKeyOptCtx,
     value: *const c_void,
 ) -> *mut c_void {
-    let store = &*value.cast::<GroupStore>();
+    // SAFETY: a value of this type (see above).
+    let store = unsafe { store_of(value) };
     match decode_versioned(&encode(store)) {
         Ok((copied, _)) => Box::into_raw(Box::new(copied)).cast(),
         Err(e) => {
@@ -189,21 +216,27 @@ unsafe extern "C" fn copy(
 }
 
 unsafe extern "C" fn free(value: *mut c_void) {
-    drop(Box::from_raw(value.cast::<GroupStore>()));
+    // SAFETY: a value of this type, which Redis hands back once to free.
+    drop(unsafe { Box::from_raw(value.cast::<GroupStore>()) });
 }
 
 unsafe extern "C" fn mem_usage(value: *const c_void) -> usize {
-    (*value.cast::<GroupStore>()).memory_bytes()
+    // SAFETY: a value of this type (see above).
+    unsafe { store_of(value) }.memory_bytes()
 }
 
 unsafe extern "C" fn digest(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
-    let store = &*value.cast::<GroupStore>();
-    let payload = encode(store);
-    if let (Some(add), Some(end)) = (
-        raw::RedisModule_DigestAddStringBuffer,
-        raw::RedisModule_DigestEndSequence,
-    ) {
-        add(md, payload.as_ptr().cast_mut().cast(), payload.len());
-        end(md);
+    // SAFETY: a value of this type (see above).
+    let payload = encode(unsafe { store_of(value) });
+    // SAFETY: the API pointers are set at load (or None); `md` is the live
+    // digest handle and the buffer is live for the call.
+    unsafe {
+        if let (Some(add), Some(end)) = (
+            raw::RedisModule_DigestAddStringBuffer,
+            raw::RedisModule_DigestEndSequence,
+        ) {
+            add(md, payload.as_ptr().cast_mut().cast(), payload.len());
+            end(md);
+        }
     }
 }

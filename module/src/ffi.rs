@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 /// # Safety
 /// `string` must be a valid Redis string that outlives `'a`.
 pub unsafe fn bytes_of<'a>(string: *const raw::RedisModuleString) -> &'a [u8] {
+    // SAFETY: reading an API pointer Redis set at load (or None).
     let Some(ptr_len) = (unsafe { raw::RedisModule_StringPtrLen }) else {
         return &[];
     };
@@ -91,6 +92,7 @@ pub fn take_over_modified_key_signals(ctx: &Context) -> bool {
     // SAFETY: `ctx` is the live context `init` runs with.
     match unsafe { raw::RedisModule_SetModuleOptions } {
         Some(set) => {
+            // SAFETY: `set` is Redis's; `ctx` is `init`'s live context.
             unsafe {
                 set(
                     ctx.ctx,
@@ -108,6 +110,7 @@ pub fn signal_modified_key(ctx: &Context, key: &RedisString) {
     // SAFETY: `ctx` is the live context of the running command or callback
     // and `key` a valid string for the duration of the call.
     if let Some(signal) = unsafe { raw::RedisModule_SignalModifiedKey } {
+        // SAFETY: as above: a live context and key string.
         unsafe { signal(ctx.ctx, key.inner) };
     }
 }
@@ -126,6 +129,7 @@ pub fn notify_module_event(ctx: &Context, event: &std::ffi::CStr, key: &RedisStr
     // SAFETY: `ctx` is the live context of the running command, `event` a
     // NUL-terminated string and `key` a valid string; Redis copies both.
     if let Some(notify) = unsafe { raw::RedisModule_NotifyKeyspaceEvent } {
+        // SAFETY: as above: live context, NUL-terminated event, valid key.
         unsafe {
             notify(
                 ctx.ctx,
@@ -146,6 +150,7 @@ pub fn latency_sample(event: &str, ms: u64) {
     // SAFETY: `event` is a NUL-terminated string alive for the call, which
     // copies it.
     if let Some(add) = unsafe { raw::RedisModule_LatencyAddSample } {
+        // SAFETY: as above: `event` is alive for the call.
         unsafe { add(event.as_ptr(), i64::try_from(ms).unwrap_or(i64::MAX)) };
     }
 }
@@ -159,9 +164,12 @@ pub fn with_each_db_restored(ctx: &Context, f: impl FnOnce(&dyn Fn(i32) -> bool)
     }) else {
         return;
     };
+    // SAFETY: `ctx` is live for this call (see above).
     let original = unsafe { selected(ctx.ctx) };
+    // SAFETY: `ctx` is live while `f` runs; selecting a database has no other precondition.
     let select_db = |db: i32| unsafe { select(ctx.ctx, db) } == raw::REDISMODULE_OK as c_int;
     f(&select_db);
+    // SAFETY: as above; the database selected before `f` exists.
     unsafe { select(ctx.ctx, original) };
 }
 
@@ -176,6 +184,7 @@ pub fn selected_db(ctx: &Context) -> i32 {
 pub fn server_milliseconds() -> u64 {
     // SAFETY: the API pointer is set at load; the call takes no arguments.
     match unsafe { raw::RedisModule_Milliseconds } {
+        // SAFETY: `ms` is Redis's clock function; it takes no arguments.
         Some(ms) => u64::try_from(unsafe { ms() }).unwrap_or(0),
         None => ecl_core::time::unix_now_ms(),
     }
@@ -260,6 +269,7 @@ unsafe extern "C" fn keyspace_trampoline(
     // SAFETY: Redis passes a NUL-terminated event name and a valid key
     // string for the duration of the call.
     let event = unsafe { std::ffi::CStr::from_ptr(event) }.to_bytes();
+    // SAFETY: `key` is a valid string for the duration of the call.
     let name = unsafe { bytes_of(key) };
     let context = Context::new(ctx);
     let db = selected_db(&context);
@@ -328,6 +338,7 @@ pub fn subscribe_to_key_events(ctx: &Context, on_event: KeyEventCallback) -> boo
         | raw::REDISMODULE_NOTIFY_EVICTED;
     // SAFETY: as above; the callback matches `RedisModuleNotificationFunc`.
     let keyspace = unsafe { raw::RedisModule_SubscribeToKeyspaceEvents }.is_some_and(|f| {
+        // SAFETY: `f` is Redis's subscribe function; `ctx` is `init`'s live context.
         let status = unsafe { f(ctx.ctx, classes as c_int, Some(keyspace_trampoline)) };
         status == raw::REDISMODULE_OK as c_int
     });

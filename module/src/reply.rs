@@ -58,12 +58,14 @@ fn value(v: ReplyValue) -> RedisValue {
 /// Replies `+OK` and returns the value that tells the caller a reply was
 /// sent. The write commands' hot path: see [`prepare_ok`].
 pub fn ok(ctx: &Context) -> RedisValue {
+    // SAFETY: reading an API pointer Redis set at load (or None).
     let replayed = match (OK_REPLY.get(), unsafe {
         raw::RedisModule_ReplyWithCallReply
     }) {
         // SAFETY: `ctx` is the running command's context; the stored reply
         // is alive for the module's lifetime (never freed).
         (Some(ok), Some(reply_with)) => {
+            // SAFETY: see the comment above this match arm.
             let status = unsafe { reply_with(ctx.ctx, ok.0) };
             status == raw::REDISMODULE_OK as c_int
         }
@@ -80,6 +82,7 @@ struct StoredReply(*mut raw::RedisModuleCallReply);
 
 // SAFETY: made once at load and only read afterwards, on Redis's main thread.
 unsafe impl Send for StoredReply {}
+// SAFETY: as for `Send`: never written after load, read on one thread.
 unsafe impl Sync for StoredReply {}
 
 static OK_REPLY: OnceLock<StoredReply> = OnceLock::new();
@@ -105,6 +108,7 @@ pub fn prepare_ok(ctx: &Context) {
     let (Some(call), Some(proto_of), Some(free)) = api else {
         return;
     };
+    // SAFETY: `ctx` is `init`'s live context; the reply is kept (never freed) and the protocol text freed once.
     unsafe {
         let reply = call(ctx.ctx, c"SELECT".as_ptr(), c"c".as_ptr(), c"0".as_ptr());
         if reply.is_null() {

@@ -70,6 +70,7 @@ pub struct KeyString(RedisString);
 // SAFETY: Redis runs module commands, callbacks and timers on its main
 // thread only; the string is created in `init` and never mutated or freed.
 unsafe impl Send for KeyString {}
+// SAFETY: as for `Send`: never mutated after `init`, read on one thread.
 unsafe impl Sync for KeyString {}
 
 impl KeyString {

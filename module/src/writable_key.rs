@@ -79,6 +79,7 @@ impl WritableKey {
     pub fn delete(&self) {
         // SAFETY: the key is open for writing.
         if let Some(delete) = unsafe { raw::RedisModule_DeleteKey } {
+            // SAFETY: the key is open for writing (see above).
             unsafe { delete(self.key) };
         }
     }
@@ -88,6 +89,7 @@ impl Drop for WritableKey {
     fn drop(&mut self) {
         // SAFETY: the key was opened by `open` and is closed once.
         if let Some(close) = unsafe { raw::RedisModule_CloseKey } {
+            // SAFETY: the key was opened by `open` and is closed once (see above).
             unsafe { close(self.key) };
         }
     }

@@ -48,6 +48,7 @@ static FLOOR_TYPE: RedisType = RedisType::new(
 struct StoredOk(*mut raw::RedisModuleCallReply);
 // SAFETY: made once at load, only read afterwards on Redis's main thread.
 unsafe impl Send for StoredOk {}
+// SAFETY: as for `Send`: never written after load, read on one thread.
 unsafe impl Sync for StoredOk {}
 static OK: OnceLock<StoredOk> = OnceLock::new();
 
