@@ -396,3 +396,88 @@ fn the_exporter_bounds_what_a_client_can_make_it_do() {
     }
     assert!(exporter.alive());
 }
+
+/// The groups a database holds, judged from the keyspace alone: keys
+/// `ecl:{x}` of ECL's type whose data is group `x`'s.
+fn groups_in_keyspace(c: &mut redis::Connection) -> Vec<String> {
+    let keys: Vec<Vec<u8>> = cmd(&["KEYS", "ecl:{*}"]).query(c).unwrap();
+    let mut out: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
+            let kind: String = bin_cmd(&[b"TYPE", k]).query(c).unwrap();
+            let name = std::str::from_utf8(k.strip_prefix(b"ecl:{")?.strip_suffix(b"}")?).ok()?;
+            let ours =
+                kind == "ecl-group" && cmd(&["ECL.INFO", name]).query::<redis::Value>(c).is_ok();
+            ours.then(|| name.to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_group_index_matches_the_keyspace_under_random_key_commands() {
+    let master = Server::start_without_config(&[]);
+    let port = master.port.to_string();
+    let replica = Server::start_without_config(&["--replicaof", "127.0.0.1", &port]);
+    let db = |server: &Server, n: u8| {
+        redis::Client::open(format!("redis://127.0.0.1:{}/{n}", server.port))
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    };
+    let (mut m0, mut m1) = (db(&master, 0), db(&master, 1));
+    let (mut r0, mut r1) = (db(&replica, 0), db(&replica, 1));
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let names = ["a", "b", "c", "d", "e"];
+    for step in 0..300 {
+        let x = format!("ecl:{{{}}}", names[next(5) as usize]);
+        let y = format!("ecl:{{{}}}", names[next(5) as usize]);
+        let g = &x[5..x.len() - 1];
+        let c = if next(4) == 0 { &mut m1 } else { &mut m0 };
+        // Errors (a missing key, a refused command) are part of the game.
+        let _: redis::RedisResult<redis::Value> = match next(12) {
+            0 | 1 => cmd(&["ECL.CREATE", g, "AUTO_DECLARE", "INTERVALS", "1h"]).query(c),
+            2 => cmd(&["ECL.LOG", g, "e"]).query(c),
+            3 => cmd(&["ECL.DROP", g]).query(c),
+            4 => cmd(&["DEL", &x]).query(c),
+            5 => cmd(&["SET", &x, "v"]).query(c),
+            6 => cmd(&["RENAME", &x, &y]).query(c),
+            7 => cmd(&["COPY", &x, &y]).query(c),
+            8 => cmd(&["MOVE", &x, if next(2) == 0 { "1" } else { "0" }]).query(c),
+            9 => match cmd(&["DUMP", &x]).query::<Option<Vec<u8>>>(c) {
+                Ok(Some(dump)) => {
+                    bin_cmd(&[b"RESTORE", y.as_bytes(), b"0", &dump, b"REPLACE"]).query(c)
+                }
+                _ => Ok(redis::Value::Nil),
+            },
+            10 => cmd(&["SWAPDB", "0", "1"]).query(c),
+            _ => cmd(&["SADD", &x, "m"]).query(c),
+        };
+        for (c, other) in [(&mut m0, "db 0"), (&mut m1, "db 1")] {
+            let listed: Vec<String> = groups(c);
+            assert_eq!(
+                listed,
+                groups_in_keyspace(c),
+                "master {other} after step {step}"
+            );
+        }
+        if step % 25 == 24 {
+            let _: i64 = cmd(&["WAIT", "1", "5000"]).query(&mut m0).unwrap();
+            for (c, other) in [(&mut r0, "db 0"), (&mut r1, "db 1")] {
+                let listed: Vec<String> = groups(c);
+                assert_eq!(
+                    listed,
+                    groups_in_keyspace(c),
+                    "replica {other} after step {step}"
+                );
+            }
+        }
+    }
+}
