@@ -116,6 +116,10 @@ PY_VENV := $(CURDIR)/target/py-venv
 python-venv: build
 	@[ -x $(PY_VENV)/bin/python ] || python3 -m venv $(PY_VENV)
 	$(PY_VENV)/bin/pip install -q --disable-pip-version-check maturin pytest redis
+	@# The Python servers the tests deploy under (best effort: the tests
+	@# that need one say why they skip when it is absent).
+	@$(PY_VENV)/bin/pip install -q --disable-pip-version-check gunicorn uwsgi >/dev/null 2>&1 || \
+		echo "gunicorn/uwsgi not installable here: the tests under them will be skipped"
 	CARGO_TARGET_DIR=$(CURDIR)/target/python $(PY_VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./python
 
 python-test: python-venv

@@ -39,6 +39,8 @@ pub(crate) struct ClientInner {
     flusher: Option<FlusherHandle>,
     /// The process that made the client (a forked child does not own it).
     process: u32,
+    /// The fork generation it was made at (`crate::fork`).
+    generation: u64,
     /// `(group, event)` pairs already reported as errors, to report each once.
     reported: Mutex<HashSet<(String, Vec<u8>)>>,
     flush_timeout: Duration,
@@ -168,6 +170,8 @@ impl EclClient {
         groups: Vec<GroupConfig>,
         flush_timeout: Duration,
     ) -> Result<EclClient, ClientError> {
+        crate::fork::watch();
+        let generation = crate::fork::generation();
         let shapes: Vec<GroupShape> = groups.iter().map(GroupShape::from).collect();
         let pool = Arc::new(Pool::new(redis, &shapes)?);
         let wake = Arc::new(Wake::default());
@@ -195,6 +199,7 @@ impl EclClient {
                 server_groups: Mutex::new(HashMap::new()),
                 flusher,
                 process: std::process::id(),
+                generation,
                 reported: Mutex::new(HashSet::new()),
                 flush_timeout,
             }),
@@ -286,6 +291,20 @@ impl EclClient {
             redis::Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
             other => format!("{other:?}"),
         })
+    }
+
+    /// Whether this process is a fork of the one that made the client: its
+    /// connections, flusher and unsent counts are the parent's, and the
+    /// child should count through a client of its own (the Python package
+    /// makes one by itself).
+    pub fn made_before_fork(&self) -> bool {
+        crate::fork::generation() != self.inner.generation
+    }
+
+    /// The fork generation the client was made at ([`crate::fork_generation`]
+    /// is the process's now).
+    pub fn made_at_generation(&self) -> u64 {
+        self.inner.generation
     }
 
     /// Sends everything counted so far by cached groups and waits for the

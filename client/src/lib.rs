@@ -35,6 +35,7 @@ mod client;
 mod connection;
 mod error;
 mod flusher;
+mod fork;
 mod group;
 mod sink;
 mod thread_slot;
@@ -43,6 +44,7 @@ pub use client::{ClientBuilder, EclClient};
 pub use ecl_core::{Config, EclError, GroupConfig, RedisSettings};
 pub use error::ClientError;
 pub use flusher::FlushStats;
+pub use fork::generation as fork_generation;
 pub use group::{
     Counts, EventHandle, Group, GroupInfo, GroupSnapshot, IntervalCounts, IntervalInfo,
     LocalEventHandle,

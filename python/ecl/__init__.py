@@ -83,12 +83,19 @@ class Client:
         unknown one counts nothing, with one warning)."""
         return Group(self, name)
 
+    def _current(self):
+        # The native client of this process: after any fork (uWSGI's
+        # workers are forked in C, with no Python hook) a new one is made
+        # before it is used.
+        _ecl.notice_fork()
+        return self._inner
+
     def flush(self, timeout: Optional[float] = None) -> None:
         """Sends every cached count and waits for Redis (at most ``timeout`` s)."""
-        self._inner.flush(timeout)
+        self._current().flush(timeout)
 
     def server_groups(self):
-        return self._inner.server_groups()
+        return self._current().server_groups()
 
     def close(self) -> None:
         """Flushes; the client stays usable."""
@@ -105,7 +112,9 @@ class Client:
         # never sent from here); the child counts afresh, through the same
         # groups and handles.
         _set_aside.append(self._inner)
-        self._inner = _ecl.Client(self._text, self._source)
+        # No connection check: the child counts (cached in memory) even
+        # while Redis is unreachable, as the parent did.
+        self._inner = _ecl.Client(self._text, self._source, False)
         for view in list(self._views):
             view._bind()
 
@@ -125,31 +134,37 @@ class Group:
         client._views.add(self)
 
     def _bind(self) -> None:
-        self._native = self._client._inner.group(self.name)
+        # The native group calls back into this object (weakly) when it
+        # finds itself used in a forked child.
+        self._native = self._client._current().group(self.name, weakref.ref(self))
         self.log = self._native.log
+
+    def _fresh(self):
+        _ecl.notice_fork()  # rebinds every view after a fork
+        return self._native
 
     @property
     def configured(self) -> bool:
-        return self._native.configured
+        return self._fresh().configured
 
     def event(self, event) -> "EventHandle":
         """A handle for one event, resolved once (the fastest way to count)."""
         return EventHandle(self, event)
 
     def last_counts(self, interval: Optional[str] = None) -> Dict[str, int]:
-        return self._native.last_counts(interval)
+        return self._fresh().last_counts(interval)
 
     def current_counts(self, interval: Optional[str] = None) -> Dict[str, int]:
-        return self._native.current_counts(interval)
+        return self._fresh().current_counts(interval)
 
     def totals(self) -> Dict[str, int]:
-        return self._native.totals()
+        return self._fresh().totals()
 
     def info(self) -> dict:
-        return json.loads(self._native.info_json())
+        return json.loads(self._fresh().info_json())
 
     def intervals(self):
-        return self._native.intervals()
+        return self._fresh().intervals()
 
 
 class EventHandle:
@@ -164,7 +179,8 @@ class EventHandle:
         group._client._views.add(self)
 
     def _bind(self) -> None:
-        self.inc = self._group._client._inner.group(self._group.name).event(self._event).inc
+        native = self._group._client._current().group(self._group.name)
+        self.inc = native.event(self._event, weakref.ref(self)).inc
 
 
 def _flush_all_at_exit() -> None:

@@ -3,11 +3,79 @@
 //! scripts run `ecl-cli`'s code. Python only adapts: `ecl/__init__.py`
 //! (the native API) and `event_count_logger` (the original's API).
 
-use ecl_client::{ClientError, Config, Counts, EclClient, EventHandle, Group};
+use ecl_client::{fork_generation, ClientError, Config, Counts, EclClient, EventHandle, Group};
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyBytes, PyDict, PyString, PyType};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+
+/// The fork generation (`ecl_client::fork_generation`) the Python side has
+/// made new clients for (`ecl._after_fork_in_child`).
+static HANDLED_FORKS: AtomicU64 = AtomicU64::new(0);
+/// A thread is making the new clients after a fork.
+static REBINDING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// This thread is redirecting a call after a fork (no second time).
+    static REDIRECTING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes sure the Python side has its own clients in this process, however
+/// it was forked (uWSGI forks in C without Python's fork hooks): the first
+/// thread to notice runs `ecl._after_fork_in_child()`, the others wait.
+fn notice_fork(py: Python<'_>) -> PyResult<()> {
+    while HANDLED_FORKS.load(Ordering::Acquire) != fork_generation() {
+        if REBINDING
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            let rebound = py
+                .import("ecl")
+                .and_then(|ecl| ecl.getattr("_after_fork_in_child")?.call0().map(drop));
+            REBINDING.store(false, Ordering::Release);
+            return rebound;
+        }
+        py.allow_threads(|| std::thread::sleep(Duration::from_millis(1)));
+    }
+    Ok(())
+}
+
+/// A call on a native object made before this process was forked: the
+/// clients are made anew for this process, and the call goes to the Python
+/// object (`view`) the native one serves, bound again.
+fn redirect_after_fork<'py>(
+    py: Python<'py>,
+    view: &Option<PyObject>,
+    method: &str,
+    args: Bound<'py, PyTuple>,
+) -> PyResult<PyObject> {
+    if REDIRECTING.with(Cell::get) {
+        return Err(to_py(ClientError::Flush(
+            "no client for this forked process (see the `ecl` log)".into(),
+        )));
+    }
+    REDIRECTING.with(|r| r.set(true));
+    let result = (|| {
+        notice_fork(py)?;
+        let view = view
+            .as_ref()
+            .map(|weak| weak.call0(py))
+            .transpose()?
+            .filter(|v| !v.is_none(py))
+            .ok_or_else(|| {
+                to_py(ClientError::Flush(
+                    "this object was made before fork(): make a new one in the child".into(),
+                ))
+            })?;
+        let view = view.bind(py);
+        view.call_method0("_bind")?;
+        view.call_method1(method, args).map(Bound::unbind)
+    })();
+    REDIRECTING.with(|r| r.set(false));
+    result
+}
 
 /// The Python exception classes of `ecl._errors`, by name.
 fn error_class(py: Python<'_>, name: &str) -> PyResult<Py<PyType>> {
@@ -83,12 +151,17 @@ struct Client {
     inner: EclClient,
 }
 
+/// `view`: a weak reference to the Python object a native one serves.
+type View = Option<PyObject>;
+
 #[pymethods]
 impl Client {
     /// A client from config text (YAML; JSON is YAML too) named `source` in
-    /// messages. Raises `ConnectionError` when Redis does not answer.
+    /// messages. Raises `ConnectionError` when Redis does not answer (unless
+    /// `check` is false: a client made again after a fork).
     #[new]
-    fn new(py: Python<'_>, config: &str, source: &str) -> PyResult<Client> {
+    #[pyo3(signature = (config, source, check=true))]
+    fn new(py: Python<'_>, config: &str, source: &str, check: bool) -> PyResult<Client> {
         let config = Config::parse(config, source).map_err(|e| to_py(ClientError::Config(e)))?;
         for warning in &config.warnings {
             let logging = py.import("logging")?;
@@ -98,7 +171,9 @@ impl Client {
         }
         let inner = py.allow_threads(|| -> Result<EclClient, ClientError> {
             let client = EclClient::from_config(&config)?;
-            client.ping()?;
+            if check {
+                client.ping()?;
+            }
             Ok(client)
         });
         Ok(Client {
@@ -106,10 +181,20 @@ impl Client {
         })
     }
 
-    fn group(&self, py: Python<'_>, name: &str) -> PyGroup {
+    /// The group `name`, serving the Python object `view` (a weak
+    /// reference), to which calls go after a fork.
+    #[pyo3(signature = (name, view=None))]
+    fn group(&self, py: Python<'_>, name: &str, view: View) -> PyGroup {
         PyGroup {
             inner: py.allow_threads(|| self.inner.group(name)),
+            generation: self.inner.made_at_generation(),
+            view,
         }
+    }
+
+    /// Whether this process is a fork of the one that made the client.
+    fn made_before_fork(&self) -> bool {
+        self.inner.made_before_fork()
     }
 
     /// Sends every cached count and waits for Redis (at most `timeout` s,
@@ -134,6 +219,16 @@ impl Client {
 #[pyclass(frozen, name = "Group", module = "ecl._ecl")]
 struct PyGroup {
     inner: Group,
+    /// The fork generation its client was made at.
+    generation: u64,
+    view: View,
+}
+
+impl PyGroup {
+    /// Made in a parent of this process: calls go to the view, bound anew.
+    fn stale(&self) -> bool {
+        self.generation != fork_generation()
+    }
 }
 
 #[pymethods]
@@ -152,22 +247,30 @@ impl PyGroup {
     /// Counts `n` of `event`. Cached groups only touch process memory;
     /// direct ones wait for Redis with the GIL released.
     #[pyo3(signature = (event, n=1))]
-    fn log(&self, py: Python<'_>, event: &Bound<'_, PyAny>, n: u64) -> PyResult<()> {
+    fn log(&self, py: Python<'_>, event: &Bound<'_, PyAny>, n: u64) -> PyResult<PyObject> {
+        if self.stale() {
+            let args = PyTuple::new(py, [event.clone(), n.into_pyobject(py)?.into_any()])?;
+            return redirect_after_fork(py, &self.view, "log", args);
+        }
         let result = if self.inner.is_cached() {
             with_event(event, |e| self.inner.log_n(e, n))?
         } else {
             let owned = with_event(event, <[u8]>::to_vec)?;
             py.allow_threads(|| self.inner.log_n(&owned, n))
         };
-        result.map_err(to_py)
+        result.map(|()| py.None()).map_err(to_py)
     }
 
-    /// A handle for one event, resolved once.
-    fn event(&self, event: &Bound<'_, PyAny>) -> PyResult<PyEventHandle> {
+    /// A handle for one event, resolved once, serving the Python object
+    /// `view` (a weak reference).
+    #[pyo3(signature = (event, view=None))]
+    fn event(&self, event: &Bound<'_, PyAny>, view: View) -> PyResult<PyEventHandle> {
         let handle = with_event(event, |e| self.inner.event(e))?.map_err(to_py)?;
         Ok(PyEventHandle {
             inner: handle,
             cached: self.inner.is_cached(),
+            generation: self.generation,
+            view,
         })
     }
 
@@ -214,26 +317,43 @@ impl PyGroup {
 struct PyEventHandle {
     inner: EventHandle,
     cached: bool,
+    generation: u64,
+    view: View,
 }
 
 #[pymethods]
 impl PyEventHandle {
     #[pyo3(signature = (n=1))]
-    fn inc(&self, py: Python<'_>, n: u64) -> PyResult<()> {
+    fn inc(&self, py: Python<'_>, n: u64) -> PyResult<PyObject> {
+        if self.generation != fork_generation() {
+            let args = PyTuple::new(py, [n])?;
+            return redirect_after_fork(py, &self.view, "inc", args);
+        }
         let result = if self.cached {
             self.inner.try_add(n)
         } else {
             py.allow_threads(|| self.inner.try_add(n))
         };
-        result.map_err(to_py)
+        result.map(|()| py.None()).map_err(to_py)
     }
 }
 
-/// In a child right after `fork()`: thread bookkeeping the parent's other
-/// threads held is set aside (see `ecl_client::after_fork_in_child`).
+/// Called by `ecl._after_fork_in_child` (from Python's fork hook, or when a
+/// native call notices a fork no hook reported): the Python side is making
+/// new clients for this process's fork generation.
 #[pyfunction]
 fn after_fork_in_child() {
-    ecl_client::after_fork_in_child();
+    HANDLED_FORKS.store(fork_generation(), Ordering::Release);
+}
+
+/// Makes new clients now if this process was forked since they were made
+/// (what the Python wrappers call before using a client).
+#[pyfunction(name = "notice_fork")]
+fn py_notice_fork(py: Python<'_>) -> PyResult<()> {
+    if HANDLED_FORKS.load(Ordering::Acquire) == fork_generation() {
+        return Ok(());
+    }
+    notice_fork(py)
 }
 
 /// Runs a console script (`ecl`, `ecl_reader`, `ecl_log_event`) with these
@@ -254,6 +374,7 @@ fn _ecl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyGroup>()?;
     m.add_class::<PyEventHandle>()?;
     m.add_function(wrap_pyfunction!(after_fork_in_child, m)?)?;
+    m.add_function(wrap_pyfunction!(py_notice_fork, m)?)?;
     m.add_function(wrap_pyfunction!(run_script, m)?)?;
     Ok(())
 }

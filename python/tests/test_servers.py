@@ -1,0 +1,160 @@
+"""Python as it is deployed: forks that bypass Python's hooks (uWSGI's
+workers, C extensions), stops by signal, and Redis outages."""
+import ctypes
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import ecl
+
+
+def _c_fork() -> int:
+    # fork() straight from the C library, as uWSGI forks its workers: no
+    # os.register_at_fork hook runs in the child.
+    return ctypes.CDLL(None, use_errno=True).fork()
+
+
+def test_a_c_level_fork_counts_in_the_child_and_never_resends_the_parent_s_counts(server):
+    url = f"redis://127.0.0.1:{server.port}/0"
+    client = ecl.Client(url=url, groups={
+        "cached": {"events": ["a"], "intervals": ["1h"], "sync_interval": 600},
+        "direct": {"events": ["d"], "intervals": ["1h"]},
+    })
+    cached, direct = client.group("cached"), client.group("direct")
+    handle = cached.event("a")
+    cached.log("a", 5)  # unsent in the parent
+    direct.log("d")
+    pid = _c_fork()
+    if pid == 0:
+        code = 1
+        try:
+            cached.log("a", 2)
+            handle.inc(3)
+            for _ in range(50):
+                direct.log("d")  # on a connection of the child's own
+            client.flush(timeout=5)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, "the child counted and flushed"
+    assert server.totals("cached") == {"a": 5}, "the child's counts, not the parent's"
+    assert server.totals("direct") == {"d": 51}
+    client.flush(timeout=5)
+    assert server.totals("cached") == {"a": 10}
+
+
+def test_a_c_level_fork_before_the_first_log_counts_at_child_exit(server):
+    # A uWSGI-like master: the app (and its client) is made before the
+    # workers are forked; each worker counts and exits normally.
+    code = textwrap.dedent(f"""
+        import ctypes, os, sys
+        import ecl
+        client = ecl.Client(url="redis://127.0.0.1:{server.port}/0",
+                            groups={{"g": {{"events": ["e"], "intervals": ["1h"], "sync_interval": 600}}}})
+        g = client.group("g")
+        children = []
+        for _ in range(3):
+            pid = ctypes.CDLL(None).fork()
+            if pid == 0:
+                for _ in range(1000):
+                    g.log("e")
+                sys.exit(0)  # atexit flushes the worker's own client
+            children.append(pid)
+        for pid in children:
+            assert os.waitpid(pid, 0)[1] == 0
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert server.totals("g") == {"e": 3000}
+
+
+APP = """
+import pytest
+
+import ecl
+client = ecl.Client(url="redis://127.0.0.1:{port}/0", groups={{
+    "rq": {{"events": ["hit"], "intervals": ["1h"], "sync_interval": 600}},
+    "dq": {{"events": ["hit"], "intervals": ["1h"]}},
+}})
+rq, dq = client.group("rq"), client.group("dq")
+
+def application(environ, start_response):
+    rq.log("hit")
+    dq.log("hit")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+"""
+
+
+def _tool(name):
+    path = os.path.join(os.path.dirname(sys.executable), name)
+    if not os.path.exists(path):
+        pytest.skip(f"{name} is not installed here (make python-venv installs it from the package index)")
+    return path
+
+
+def _serve_and_count(server, tmp_path, argv, stop_signal, requests=2000):
+    """Starts a WSGI server with the app, sends `requests` requests from 8
+    threads, stops it with `stop_signal`; returns the statuses seen."""
+    import concurrent.futures
+    import signal
+    import time
+    import urllib.request
+
+    (tmp_path / "app.py").write_text(APP.format(port=server.port))
+    port = __import__("conftest").free_port()
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen([a.format(port=port) for a in argv], cwd=tmp_path, stdout=log, stderr=log)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, (tmp_path / "server.log").read_text()
+                time.sleep(0.1)
+
+        def get(_):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(get, range(requests - 1)))
+        proc.send_signal(stop_signal)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    return statuses + [200]
+
+
+def test_uwsgi_default_mode_counts_exactly(server, tmp_path):
+    import signal
+    uwsgi = _tool("uwsgi")
+    statuses = _serve_and_count(server, tmp_path, [
+        uwsgi, "--http-socket", "127.0.0.1:{port}", "--wsgi-file", "app.py", "--callable", "application",
+        "--processes", "4", "--master",
+    ], signal.SIGINT)
+    assert set(statuses) == {200}
+    assert server.totals("rq") == {"hit": 2000}, (tmp_path / "server.log").read_text()[-2000:]
+    assert server.totals("dq") == {"hit": 2000}
+
+
+def test_gunicorn_with_preload_counts_exactly(server, tmp_path):
+    import signal
+    gunicorn = _tool("gunicorn")
+    statuses = _serve_and_count(server, tmp_path, [
+        gunicorn, "--preload", "-w", "4", "-b", "127.0.0.1:{port}", "app:application",
+    ], signal.SIGTERM)
+    assert set(statuses) == {200}
+    assert server.totals("rq") == {"hit": 2000}, (tmp_path / "server.log").read_text()[-2000:]
+    assert server.totals("dq") == {"hit": 2000}
