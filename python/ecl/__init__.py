@@ -35,6 +35,7 @@ from ._errors import ConfigError, ConnectionError, EclError, RefusedError
 
 __all__ = [
     "Client", "Group", "EventHandle", "EclError", "ConnectionError", "RefusedError", "ConfigError",
+    "install_shutdown_handlers",
 ]
 
 #: How long the flush at interpreter exit may take, in seconds.
@@ -183,13 +184,48 @@ class EventHandle:
         self.inc = native.event(self._event, weakref.ref(self)).inc
 
 
-def _flush_all_at_exit() -> None:
+def _flush_all_at_exit(timeout: float = None) -> None:
     for client in list(_clients):
         try:
-            client.flush(EXIT_FLUSH_TIMEOUT)
+            client.flush(EXIT_FLUSH_TIMEOUT if timeout is None else timeout)
         except EclError as e:  # never hide it, never hang the exit
             import logging
             logging.getLogger("ecl").error("ECL: counts not delivered at exit: %s", e)
+
+
+def install_shutdown_handlers(signals=None, timeout: float = EXIT_FLUSH_TIMEOUT) -> None:
+    """Flushes every client when the process gets ``SIGTERM`` or ``SIGINT``
+    (or ``signals``), then lets it end as it would have: the handler that
+    was there runs (``KeyboardInterrupt`` for ``SIGINT``, a framework's
+    own), and where there was none the process dies of the signal as
+    before. supervisord, systemd, Docker and Kubernetes stop processes with
+    ``SIGTERM``, whose default action skips ``atexit``; without this, the
+    counts cached since the last sync are lost. Call it from the main
+    thread, after the framework installed its own handlers."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("ecl.install_shutdown_handlers() must be called from the main thread")
+    for sig in signals or (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if getattr(previous, "_ecl_flushes", False):
+            continue  # installed already
+
+        def flush_then_go_on(signum, frame, previous=previous):
+            _flush_all_at_exit(timeout)
+            if callable(previous):
+                return previous(signum, frame)
+            if previous == signal.SIG_IGN:
+                return None
+            # The default action (or a handler set outside Python): as if
+            # this handler had never been there.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return None
+
+        flush_then_go_on._ecl_flushes = True
+        signal.signal(sig, flush_then_go_on)
 
 
 def _after_fork_in_child() -> None:

@@ -1,4 +1,4 @@
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 EXIT_FLUSH_TIMEOUT: float
 
@@ -42,3 +42,5 @@ class Group:
 
 class EventHandle:
     def inc(self, n: int = ...) -> None: ...
+
+def install_shutdown_handlers(signals: Optional[Iterable[int]] = ..., timeout: float = ...) -> None: ...

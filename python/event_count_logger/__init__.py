@@ -9,6 +9,7 @@ and log() never waits on the network in a cached group.
 """
 import logging
 import re
+import time
 from typing import Dict, Iterable, Union
 
 import ecl
@@ -101,6 +102,7 @@ class EventGroup:
         self.use_local_counters = (self.sync_interval is not None or self.sync_limit is not None)
         self._client = None
         self._group = None
+        self._undeclared = {}
 
     def _native(self) -> 'ecl.Group':
         # Many threads share one group: `_group` is set before `_client`, so
@@ -122,7 +124,7 @@ class EventGroup:
             if self.auto_declare:
                 self.event_ids.add(event_id)
             else:
-                self.logger.warning(f"Event '{event_id}' is not declared!")
+                self._warn_undeclared(event_id)
                 return
         # As `_native`, inline: this is the hot path.
         client = self._ecl._client
@@ -133,6 +135,22 @@ class EventGroup:
             group.log(event_id, count)
             return
         self._group.log(event_id, count)
+
+    #: An undeclared event's warning is repeated at most this often (s).
+    WARNING_INTERVAL = 60.0
+
+    def _warn_undeclared(self, event_id: str) -> None:
+        # The original warned on every call (hundreds of lines a minute in a
+        # busy server's log): once per event and minute, with how many were
+        # dropped since.
+        now = time.monotonic()
+        last, dropped = self._undeclared.get(event_id, (None, 0))
+        if last is not None and now - last < self.WARNING_INTERVAL:
+            self._undeclared[event_id] = (last, dropped + 1)
+            return
+        self._undeclared[event_id] = (now, 0)
+        more = f" ({dropped} more dropped since the last warning)" if dropped else ""
+        self.logger.warning(f"Event '{event_id}' is not declared!{more}")
 
     def sync(self):
         """Send local counts to Redis now."""

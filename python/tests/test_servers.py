@@ -158,3 +158,69 @@ def test_gunicorn_with_preload_counts_exactly(server, tmp_path):
     assert set(statuses) == {200}
     assert server.totals("rq") == {"hit": 2000}, (tmp_path / "server.log").read_text()[-2000:]
     assert server.totals("dq") == {"hit": 2000}
+
+
+WORKER = """
+import mmap, os, sys, threading, time
+import ecl
+client = ecl.Client(url="redis://127.0.0.1:{port}/0",
+                    groups={{"w": {{"events": ["e"], "intervals": ["1h"], "sync_interval": 1}}}})
+{install}
+g = client.group("w")
+# Per thread: how many logs it began (counted before each log, so a log
+# cut short by the end of the process is counted here and may be missing
+# in Redis, never the other way round).
+shared = mmap.mmap(-1, 8 * 16)
+counts = memoryview(shared).cast("Q")
+def work(i):
+    while True:
+        counts[i] += 1
+        g.log("e")
+for i in range(16):
+    threading.Thread(target=work, args=(i,), daemon=True).start()
+sys.stdout.write("ready\\n"); sys.stdout.flush()
+while True:
+    time.sleep(0.05)
+    os.pwrite({fd}, bytes(shared), 0)
+"""
+
+
+def _stop_a_16_thread_worker(server, tmp_path, install):
+    import signal
+    import time
+
+    out = open(tmp_path / "counts", "w+b")
+    code = WORKER.format(port=server.port, install=install, fd=out.fileno())
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, pass_fds=(out.fileno(),))
+    assert proc.stdout.readline() == b"ready\n"
+    time.sleep(1.5)  # through at least one sync
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    return proc.returncode
+
+
+def test_sigterm_with_the_shutdown_handlers_loses_nothing(server, tmp_path):
+    import signal
+    import struct
+
+    code = _stop_a_16_thread_worker(server, tmp_path, "ecl.install_shutdown_handlers()")
+    assert code == -signal.SIGTERM, "the process still ends by SIGTERM, as it would have"
+    began = sum(struct.unpack("16Q", (tmp_path / "counts").read_bytes()[:128]))
+    arrived = server.totals("w").get("e", 0)
+    # The counts file is written every 50 ms: what began after its last
+    # write is not in `began`; nothing that began before may be missing.
+    assert arrived >= began - 16, f"{began - arrived} of {began} counts lost"
+
+
+def test_undeclared_events_warn_once_a_minute(server, caplog):
+    import logging
+    from event_count_logger import EventCountLogger
+
+    logger = EventCountLogger({"g": {"events": ["a"], "intervals": ["1h"]}},
+                              {"host": "127.0.0.1", "port": server.port})
+    g = logger.get_group("g")
+    with caplog.at_level(logging.WARNING):
+        for _ in range(500):
+            g.log("nope")
+    warnings = [r for r in caplog.records if "nope" in r.getMessage()]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
