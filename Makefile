@@ -56,10 +56,12 @@ run: release
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
+	cd python && $(CARGO) fmt -- --check
 	rustfmt --check --edition 2021 fuzz/fuzz_targets/*.rs
 
 clippy: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cd python && CARGO_TARGET_DIR=$(CURDIR)/target/python $(CARGO) clippy --all-targets -- -D warnings
 
 unit: deps
 	$(CARGO) test --workspace --exclude ecl-integration

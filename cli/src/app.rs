@@ -194,6 +194,7 @@ fn seconds(value: f64) -> Result<std::time::Duration, CliError> {
 
 /// Runs `ecl` with these arguments (the program name first) and exits.
 pub fn run(argv: Vec<String>) -> ! {
+    crate::stderr_log::install();
     // Linked as a Munin plugin (`ecl_<group>...`): behave as `ecl munin`.
     let argv0 = argv.first().cloned().unwrap_or_default();
     let link = Path::new(&argv0)

@@ -11,7 +11,7 @@
 
 use crate::http::{self, Response};
 use crate::CliError;
-use ecl_client::{ClientError, Config, EclClient, GroupSnapshot};
+use ecl_client::{Config, EclClient, GroupSnapshot};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::mpsc;
@@ -56,20 +56,6 @@ impl ScrapeErrors {
     }
 }
 
-/// Whether an error means Redis itself cannot be read (rather than one
-/// group being refused).
-fn redis_unreachable(e: &ClientError) -> bool {
-    match e {
-        ClientError::Redis(e) => {
-            e.is_io_error()
-                || e.is_timeout()
-                || e.is_connection_dropped()
-                || e.is_connection_refusal()
-        }
-        _ => false,
-    }
-}
-
 /// The `/metrics` body: samples of every group that could be read, then
 /// `ecl_up` and the error counters.
 pub fn render(client: &EclClient, config: &Config, errors: &ScrapeErrors) -> String {
@@ -88,7 +74,7 @@ pub fn render(client: &EclClient, config: &Config, errors: &ScrapeErrors) -> Str
     for name in &names {
         match client.group(name).snapshot() {
             Ok(snapshot) => snapshots.push((name.clone(), snapshot)),
-            Err(e) if redis_unreachable(&e) => {
+            Err(e) if e.is_unreachable() => {
                 eprintln!("ecl exporter: cannot read Redis: {e}");
                 up = 0;
                 snapshots.clear();

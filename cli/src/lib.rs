@@ -6,6 +6,7 @@ pub mod exporter;
 pub mod http;
 pub mod munin;
 pub mod seed_tools;
+pub mod stderr_log;
 
 use ecl_client::{ClientError, Config, Counts, EclClient};
 use ecl_core::command::resolve_interval;
@@ -207,8 +208,12 @@ pub fn check(path: &Path) -> Result<String, CliError> {
     )))
 }
 
+/// A client for one run: a log Redis cannot confirm is an error (exit 1),
+/// not kept for later as an application's client keeps it.
 fn client(config: &Config) -> Result<EclClient, CliError> {
-    Ok(EclClient::from_config(config)?)
+    let client = EclClient::from_config(config)?;
+    client.for_one_shot_run();
+    Ok(client)
 }
 
 /// The schema of a group: the config's, else the server's.

@@ -27,6 +27,7 @@ struct ReaderArgs {
 
 /// Runs `ecl_reader` with these arguments (the program name first) and exits.
 pub fn ecl_reader(argv: Vec<String>) -> ! {
+    crate::stderr_log::install();
     let args = ReaderArgs::parse_from(argv);
     let result = load_config(&args.config_file, None).and_then(|c| {
         require_in_config(&c, &args.group)?;
@@ -61,6 +62,7 @@ struct LogEventArgs {
 
 /// Runs `ecl_log_event` with these arguments (the program name first) and exits.
 pub fn ecl_log_event(argv: Vec<String>) -> ! {
+    crate::stderr_log::install();
     let args = LogEventArgs::parse_from(argv);
     let result = load_config(&args.config_file, None).and_then(|c| {
         require_in_config(&c, &args.group)?;

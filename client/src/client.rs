@@ -5,12 +5,14 @@ use crate::connection::Pool;
 use crate::error::ClientError;
 use crate::flusher::{FlushStats, FlusherHandle, Wake};
 use crate::group::{Group, GroupKind};
+use crate::parked::{Parked, ParkedLog};
 use crate::sink::RedisSink;
 use ecl_core::GroupShape;
 use ecl_core::{Config, GroupConfig, RedisSettings};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// The ECL client. Cheap to clone; every clone, group and event handle
@@ -36,7 +38,18 @@ pub(crate) struct ClientInner {
     groups: HashMap<String, GroupKind>,
     /// Groups not in the config that the server has, with its schema.
     server_groups: Mutex<HashMap<String, GroupKind>>,
-    flusher: Option<FlusherHandle>,
+    /// Started with the client when a group is cached, else at the first
+    /// parked direct log.
+    flusher: OnceLock<FlusherHandle>,
+    /// The cached groups, and what wakes the flusher.
+    cached: Vec<Arc<CachedGroup>>,
+    wake: Arc<Wake>,
+    /// Direct logs waiting for Redis (see `parked`).
+    parked: Arc<Parked>,
+    /// A one-shot run's client (the command line): a direct log Redis
+    /// cannot confirm is an error rather than parked, and errors are the
+    /// caller's to report (no warning of its own besides).
+    one_shot: AtomicBool,
     /// The process that made the client (a forked child does not own it).
     process: u32,
     /// The fork generation it was made at (`crate::fork`).
@@ -47,8 +60,82 @@ pub(crate) struct ClientInner {
 }
 
 impl ClientInner {
+    /// The flusher, started now if it was not.
+    pub fn flusher(&self) -> &FlusherHandle {
+        self.flusher.get_or_init(|| {
+            let sink = Box::new(RedisSink::new(self.pool.clone()));
+            FlusherHandle::start(
+                sink,
+                self.pool.producer().to_string(),
+                self.cached.clone(),
+                self.parked.clone(),
+                self.wake.clone(),
+            )
+        })
+    }
+
+    /// A direct log of `n` × `event` in `group`: one round trip; when Redis
+    /// cannot confirm it in time (or is known to be down), parked for the
+    /// flusher with the `ID` it was sent with, and `Ok` (see `parked`).
+    pub fn log_direct(&self, group: &GroupConfig, event: &[u8], n: u64) -> Result<(), ClientError> {
+        let park = !self.one_shot.load(Ordering::Relaxed);
+        let at_ms = ecl_core::time::unix_now_ms();
+        if park && self.parked.is_down() {
+            self.park(group, event, n, at_ms, None);
+            return Ok(());
+        }
+        let mut sent_as = None;
+        let result = self.pool.with(|c| {
+            let id = c.next_id();
+            let result = c.log(&group.name, event, n, &id);
+            sent_as = Some(id);
+            result
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if park && crate::error::unreachable(&e) => {
+                log::warn!(
+                    "ECL: Redis did not confirm a count of group '{}' ({e}); kept, and sent when Redis answers",
+                    group.name
+                );
+                self.park(group, event, n, at_ms, sent_as);
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn park(
+        &self,
+        group: &GroupConfig,
+        event: &[u8],
+        n: u64,
+        at_ms: u64,
+        sent_as: Option<(String, u64)>,
+    ) {
+        let intervals: Vec<u64> = group.intervals.iter().map(|i| i.ms).collect();
+        // Logs of one span (no window boundary of any interval inside) go
+        // into one batch; a log already sent keeps its own time.
+        let at_ms = if sent_as.is_none() && !intervals.is_empty() {
+            ecl_core::window::span_start(&intervals, at_ms)
+        } else {
+            at_ms
+        };
+        self.parked.park(ParkedLog {
+            group: group.name.as_str().into(),
+            at_ms,
+            sent_as,
+            event: event.into(),
+            n,
+        });
+        self.flusher().wake.notify();
+    }
+
     /// Logs a problem the first time it happens for this group and event.
     pub fn report_once(&self, group: &str, event: &[u8], message: &str) {
+        if self.one_shot.load(Ordering::Relaxed) {
+            return;
+        }
         let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
         if reported.insert((group.to_string(), event.to_vec())) {
             log::warn!("ECL: {message}");
@@ -66,7 +153,7 @@ impl Drop for ClientInner {
             std::mem::forget(self.flusher.take());
             return;
         }
-        if let Some(flusher) = &self.flusher {
+        if let Some(flusher) = self.flusher.get() {
             flusher.shutdown();
         }
     }
@@ -188,22 +275,32 @@ impl EclClient {
             };
             kinds.insert(config.name.clone(), kind);
         }
-        let flusher = (!cached.is_empty()).then(|| {
-            let sink = Box::new(RedisSink::new(pool.clone()));
-            FlusherHandle::start(sink, pool.producer().to_string(), cached, wake)
+        let inner = Arc::new(ClientInner {
+            pool,
+            groups: kinds,
+            server_groups: Mutex::new(HashMap::new()),
+            flusher: OnceLock::new(),
+            cached,
+            wake,
+            parked: Arc::new(Parked::default()),
+            one_shot: AtomicBool::new(false),
+            process: std::process::id(),
+            generation,
+            reported: Mutex::new(HashSet::new()),
+            flush_timeout,
         });
-        Ok(EclClient {
-            inner: Arc::new(ClientInner {
-                pool,
-                groups: kinds,
-                server_groups: Mutex::new(HashMap::new()),
-                flusher,
-                process: std::process::id(),
-                generation,
-                reported: Mutex::new(HashSet::new()),
-                flush_timeout,
-            }),
-        })
+        if !inner.cached.is_empty() {
+            inner.flusher();
+        }
+        Ok(EclClient { inner })
+    }
+
+    /// Makes this a one-shot run's client (the command line's): a direct
+    /// log Redis cannot confirm in time is an error, instead of being kept
+    /// and delivered later (the default, for applications), and errors are
+    /// left to the caller to report.
+    pub fn for_one_shot_run(&self) {
+        self.inner.one_shot.store(true, Ordering::Relaxed);
     }
 
     /// The group called `name`. A group the config does not list but the
@@ -314,7 +411,7 @@ impl EclClient {
         if std::process::id() != self.inner.process {
             return Ok(()); // a forked child never sends its parent's counts
         }
-        match &self.inner.flusher {
+        match self.inner.flusher.get() {
             Some(flusher) => flusher
                 .flush(self.inner.flush_timeout)
                 .map_err(ClientError::Flush),
@@ -327,7 +424,7 @@ impl EclClient {
         if std::process::id() != self.inner.process {
             return Ok(()); // a forked child never sends its parent's counts
         }
-        match &self.inner.flusher {
+        match self.inner.flusher.get() {
             Some(flusher) => flusher.flush(timeout).map_err(ClientError::Flush),
             None => Ok(()),
         }
@@ -337,7 +434,7 @@ impl EclClient {
     pub fn stats(&self) -> FlushStats {
         self.inner
             .flusher
-            .as_ref()
+            .get()
             .map(|f| f.stats.snapshot())
             .unwrap_or_default()
     }

@@ -3,7 +3,7 @@
 //! one socket.
 
 use crate::error::ClientError;
-use ecl_core::protocol::{log_args, mlog_args, MlogArgs};
+use ecl_core::protocol::{mlog_args, MlogArgs};
 use ecl_core::schema::SchemaArgs;
 use ecl_core::{GroupShape, RedisSettings};
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
@@ -90,15 +90,18 @@ fn connection_info(settings: &RedisSettings) -> Result<ConnectionInfo, ClientErr
 
 /// A connection to a single server or to a cluster (which routes each
 /// command by its group argument, follows redirections and retries).
-pub(crate) enum Connection {
+pub(crate) struct Connection {
+    link: Link,
+    /// The `ID` of this connection's direct logs, see [`Connection::log`]:
+    /// its own, so its sequence numbers reach each group in order.
+    producer: String,
+    next_seq: u64,
+}
+
+enum Link {
     Single(redis::Connection),
-    Cluster {
-        // Boxed: it is several times the size of a single connection.
-        connection: Box<ClusterConnection>,
-        /// The `ID` of this connection's direct logs, see [`Connection::log`].
-        producer: String,
-        next_seq: u64,
-    },
+    // Boxed: it is several times the size of a single connection.
+    Cluster(Box<ClusterConnection>),
 }
 
 /// A command from its name and the argument list `ecl_core::protocol` built.
@@ -111,47 +114,43 @@ pub(crate) fn command(name: &str, args: Vec<Vec<u8>>) -> redis::Cmd {
 }
 
 impl Connection {
-    /// One direct-mode log of `n` × `event`.
-    ///
-    /// On a single server this is a plain `ECL.LOG`: an error is returned to
-    /// the caller and nothing is resent. The cluster connection resends on
-    /// its own after a broken connection, so there each log carries this
-    /// connection's producer ID and next sequence number, and a resend of
-    /// an applied log is recognised and not counted again.
-    pub fn log(&mut self, group: &str, event: &[u8], n: u64) -> RedisResult<()> {
-        match self {
-            Connection::Single(c) => {
-                command("ECL.LOG", log_args(group.as_bytes(), event, n)).query(c)
-            }
-            Connection::Cluster {
-                connection,
-                producer,
-                next_seq,
-            } => {
-                *next_seq += 1;
-                let args = mlog_args(&MlogArgs {
-                    group: group.as_bytes(),
-                    at_ms: None,
-                    now_ms: None,
-                    producer: Some((producer.as_bytes(), *next_seq)),
-                    events: &[(event, n)],
-                });
-                command("ECL.MLOG", args).query(&mut **connection)
-            }
-        }
+    /// The `(producer, seq)` the next direct log goes out with.
+    pub fn next_id(&mut self) -> (String, u64) {
+        self.next_seq += 1;
+        (self.producer.clone(), self.next_seq)
+    }
+
+    /// A direct log: `ECL.MLOG group ID producer seq event n`, so that a
+    /// log resent after a lost reply (by the cluster connection on its own,
+    /// or by the flusher once parked) is applied once.
+    pub fn log(
+        &mut self,
+        group: &str,
+        event: &[u8],
+        n: u64,
+        id: &(String, u64),
+    ) -> RedisResult<()> {
+        let args = mlog_args(&MlogArgs {
+            group: group.as_bytes(),
+            at_ms: None,
+            now_ms: None,
+            producer: Some((id.0.as_bytes(), id.1)),
+            events: &[(event, n)],
+        });
+        command("ECL.MLOG", args).query(self)
     }
 
     fn inner(&mut self) -> &mut dyn ConnectionLike {
-        match self {
-            Connection::Single(c) => c,
-            Connection::Cluster { connection, .. } => &mut **connection,
+        match &mut self.link {
+            Link::Single(c) => c,
+            Link::Cluster(connection) => &mut **connection,
         }
     }
 
     fn inner_ref(&self) -> &dyn ConnectionLike {
-        match self {
-            Connection::Single(c) => c,
-            Connection::Cluster { connection, .. } => &**connection,
+        match &self.link {
+            Link::Single(c) => c,
+            Link::Cluster(connection) => &**connection,
         }
     }
 }
@@ -208,7 +207,7 @@ pub(crate) struct Pool {
     connect_timeout: Duration,
     /// Every reply.
     response_timeout: Duration,
-    /// Base of the producer IDs of cluster connections.
+    /// The flusher's producer ID, and the base of the connections' ones.
     producer: String,
     connections_made: AtomicU64,
 }
@@ -230,7 +229,7 @@ impl Pool {
         })
     }
 
-    /// This client's producer ID (`ECL.MLOG ... ID producer seq`); cluster
+    /// This client's producer ID (`ECL.MLOG ... ID producer seq`);
     /// connections use IDs below it for their direct logs.
     pub fn producer(&self) -> &str {
         &self.producer
@@ -289,22 +288,21 @@ impl Pool {
     }
 
     fn open(&self) -> RedisResult<Connection> {
-        match &self.target {
+        let link = match &self.target {
             Target::Single(client) => {
                 let connection = client.get_connection_with_timeout(self.connect_timeout)?;
                 connection.set_read_timeout(Some(self.response_timeout))?;
                 connection.set_write_timeout(Some(self.response_timeout))?;
-                Ok(Connection::Single(connection))
+                Link::Single(connection)
             }
-            Target::Cluster(client) => {
-                let n = self.connections_made.fetch_add(1, Ordering::Relaxed);
-                Ok(Connection::Cluster {
-                    connection: Box::new(client.get_connection()?),
-                    producer: format!("{}/{n}", self.producer),
-                    next_seq: 0,
-                })
-            }
-        }
+            Target::Cluster(client) => Link::Cluster(Box::new(client.get_connection()?)),
+        };
+        let n = self.connections_made.fetch_add(1, Ordering::Relaxed);
+        Ok(Connection {
+            link,
+            producer: format!("{}/{n}", self.producer),
+            next_seq: 0,
+        })
     }
 
     /// Runs a pipeline on a pooled connection. On any error the connection

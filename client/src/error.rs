@@ -38,3 +38,22 @@ fn describe_redis_error(e: &redis::RedisError) -> String {
         e.to_string()
     }
 }
+
+/// Whether a Redis error means the server could not be reached or did not
+/// answer in time (rather than refusing the command): the command may or
+/// may not have been applied.
+pub(crate) fn unreachable(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
+}
+
+impl ClientError {
+    /// Redis could not be reached or did not answer in time (a connection
+    /// problem, not a refusal).
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            ClientError::Redis(e) => unreachable(e),
+            ClientError::Flush(_) => true,
+            _ => false,
+        }
+    }
+}

@@ -7,6 +7,7 @@
 
 use crate::bank_schedule::{BankSchedule, Drain, GRACE};
 use crate::cached::CachedGroup;
+use crate::parked::{Parked, ParkedLog};
 use crate::sink::{BatchSink, SendError};
 use ecl_core::protocol::MlogArgs;
 use ecl_core::time::unix_now_ms;
@@ -146,6 +147,7 @@ impl FlusherHandle {
         sink: Box<dyn BatchSink>,
         producer: String,
         groups: Vec<Arc<CachedGroup>>,
+        parked: Arc<Parked>,
         wake: Arc<Wake>,
     ) -> FlusherHandle {
         let done = Arc::new(FlushDone::default());
@@ -154,6 +156,7 @@ impl FlusherHandle {
             sink,
             producer,
             groups,
+            parked,
             wake.clone(),
             done.clone(),
             stats.clone(),
@@ -202,12 +205,23 @@ impl FlusherHandle {
     }
 }
 
+/// Whose counts a batch holds.
+#[derive(Clone, PartialEq, Eq)]
+enum BatchGroup {
+    /// A cached group, by index.
+    Cached(usize),
+    /// A direct group's parked logs, by name.
+    Direct(Arc<str>),
+}
+
 /// Counts waiting to be acknowledged.
 struct PendingBatch {
-    group: usize,
+    group: BatchGroup,
     at_ms: u64,
-    /// Given at the first send attempt; from then on the batch is resent as is.
-    seq: Option<u64>,
+    /// The `ID` the batch goes out with: the flusher's producer and a `seq`
+    /// given at the first send attempt (from then on the batch is resent as
+    /// is), or the one a parked direct log was sent with already.
+    id: Option<(Option<String>, u64)>,
     counts: HashMap<Box<[u8]>, u64>,
 }
 
@@ -219,6 +233,7 @@ impl PendingBatch {
 
 struct Flusher {
     sink: Box<dyn BatchSink>,
+    parked: Arc<Parked>,
     groups: Vec<Arc<CachedGroup>>,
     /// Per group: which bank to drain when.
     schedules: Vec<BankSchedule>,
@@ -237,6 +252,7 @@ impl Flusher {
         sink: Box<dyn BatchSink>,
         producer: String,
         groups: Vec<Arc<CachedGroup>>,
+        parked: Arc<Parked>,
         wake: Arc<Wake>,
         done: Arc<FlushDone>,
         stats: Arc<Stats>,
@@ -249,6 +265,7 @@ impl Flusher {
         Flusher {
             producer,
             sink,
+            parked,
             groups,
             schedules,
             pending: VecDeque::new(),
@@ -269,6 +286,7 @@ impl Flusher {
             let flushing = flush_gen > served_flush || shutdown;
             self.close_spans(flushing);
             self.drain_due(flushing);
+            self.take_parked();
             if flushing {
                 self.retry_at = None; // a flush tries now
             }
@@ -348,25 +366,62 @@ impl Flusher {
             .pending_counts
             .fetch_add(added, Ordering::Relaxed);
         for (id, n) in counts {
-            let batch = match self.pending.iter_mut().rev().find(|b| {
-                b.group == g
-                    && b.at_ms == span
-                    && b.seq.is_none()
-                    && (b.counts.len() < MAX_BATCH_EVENTS || b.counts.contains_key(&id))
-            }) {
-                Some(batch) => batch,
-                None => {
-                    self.pending.push_back(PendingBatch {
-                        group: g,
-                        at_ms: span,
-                        seq: None,
-                        counts: HashMap::new(),
-                    });
-                    self.pending.back_mut().expect("just pushed")
-                }
-            };
-            let slot = batch.counts.entry(id).or_insert(0);
-            *slot = slot.saturating_add(n);
+            self.add_pending(BatchGroup::Cached(g), span, id, n);
+        }
+    }
+
+    /// Adds a count to the unsent batch of `(group, at_ms)`, or a new one.
+    fn add_pending(&mut self, group: BatchGroup, at_ms: u64, id: Box<[u8]>, n: u64) {
+        let batch = match self.pending.iter_mut().rev().find(|b| {
+            b.group == group
+                && b.at_ms == at_ms
+                && b.id.is_none()
+                && (b.counts.len() < MAX_BATCH_EVENTS || b.counts.contains_key(&id))
+        }) {
+            Some(batch) => batch,
+            None => {
+                self.pending.push_back(PendingBatch {
+                    group,
+                    at_ms,
+                    id: None,
+                    counts: HashMap::new(),
+                });
+                self.pending.back_mut().expect("just pushed")
+            }
+        };
+        let slot = batch.counts.entry(id).or_insert(0);
+        *slot = slot.saturating_add(n);
+    }
+
+    /// Takes the direct logs parked since the last round into batches: one
+    /// of its own for a log that was sent already (its `ID` decides whether
+    /// the server applied it), merged ones for the others.
+    fn take_parked(&mut self) {
+        let logs = self.parked.take_all();
+        if logs.is_empty() {
+            return;
+        }
+        let added: u64 = logs.iter().fold(0u64, |a, l| a.saturating_add(l.n));
+        self.stats
+            .pending_counts
+            .fetch_add(added, Ordering::Relaxed);
+        for ParkedLog {
+            group,
+            at_ms,
+            sent_as,
+            event,
+            n,
+        } in logs
+        {
+            match sent_as {
+                Some((producer, seq)) => self.pending.push_back(PendingBatch {
+                    group: BatchGroup::Direct(group),
+                    at_ms,
+                    id: Some((Some(producer), seq)),
+                    counts: HashMap::from([(event, n)]),
+                }),
+                None => self.add_pending(BatchGroup::Direct(group), at_ms, event, n),
+            }
         }
     }
 
@@ -382,23 +437,34 @@ impl Flusher {
             return self.pending.is_empty();
         }
         while let Some(batch) = self.pending.front_mut() {
-            let seq = *batch.seq.get_or_insert_with(|| {
-                let s = self.next_seq;
-                self.next_seq += 1;
-                s
-            });
-            let group = &self.groups[batch.group];
+            let (own_producer, seq) = batch
+                .id
+                .get_or_insert_with(|| {
+                    let s = self.next_seq;
+                    self.next_seq += 1;
+                    (None, s)
+                })
+                .clone();
+            let producer = own_producer.as_deref().unwrap_or(&self.producer);
+            let name: &str = match &batch.group {
+                BatchGroup::Cached(g) => &self.groups[*g].name,
+                BatchGroup::Direct(name) => name,
+            };
             let mut events: Vec<(&[u8], u64)> =
                 batch.counts.iter().map(|(id, n)| (&**id, *n)).collect();
             events.sort_unstable();
             let total = batch.total();
             let result = self.sink.send(&MlogArgs {
-                group: group.name.as_bytes(),
+                group: name.as_bytes(),
                 at_ms: Some(batch.at_ms),
                 now_ms: None,
-                producer: Some((self.producer.as_bytes(), seq)),
+                producer: Some((producer.as_bytes(), seq)),
                 events: &events,
             });
+            if !matches!(result, Err(SendError::Unavailable(_))) {
+                self.parked.reachable_again();
+            }
+            let name = name.to_string();
             match result {
                 Ok(()) => {
                     self.stats.sent_batches.fetch_add(1, Ordering::Relaxed);
@@ -412,10 +478,7 @@ impl Flusher {
                 }
                 Err(SendError::Refused(e)) => {
                     // The server will refuse it again: report, never silently.
-                    log::error!(
-                        "ECL: group '{}' refused a batch of {total} counts: {e}",
-                        group.name
-                    );
+                    log::error!("ECL: group '{name}' refused a batch of {total} counts: {e}");
                     self.stats.rejected_batches.fetch_add(1, Ordering::Relaxed);
                     self.stats
                         .rejected_counts
@@ -474,6 +537,7 @@ mod tests {
         group: Arc<CachedGroup>,
         flusher: FlusherHandle,
         sink: Arc<Mutex<MemoryState>>,
+        parked: Arc<Parked>,
     }
 
     fn setup() -> Setup {
@@ -484,12 +548,61 @@ mod tests {
         let group = Arc::new(CachedGroup::new(&config.groups[0], wake.clone()));
         let sink = MemorySink::default();
         let state = sink.0.clone();
-        let flusher = FlusherHandle::start(Box::new(sink), "p".into(), vec![group.clone()], wake);
+        let parked = Arc::new(Parked::default());
+        let flusher = FlusherHandle::start(
+            Box::new(sink),
+            "p".into(),
+            vec![group.clone()],
+            parked.clone(),
+            wake,
+        );
         Setup {
             group,
             flusher,
             sink: state,
+            parked,
         }
+    }
+
+    fn parked(event: &str, sent_as: Option<(&str, u64)>) -> ParkedLog {
+        ParkedLog {
+            group: "d".into(),
+            at_ms: 1_000,
+            sent_as: sent_as.map(|(p, s)| (p.to_string(), s)),
+            event: event.as_bytes().into(),
+            n: 1,
+        }
+    }
+
+    #[test]
+    fn parked_direct_logs_arrive_once_with_the_id_they_were_sent_with() {
+        let s = setup();
+        // A log the server applied although its reply was lost, one it
+        // never got, and two never sent (Redis known down).
+        s.sink.lock().unwrap().pre_apply(b"conn/0", 5, "d", "x", 1);
+        for log in [
+            parked("x", Some(("conn/0", 5))),
+            parked("y", Some(("conn/1", 9))),
+            parked("z", None),
+            parked("z", None),
+        ] {
+            s.parked.park(log);
+        }
+        assert!(s.parked.is_down());
+        s.flusher.flush(FLUSH).unwrap();
+        let sink = s.sink.lock().unwrap();
+        assert_eq!(
+            (
+                sink.total("d", "x"),
+                sink.total("d", "y"),
+                sink.total("d", "z")
+            ),
+            (1, 1, 2)
+        );
+        assert_eq!(sink.duplicates_ignored, 1);
+        drop(sink);
+        assert!(!s.parked.is_down(), "delivered: Redis is known up again");
+        s.flusher.shutdown();
     }
 
     const FLUSH: Duration = Duration::from_secs(5);

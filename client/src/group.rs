@@ -205,8 +205,7 @@ impl Group {
             GroupKind::Noop(_) => Ok(()),
             GroupKind::Direct(config) => {
                 self.check(config, event)?;
-                self.client.pool.with(|c| c.log(&config.name, event, n))?;
-                Ok(())
+                self.client.log_direct(config, event, n)
             }
             GroupKind::Cached(config, group) => {
                 if !group.add_by_name(event, n) {
@@ -482,10 +481,7 @@ impl EventHandle {
                 group.add(counter, n);
                 Ok(())
             }
-            HandleTarget::Direct { group, event } => {
-                self.client.pool.with(|c| c.log(&group.name, event, n))?;
-                Ok(())
-            }
+            HandleTarget::Direct { group, event } => self.client.log_direct(group, event, n),
         }
     }
 }

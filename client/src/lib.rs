@@ -37,6 +37,7 @@ mod error;
 mod flusher;
 mod fork;
 mod group;
+mod parked;
 mod sink;
 mod thread_slot;
 

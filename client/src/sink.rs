@@ -91,6 +91,16 @@ pub(crate) mod memory {
     }
 
     impl MemoryState {
+        /// A write that reached the server by another way (a direct log
+        /// whose reply was lost): applied as `(producer, seq)` at 1000 ms.
+        pub fn pre_apply(&mut self, producer: &[u8], seq: u64, group: &str, event: &str, n: u64) {
+            self.applied.insert(producer.to_vec(), seq);
+            *self
+                .counts
+                .entry((group.to_string(), 1000, event.as_bytes().to_vec()))
+                .or_insert(0) += n;
+        }
+
         pub fn total(&self, group: &str, event: &str) -> u64 {
             self.counts
                 .iter()

@@ -3,6 +3,8 @@
 //! scripts run `ecl-cli`'s code. Python only adapts: `ecl/__init__.py`
 //! (the native API) and `event_count_logger` (the original's API).
 
+mod logging_bridge;
+
 use ecl_client::{fork_generation, ClientError, Config, Counts, EclClient, EventHandle, Group};
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
@@ -370,6 +372,7 @@ fn run_script(py: Python<'_>, script: &str, argv: Vec<String>) -> PyResult<()> {
 
 #[pymodule]
 fn _ecl(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logging_bridge::install();
     m.add_class::<Client>()?;
     m.add_class::<PyGroup>()?;
     m.add_class::<PyEventHandle>()?;

@@ -224,3 +224,66 @@ def test_undeclared_events_warn_once_a_minute(server, caplog):
             g.log("nope")
     warnings = [r for r in caplog.records if "nope" in r.getMessage()]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
+
+
+def test_direct_logs_never_fail_or_stall_the_application_while_redis_hangs(server, caplog):
+    import logging
+    import signal
+    import threading
+    import time
+
+    client = ecl.Client(url=f"redis://127.0.0.1:{server.port}/0",
+                        groups={"d": {"events": ["e"], "intervals": ["1h"]}},
+                        redis={"socket_timeout": 1})
+    group = client.group("d")
+    group.log("e")
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    durations, errors = [], []
+
+    def work():
+        for _ in range(25):
+            t = time.monotonic()
+            try:
+                group.log("e")
+            except Exception as e:  # noqa: BLE001 - any exception fails the test
+                errors.append(e)
+            durations.append(time.monotonic() - t)
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="ecl"):
+            threads = [threading.Thread(target=work) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    assert errors == []
+    # Each thread's log in flight when Redis stopped waits out the timeout
+    # once; every later one is kept at once.
+    slow = [d for d in durations if d > 0.2]
+    assert len(slow) <= 4 and max(durations) < 2.5, sorted(durations)[-6:]
+    client.flush(timeout=15)
+    assert server.totals("d") == {"e": 101}, "every count once: none lost, none doubled"
+    assert any("did not confirm" in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+
+
+def test_a_refused_batch_is_a_logging_record(server, caplog):
+    import logging
+
+    client = ecl.Client(url=f"redis://127.0.0.1:{server.port}/0",
+                        groups={"g": {"events": ["a"], "intervals": ["1h"], "sync_interval": 600}})
+    group = client.group("g")
+    group.log("a")
+    client.flush(timeout=5)
+    # Someone takes event `a` out of the group on the server.
+    server.conn().execute_command("ECL.ALTER", "g", "EVENTS", "b")
+    group.log("a", 3)
+    with caplog.at_level(logging.WARNING, logger="ecl"):
+        client.flush(timeout=5)
+        import time
+        deadline = time.time() + 5
+        while not any("refused" in r.getMessage() for r in caplog.records) and time.time() < deadline:
+            time.sleep(0.05)
+    assert any("refused a batch of 3 counts" in r.getMessage() for r in caplog.records), \
+        [r.getMessage() for r in caplog.records]
