@@ -208,9 +208,10 @@ pub fn check(path: &Path) -> Result<String, CliError> {
     )))
 }
 
-/// A client for one run: a log Redis cannot confirm is an error (exit 1),
-/// not kept for later as an application's client keeps it.
-fn client(config: &Config) -> Result<EclClient, CliError> {
+/// A client for one run: one deadline for all its round trips, and a log
+/// Redis cannot confirm is an error (exit 1), not kept for later as an
+/// application's client keeps it.
+pub(crate) fn client(config: &Config) -> Result<EclClient, CliError> {
     let client = EclClient::from_config(config)?;
     client.for_one_shot_run();
     Ok(client)

@@ -9,7 +9,7 @@
 //! once are remembered in `MUNIN_PLUGSTATE`, so their line stays (at 0).
 
 use crate::{load_config, CliError};
-use ecl_client::{Config, EclClient, GroupConfig};
+use ecl_client::{Config, GroupConfig};
 use ecl_core::interval::parse_interval_ms;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -171,7 +171,7 @@ pub fn run(
     }
     let (group, interval) = target_of(link, &config)?;
     let group_config = config.group(&group).expect("target_of found it");
-    let counts = EclClient::from_config(&config)?
+    let counts = crate::client(&config)?
         .group(&group)
         .last_counts(Some(&interval))?;
     let known = known_events(group_config, &interval, &counts);
@@ -215,7 +215,7 @@ pub fn run(
 /// for a bare `ecl_` link, for every configured group).
 fn autoconf(config_path: &Path, link: &str) -> Result<(), String> {
     let config = load_config(config_path, None).map_err(|e| e.message().to_string())?;
-    let client = EclClient::from_config(&config).map_err(|e| e.to_string())?;
+    let client = crate::client(&config).map_err(|e| e.message().to_string())?;
     let groups: Vec<String> = match target_of(link, &config) {
         Ok((group, _)) => vec![group],
         Err(_) if link.is_empty() || link == "ecl_" || link == "ecl" => {

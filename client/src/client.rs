@@ -57,6 +57,8 @@ pub(crate) struct ClientInner {
     /// `(group, event)` pairs already reported as errors, to report each once.
     reported: Mutex<HashSet<(String, Vec<u8>)>>,
     flush_timeout: Duration,
+    /// A one-shot run's whole time (see [`EclClient::for_one_shot_run`]).
+    run_time: Duration,
 }
 
 impl ClientInner {
@@ -86,6 +88,7 @@ impl ClientInner {
         }
         let mut sent_as = None;
         let result = self.pool.with(|c| {
+            self.pool.declare_before_writing(c)?;
             let id = c.next_id();
             let result = c.log(&group.name, event, n, &id);
             sent_as = Some(id);
@@ -288,6 +291,7 @@ impl EclClient {
             generation,
             reported: Mutex::new(HashSet::new()),
             flush_timeout,
+            run_time: redis.connect_timeout() + redis.response_timeout(),
         });
         if !inner.cached.is_empty() {
             inner.flusher();
@@ -299,8 +303,24 @@ impl EclClient {
     /// log Redis cannot confirm in time is an error, instead of being kept
     /// and delivered later (the default, for applications), and errors are
     /// left to the caller to report.
+    ///
+    /// The run also gets one deadline for all its round trips, however
+    /// many: the connect timeout plus the response timeout from now (a
+    /// Munin plugin ends well within munin-node's 10 s when Redis hangs).
     pub fn for_one_shot_run(&self) {
         self.inner.one_shot.store(true, Ordering::Relaxed);
+        self.inner
+            .pool
+            .set_deadline(std::time::Instant::now() + self.inner.run_time);
+    }
+
+    /// Declares the configured groups on the server now (`ECL.DECLARE`):
+    /// clients do it by themselves before their first write.
+    pub fn declare_configured(&self) -> Result<(), ClientError> {
+        Ok(self
+            .inner
+            .pool
+            .with(|c| self.inner.pool.declare_before_writing(c))?)
     }
 
     /// The group called `name`. A group the config does not list but the

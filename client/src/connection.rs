@@ -13,7 +13,7 @@ use redis::{
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Cluster retries (redirections, `TRYAGAIN` while a slot moves, reconnects).
 const CLUSTER_RETRIES: u32 = 16;
@@ -92,6 +92,9 @@ fn connection_info(settings: &RedisSettings) -> Result<ConnectionInfo, ClientErr
 /// command by its group argument, follows redirections and retries).
 pub(crate) struct Connection {
     link: Link,
+    /// The configured groups were declared on it (before its first write:
+    /// a reader never declares, so it writes nothing).
+    declared: bool,
     /// The `ID` of this connection's direct logs, see [`Connection::log`]:
     /// its own, so its sequence numbers reach each group in order.
     producer: String,
@@ -210,6 +213,8 @@ pub(crate) struct Pool {
     /// The flusher's producer ID, and the base of the connections' ones.
     producer: String,
     connections_made: AtomicU64,
+    /// A one-shot run's deadline for every command ([`Pool::set_deadline`]).
+    deadline: Mutex<Option<Instant>>,
 }
 
 impl Pool {
@@ -226,6 +231,7 @@ impl Pool {
             response_timeout: settings.response_timeout(),
             producer: producer_id(),
             connections_made: AtomicU64::new(0),
+            deadline: Mutex::new(None),
         })
     }
 
@@ -240,12 +246,50 @@ impl Pool {
         matches!(self.target, Target::Cluster(_))
     }
 
-    /// A fresh connection, not from the pool, with the configured groups
-    /// declared on it.
+    /// A fresh connection, not from the pool.
     pub fn connect(&self) -> RedisResult<Connection> {
-        let mut connection = self.open()?;
-        self.declare(&mut connection)?;
-        Ok(connection)
+        self.open()
+    }
+
+    /// Declares the configured groups on `connection` before its first
+    /// write (SPEC §5: once per connection; readers never declare).
+    pub fn declare_before_writing(&self, connection: &mut Connection) -> RedisResult<()> {
+        if !connection.declared {
+            self.declare(connection)?;
+            connection.declared = true;
+        }
+        Ok(())
+    }
+
+    /// Ends every later command of this pool by `deadline` (a one-shot
+    /// run's single deadline, whatever the number of round trips).
+    pub fn set_deadline(&self, deadline: Instant) {
+        *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
+    }
+
+    /// `limit`, or less when the deadline is nearer; an error once it passed.
+    fn within_deadline(&self, limit: Duration) -> RedisResult<Duration> {
+        let Some(deadline) = *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) else {
+            return Ok(limit);
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(redis::RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the run's deadline passed (no answer from Redis in time)",
+            )));
+        }
+        Ok(limit.min(left))
+    }
+
+    /// Bounds the connection's next replies by the deadline.
+    fn bound(&self, connection: &mut Connection) -> RedisResult<()> {
+        let timeout = self.within_deadline(self.response_timeout)?;
+        if let Link::Single(c) = &connection.link {
+            c.set_read_timeout(Some(timeout))?;
+            c.set_write_timeout(Some(timeout))?;
+        }
+        Ok(())
     }
 
     /// Declares the configured groups, one command per group (on a cluster
@@ -255,19 +299,12 @@ impl Pool {
         if self.declarations.is_empty() {
             return Ok(());
         }
-        let commands: Vec<Cmd> = self
-            .declarations
-            .iter()
-            .map(|args| command("ECL.DECLARE", args.clone()))
-            .collect();
         // One command at a time: a refused declaration must not leave
-        // replies of a pipeline unread on the connection.
-        let results: Vec<RedisResult<Value>> = commands
-            .iter()
-            .map(|cmd| cmd.query::<Value>(connection))
-            .collect();
-        for result in results {
-            let refused = match result {
+        // replies of a pipeline unread on the connection; an unreachable
+        // server ends it at once; each waits no longer than the deadline.
+        for args in &self.declarations {
+            self.bound(connection)?;
+            let refused = match command("ECL.DECLARE", args.clone()).query::<Value>(connection) {
                 Ok(Value::ServerError(e)) => Some(format!("{e:?}")),
                 Ok(_) => None,
                 Err(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
@@ -290,7 +327,8 @@ impl Pool {
     fn open(&self) -> RedisResult<Connection> {
         let link = match &self.target {
             Target::Single(client) => {
-                let connection = client.get_connection_with_timeout(self.connect_timeout)?;
+                let connect_timeout = self.within_deadline(self.connect_timeout)?;
+                let connection = client.get_connection_with_timeout(connect_timeout)?;
                 connection.set_read_timeout(Some(self.response_timeout))?;
                 connection.set_write_timeout(Some(self.response_timeout))?;
                 Link::Single(connection)
@@ -300,6 +338,7 @@ impl Pool {
         let n = self.connections_made.fetch_add(1, Ordering::Relaxed);
         Ok(Connection {
             link,
+            declared: false,
             producer: format!("{}/{n}", self.producer),
             next_seq: 0,
         })
@@ -317,6 +356,7 @@ impl Pool {
             Some(c) => c,
             None => self.connect()?,
         };
+        self.bound(&mut connection)?;
         let result = f(&mut connection);
         if result.is_ok() {
             self.idle
@@ -334,6 +374,7 @@ impl Pool {
             Some(c) => c,
             None => self.connect()?,
         };
+        self.bound(&mut connection)?;
         let result = f(&mut connection);
         let healthy = match &result {
             Ok(_) => true,

@@ -306,7 +306,18 @@ impl Group {
         for a in &args[1..] {
             cmd.arg(*a);
         }
-        let pairs: Vec<(Vec<u8>, u64)> = self.client.pool.with(|c| cmd.query(c))?;
+        let pairs: Vec<(Vec<u8>, u64)> = match self.client.pool.with(|c| cmd.query(c)) {
+            Ok(pairs) => pairs,
+            // A configured group nobody wrote yet: readers never declare it
+            // (they write nothing), so it reads as its declared events at 0.
+            Err(e) if unknown_group(&e) && !matches!(self.kind, GroupKind::Noop(_)) => {
+                let config = self.config()?;
+                let mut zeros: Counts = config.events.iter().map(|e| (e.clone(), 0)).collect();
+                zeros.sort();
+                return Ok(zeros);
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(pairs.into_iter().map(|(e, n)| (escape_id(&e), n)).collect())
     }
 
@@ -451,6 +462,11 @@ impl Group {
         self.config()?;
         self.read_pairs(&[b"ECL.TOTALS", self.name().as_bytes()])
     }
+}
+
+/// The server's "unknown group" refusal.
+fn unknown_group(e: &redis::RedisError) -> bool {
+    e.code() == Some("ERR") && e.detail().is_some_and(|d| d.starts_with("unknown group"))
 }
 
 impl EventHandle {

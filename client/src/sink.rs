@@ -46,7 +46,11 @@ impl BatchSink for RedisSink {
             Some(c) => Ok(c),
             None => self.pool.connect().map(|c| self.connection.insert(c)),
         };
-        match connection.and_then(|c| cmd.query::<()>(c)) {
+        let sent = connection.and_then(|c| {
+            self.pool.declare_before_writing(c)?;
+            cmd.query::<()>(c)
+        });
+        match sent {
             Ok(()) => Ok(()),
             Err(e) if is_server_refusal(&e) => Err(SendError::Refused(e.to_string())),
             Err(e) => {

@@ -98,6 +98,12 @@ class Client:
     def server_groups(self):
         return self._current().server_groups()
 
+    def declare(self) -> None:
+        """Declares the configured groups on the server now (``ECL.DECLARE``);
+        the client does it by itself before its first write. Reading never
+        declares: readers write nothing."""
+        self._current().declare()
+
     def close(self) -> None:
         """Flushes; the client stays usable."""
         self.flush()

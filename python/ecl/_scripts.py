@@ -38,7 +38,7 @@ def ecl_master() -> None:
 
     try:
         client = Client.from_config(args.config_file)
-        client.server_groups()  # the module answers
+        client.declare()  # and the module answers
     except EclError as e:
         print(f"ecl_master: {e}", file=sys.stderr)
         if "unknown command" in str(e).lower():

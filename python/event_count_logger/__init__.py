@@ -81,6 +81,7 @@ class EventCountLogger:
         old = self._client
         self._client = ecl.Client(config_text=_config_text(None, self._all_groups, self.redis_config),
                                   source="EventCountLogger")
+        self._client.declare()
         old.flush()
 
 

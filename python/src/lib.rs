@@ -194,6 +194,13 @@ impl Client {
         }
     }
 
+    /// Declares the configured groups on the server now (clients do it by
+    /// themselves before their first write).
+    fn declare(&self, py: Python<'_>) -> PyResult<()> {
+        py.allow_threads(|| self.inner.declare_configured())
+            .map_err(to_py)
+    }
+
     /// Whether this process is a fork of the one that made the client.
     fn made_before_fork(&self) -> bool {
         self.inner.made_before_fork()
