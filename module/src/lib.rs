@@ -12,6 +12,7 @@ mod ffi;
 mod group_index;
 mod group_key;
 mod group_ref;
+mod info_section;
 mod keys;
 mod open_group;
 mod replicate;
@@ -104,10 +105,24 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         return Status::Err;
     }
     command_table::log_panics();
-    if let Err(e) = command_table::register(ctx) {
-        ctx.log_warning(&format!("ECL: {e}"));
-        return Status::Err;
+    match command_table::register(ctx) {
+        Err(e) => {
+            ctx.log_warning(&format!("ECL: {e}"));
+            return Status::Err;
+        }
+        Ok(registered) => {
+            info_section::note_acl_categories(registered.categorized, registered.ecl_category);
+            if !registered.documented {
+                ctx.log_notice("ECL: this server takes no command docs (COMMAND INFO shows arity and keys only)");
+            }
+            if !registered.categorized {
+                ctx.log_notice("ECL: this server (before Redis 7.2) puts module commands in no ACL category: grant ECL commands by name (see the README's access control section)");
+            } else if !registered.ecl_category {
+                ctx.log_notice("ECL: this server (before Redis 7.4) has no module ACL categories: ECL commands are in @read/@write/@admin, not in @ecl");
+            }
+        }
     }
+    info_section::install(ctx);
     reply::prepare_ok(ctx);
     if !ffi::take_over_modified_key_signals(ctx) {
         ctx.log_warning("ECL: this server cannot leave key signals to the module; refused writes will abort WATCH");

@@ -27,6 +27,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 static LAST_TICK_US: AtomicU64 = AtomicU64::new(0);
+/// Ticks that did work, and backward clock steps the timer noticed.
+static WORKING_TICKS: AtomicU64 = AtomicU64::new(0);
+static CLOCK_STEPS_SEEN: AtomicU64 = AtomicU64::new(0);
 static MAX_TICK_US: AtomicU64 = AtomicU64::new(0);
 /// Work done in one tick before it yields to clients. A sweep step takes
 /// at most about 1.6 ms (1,000,000 events, `rotation_cost` example), so a
@@ -50,6 +53,14 @@ pub fn tick_stats_us() -> (u64, u64) {
     (
         LAST_TICK_US.load(Ordering::Relaxed),
         MAX_TICK_US.load(Ordering::Relaxed),
+    )
+}
+
+/// Ticks that did work, and backward clock steps noticed, since load.
+pub fn counters() -> (u64, u64) {
+    (
+        WORKING_TICKS.load(Ordering::Relaxed),
+        CLOCK_STEPS_SEEN.load(Ordering::Relaxed),
     )
 }
 
@@ -90,6 +101,7 @@ fn on_continuation(ctx: &Context, _: ()) {
 fn tick(ctx: &Context) {
     let now = server_clock_ms();
     if clock_stepped_back(now) {
+        CLOCK_STEPS_SEEN.fetch_add(1, Ordering::Relaxed);
         ctx.log_warning(
             "ECL: the clock stepped back; groups ahead of it are brought back to real time",
         );
@@ -119,6 +131,7 @@ fn tick(ctx: &Context) {
         }
     });
     let us = started.elapsed().as_micros() as u64;
+    WORKING_TICKS.fetch_add(1, Ordering::Relaxed);
     LAST_TICK_US.store(us, Ordering::Relaxed);
     MAX_TICK_US.fetch_max(us, Ordering::Relaxed);
     ffi::latency_sample("ecl-timer", us / 1000);

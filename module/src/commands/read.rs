@@ -119,7 +119,8 @@ pub fn info(ctx: &Context, args: &[&[u8]]) -> RedisResult {
 }
 
 /// `ECL.GROUPS`: the groups of the selected database and those the
-/// module's config declares, sorted.
+/// module's config declares, sorted; only those the caller may read (ACL
+/// key patterns apply to group names, as for the other commands).
 pub fn groups(ctx: &Context, _args: &[&[u8]]) -> RedisResult {
     let mut names = group_index::names(ffi::selected_db(ctx));
     names.extend(
@@ -130,6 +131,8 @@ pub fn groups(ctx: &Context, _args: &[&[u8]]) -> RedisResult {
     );
     names.sort_unstable();
     names.dedup();
+    let permission = ffi::ReadPermission::of_caller(ctx);
+    names.retain(|name| permission.may_read(ctx, name));
     Ok(RedisValue::Array(
         names
             .into_iter()

