@@ -7,7 +7,7 @@ CONFIG ?= $(CURDIR)/example_config.yml
 MODULE_DEBUG := $(CURDIR)/target/debug/libecl.so
 MODULE_RELEASE := $(CURDIR)/target/release/libecl.so
 
-.PHONY: all deps tools build python-venv python-test release run test fmt-check clippy unit integration bench bench-build bench-tools bench-smoke fuzz fuzz-smoke soak clean
+.PHONY: all deps tools build python-venv wheel python-test release run test fmt-check clippy unit integration bench bench-build bench-tools bench-smoke fuzz fuzz-smoke soak clean
 
 all: build
 
@@ -129,8 +129,24 @@ python-venv: build
 		echo "gunicorn/uwsgi not installable here: the tests under them will be skipped"
 	CARGO_TARGET_DIR=$(CURDIR)/target/python $(PY_VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./python
 
-python-test: python-venv
-	cd python/tests && ECL_MODULE=$(MODULE_DEBUG) $(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider .
+# The abi3 wheel users install (`pip install` needs no Rust then).
+WHEELS := $(CURDIR)/target/wheels
+wheel: python-venv
+	rm -rf $(WHEELS)
+	cd python && CARGO_TARGET_DIR=$(CURDIR)/target/python $(PY_VENV)/bin/maturin build --release --quiet --out $(WHEELS)
+
+# The Python tests run against the wheel, installed in a fresh venv by a
+# PATH with no cargo or rustc on it (as users without Rust install it).
+WHEEL_VENV := $(CURDIR)/target/wheel-venv
+NO_RUST_PATH := $(shell printf '%s' "$$PATH" | tr ':' '\n' | grep -v -e cargo -e rustup | paste -sd: -)
+python-test: wheel build
+	rm -rf $(WHEEL_VENV)
+	env PATH=$(NO_RUST_PATH) python3 -m venv $(WHEEL_VENV)
+	env PATH=$(NO_RUST_PATH) sh -c '! command -v cargo && ! command -v rustc' >/dev/null
+	env PATH=$(NO_RUST_PATH) $(WHEEL_VENV)/bin/pip install -q --disable-pip-version-check $(WHEELS)/*.whl pytest
+	@env PATH=$(NO_RUST_PATH) $(WHEEL_VENV)/bin/pip install -q --disable-pip-version-check gunicorn uwsgi >/dev/null 2>&1 || \
+		echo "gunicorn/uwsgi not installable here: the tests under them will be skipped"
+	cd python/tests && env PATH=$(NO_RUST_PATH) ECL_WHEEL_TEST=1 ECL_MODULE=$(MODULE_DEBUG) $(WHEEL_VENV)/bin/python -m pytest -q -p no:cacheprovider .
 
 test: fmt-check clippy unit integration python-test bench-smoke fuzz-smoke
 

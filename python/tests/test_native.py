@@ -77,3 +77,19 @@ def test_importing_in_a_sub_interpreter_says_what_to_do():
         interpreters.run_string(interp, code)
     finally:
         interpreters.destroy(interp)
+
+
+def test_the_package_under_test_is_the_wheel_installed_without_rust():
+    import os
+    import shutil
+
+    if not os.environ.get("ECL_WHEEL_TEST"):
+        pytest.skip("not the wheel run (make test runs the wheel, in a venv without Rust)")
+    assert shutil.which("cargo") is None and shutil.which("rustc") is None
+    from importlib import metadata
+
+    dist = metadata.distribution("ecl-redis")
+    assert dist.metadata["License-Expression"] == "BSD-3-Clause" or "BSD" in (dist.metadata["License"] or "")
+    files = [str(f) for f in dist.files]
+    assert any(f.startswith("ecl/_ecl") for f in files), files
+    assert "ecl/py.typed" in files and "ecl/__init__.pyi" in files
