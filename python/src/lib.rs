@@ -7,7 +7,7 @@ mod logging_bridge;
 
 use ecl_client::{fork_generation, ClientError, Config, Counts, EclClient, EventHandle, Group};
 use pyo3::prelude::*;
-use pyo3::sync::GILOnceCell;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -39,7 +39,7 @@ fn notice_fork(py: Python<'_>) -> PyResult<()> {
             REBINDING.store(false, Ordering::Release);
             return rebound;
         }
-        py.allow_threads(|| std::thread::sleep(Duration::from_millis(1)));
+        py.detach(|| std::thread::sleep(Duration::from_millis(1)));
     }
     Ok(())
 }
@@ -49,10 +49,10 @@ fn notice_fork(py: Python<'_>) -> PyResult<()> {
 /// object (`view`) the native one serves, bound again.
 fn redirect_after_fork<'py>(
     py: Python<'py>,
-    view: &Option<PyObject>,
+    view: &Option<Py<PyAny>>,
     method: &str,
     args: Bound<'py, PyTuple>,
-) -> PyResult<PyObject> {
+) -> PyResult<Py<PyAny>> {
     if REDIRECTING.with(Cell::get) {
         return Err(to_py(ClientError::Flush(
             "no client for this forked process (see the `ecl` log)".into(),
@@ -81,12 +81,12 @@ fn redirect_after_fork<'py>(
 
 /// The Python exception classes of `ecl._errors`, by name.
 fn error_class(py: Python<'_>, name: &str) -> PyResult<Py<PyType>> {
-    static MODULE: GILOnceCell<Py<PyModule>> = GILOnceCell::new();
+    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
     let module = MODULE.get_or_try_init(py, || py.import("ecl._errors").map(Bound::unbind))?;
     Ok(module
         .bind(py)
         .getattr(name)?
-        .downcast_into::<PyType>()?
+        .cast_into::<PyType>()?
         .unbind())
 }
 
@@ -94,7 +94,7 @@ fn error_class(py: Python<'_>, name: &str) -> PyResult<Py<PyType>> {
 /// Redis cannot be reached (redis-py's too), `RefusedError` when the server
 /// or the client refused the input, `ConfigError` for a bad config.
 fn to_py(e: ClientError) -> PyErr {
-    Python::with_gil(|py| {
+    Python::attach(|py| {
         let name = match &e {
             ClientError::Redis(r)
                 if r.is_io_error()
@@ -118,11 +118,11 @@ fn to_py(e: ClientError) -> PyErr {
 
 /// An event ID from Python: `str` (UTF-8) or `bytes`, borrowed.
 fn with_event<R>(event: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
-    if let Ok(text) = event.downcast::<PyString>() {
+    if let Ok(text) = event.cast::<PyString>() {
         // (abi3 for Python 3.9 has no borrowed UTF-8 view of a str.)
         return Ok(f(text.to_cow()?.as_bytes()));
     }
-    if let Ok(bytes) = event.downcast::<PyBytes>() {
+    if let Ok(bytes) = event.cast::<PyBytes>() {
         return Ok(f(bytes.as_bytes()));
     }
     Err(pyo3::exceptions::PyTypeError::new_err(
@@ -135,7 +135,7 @@ fn read<'py>(
     py: Python<'py>,
     f: impl FnOnce() -> Result<Counts, ClientError> + Send,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let counts = py.allow_threads(f).map_err(to_py)?;
+    let counts = py.detach(f).map_err(to_py)?;
     counts_dict(py, counts)
 }
 
@@ -154,7 +154,7 @@ struct Client {
 }
 
 /// `view`: a weak reference to the Python object a native one serves.
-type View = Option<PyObject>;
+type View = Option<Py<PyAny>>;
 
 #[pymethods]
 impl Client {
@@ -171,7 +171,7 @@ impl Client {
                 .call_method1("getLogger", ("ecl",))?
                 .call_method1("warning", (warning.as_str(),))?;
         }
-        let inner = py.allow_threads(|| -> Result<EclClient, ClientError> {
+        let inner = py.detach(|| -> Result<EclClient, ClientError> {
             let client = EclClient::from_config(&config)?;
             if check {
                 client.ping()?;
@@ -188,7 +188,7 @@ impl Client {
     #[pyo3(signature = (name, view=None))]
     fn group(&self, py: Python<'_>, name: &str, view: View) -> PyGroup {
         PyGroup {
-            inner: py.allow_threads(|| self.inner.group(name)),
+            inner: py.detach(|| self.inner.group(name)),
             generation: self.inner.made_at_generation(),
             view,
         }
@@ -197,8 +197,7 @@ impl Client {
     /// Declares the configured groups on the server now (clients do it by
     /// themselves before their first write).
     fn declare(&self, py: Python<'_>) -> PyResult<()> {
-        py.allow_threads(|| self.inner.declare_configured())
-            .map_err(to_py)
+        py.detach(|| self.inner.declare_configured()).map_err(to_py)
     }
 
     /// Whether this process is a fork of the one that made the client.
@@ -210,7 +209,7 @@ impl Client {
     /// else the config's flush timeout).
     #[pyo3(signature = (timeout=None))]
     fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
-        let result = py.allow_threads(|| match timeout {
+        let result = py.detach(|| match timeout {
             None => self.inner.flush(),
             Some(t) => self.inner.flush_within(Duration::from_secs_f64(t.max(0.0))),
         });
@@ -219,8 +218,7 @@ impl Client {
 
     /// The groups on the server.
     fn server_groups(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        py.allow_threads(|| self.inner.server_groups())
-            .map_err(to_py)
+        py.detach(|| self.inner.server_groups()).map_err(to_py)
     }
 }
 
@@ -256,7 +254,7 @@ impl PyGroup {
     /// Counts `n` of `event`. Cached groups only touch process memory;
     /// direct ones wait for Redis with the GIL released.
     #[pyo3(signature = (event, n=1))]
-    fn log(&self, py: Python<'_>, event: &Bound<'_, PyAny>, n: u64) -> PyResult<PyObject> {
+    fn log(&self, py: Python<'_>, event: &Bound<'_, PyAny>, n: u64) -> PyResult<Py<PyAny>> {
         if self.stale() {
             let args = PyTuple::new(py, [event.clone(), n.into_pyobject(py)?.into_any()])?;
             return redirect_after_fork(py, &self.view, "log", args);
@@ -265,7 +263,7 @@ impl PyGroup {
             with_event(event, |e| self.inner.log_n(e, n))?
         } else {
             let owned = with_event(event, <[u8]>::to_vec)?;
-            py.allow_threads(|| self.inner.log_n(&owned, n))
+            py.detach(|| self.inner.log_n(&owned, n))
         };
         result.map(|()| py.None()).map_err(to_py)
     }
@@ -307,7 +305,7 @@ impl PyGroup {
 
     /// `ECL.INFO` as a JSON text (the Python side makes it a dict).
     fn info_json(&self, py: Python<'_>) -> PyResult<String> {
-        let info = py.allow_threads(|| self.inner.info()).map_err(to_py)?;
+        let info = py.detach(|| self.inner.info()).map_err(to_py)?;
         Ok(ecl_cli::info_json(&info))
     }
 
@@ -333,7 +331,7 @@ struct PyEventHandle {
 #[pymethods]
 impl PyEventHandle {
     #[pyo3(signature = (n=1))]
-    fn inc(&self, py: Python<'_>, n: u64) -> PyResult<PyObject> {
+    fn inc(&self, py: Python<'_>, n: u64) -> PyResult<Py<PyAny>> {
         if self.generation != fork_generation() {
             let args = PyTuple::new(py, [n])?;
             return redirect_after_fork(py, &self.view, "inc", args);
@@ -341,7 +339,7 @@ impl PyEventHandle {
         let result = if self.cached {
             self.inner.try_add(n)
         } else {
-            py.allow_threads(|| self.inner.try_add(n))
+            py.detach(|| self.inner.try_add(n))
         };
         result.map(|()| py.None()).map_err(to_py)
     }
@@ -370,15 +368,36 @@ fn py_notice_fork(py: Python<'_>) -> PyResult<()> {
 #[pyfunction]
 fn run_script(py: Python<'_>, script: &str, argv: Vec<String>) -> PyResult<()> {
     let script = script.to_string();
-    py.allow_threads(move || match script.as_str() {
+    py.detach(move || match script.as_str() {
         "ecl_reader" => ecl_cli::seed_tools::ecl_reader(argv),
         "ecl_log_event" => ecl_cli::seed_tools::ecl_log_event(argv),
         _ => ecl_cli::app::run(argv),
     })
 }
 
+/// The interpreter that imported the module first: the module's statics
+/// (cached classes, the client's state) belong to it, so another
+/// interpreter of the process (a mod_wsgi application group) may not import
+/// it (PyO3's own check does not cover every way of importing).
+static OWNER_INTERPRETER: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(-1);
+
+fn check_interpreter() -> PyResult<()> {
+    // SAFETY: called during the module's import, attached to the
+    // importing interpreter.
+    let current =
+        unsafe { pyo3::ffi::PyInterpreterState_GetID(pyo3::ffi::PyInterpreterState_Get()) };
+    match OWNER_INTERPRETER.compare_exchange(-1, current, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => Ok(()),
+        Err(owner) if owner == current => Ok(()),
+        Err(_) => Err(pyo3::exceptions::PyImportError::new_err(
+            "ECL's native part is in use by another interpreter of this process (PyO3 modules do not support subinterpreters)",
+        )),
+    }
+}
+
 #[pymodule]
 fn _ecl(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    check_interpreter()?;
     logging_bridge::install();
     m.add_class::<Client>()?;
     m.add_class::<PyGroup>()?;

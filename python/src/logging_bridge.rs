@@ -45,7 +45,7 @@ fn python_level(level: log::Level) -> u8 {
 
 fn forward(receiver: std::sync::mpsc::Receiver<Message>) {
     for (level, message) in receiver {
-        Python::with_gil(|py| {
+        Python::attach(|py| {
             let sent = py
                 .import("logging")
                 .and_then(|logging| logging.call_method1("getLogger", ("ecl",)))
