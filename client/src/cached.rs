@@ -19,8 +19,8 @@
 //! [`LocalEventHandle`]: crate::LocalEventHandle
 
 use crate::bank_schedule::Bank;
-use crate::flusher::Wake;
 use crate::thread_slot;
+use crate::wake::Wake;
 // hashbrown's default hasher (foldhash, randomly seeded): several times
 // faster than SipHash on short IDs, on the by-name hot path.
 use hashbrown::HashMap;

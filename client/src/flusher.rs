@@ -9,6 +9,7 @@ use crate::bank_schedule::{BankSchedule, Drain, GRACE};
 use crate::cached::CachedGroup;
 use crate::parked::{Parked, ParkedLog};
 use crate::sink::{BatchSink, SendError};
+use crate::wake::Wake;
 use ecl_core::protocol::MlogArgs;
 use ecl_core::time::unix_now_ms;
 use ecl_core::window::{next_boundary, span_start};
@@ -23,57 +24,6 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long shutdown keeps trying to deliver before giving up (and saying so).
 pub(crate) const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Wakes the flusher: on `sync_limit`, `flush()` and shutdown.
-#[derive(Default)]
-pub(crate) struct Wake {
-    state: Mutex<WakeState>,
-    cond: Condvar,
-}
-
-#[derive(Default)]
-struct WakeState {
-    notified: bool,
-    flush_requested: u64,
-    shutdown: bool,
-}
-
-impl Wake {
-    pub fn notify(&self) {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.notified = true;
-        self.cond.notify_one();
-    }
-
-    fn request_flush(&self) -> u64 {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.flush_requested += 1;
-        s.notified = true;
-        self.cond.notify_one();
-        s.flush_requested
-    }
-
-    pub fn shutdown(&self) {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.shutdown = true;
-        s.notified = true;
-        self.cond.notify_one();
-    }
-
-    /// Sleeps until notified or `timeout`; returns (flush generation, shutdown).
-    fn wait(&self, timeout: Duration) -> (u64, bool) {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if !s.notified {
-            s = self
-                .cond
-                .wait_timeout(s, timeout)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        s.notified = false;
-        (s.flush_requested, s.shutdown)
-    }
-}
 
 /// Outcome of flush requests, for `flush()` callers to wait on.
 #[derive(Default)]

@@ -1,23 +1,13 @@
 //! Groups and event handles: where applications count.
 
 use crate::cached::{CachedGroup, EventCounter, OwnedCell};
-use crate::client::ClientInner;
 use crate::error::ClientError;
+use crate::inner::{ClientInner, GroupKind};
 use ecl_core::command::resolve_interval;
 use ecl_core::event_id::{check_loggable, escape_id};
 use ecl_core::{EclError, GroupConfig};
 use std::marker::PhantomData;
 use std::sync::Arc;
-
-#[derive(Clone)]
-pub(crate) enum GroupKind {
-    /// Not in the config: counts nothing.
-    Noop(String),
-    /// No `sync_interval`/`sync_limit`: one `ECL.LOG` per call.
-    Direct(Arc<GroupConfig>),
-    /// Local counts, sent by the flusher.
-    Cached(Arc<GroupConfig>, Arc<CachedGroup>),
-}
 
 /// An event group. Cheap to clone.
 #[derive(Clone)]

@@ -37,9 +37,11 @@ mod error;
 mod flusher;
 mod fork;
 mod group;
+mod inner;
 mod parked;
 mod sink;
 mod thread_slot;
+mod wake;
 
 pub use client::{ClientBuilder, EclClient};
 pub use ecl_core::{Config, EclError, GroupConfig, RedisSettings};
