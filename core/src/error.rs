@@ -50,7 +50,7 @@ pub enum EclError {
     #[error("ERR {0}")]
     OverLimit(#[from] crate::limits::OverLimit),
     /// The database holds as many groups as the module's `MAX_GROUPS`.
-    #[error("ERR database {db} holds {cap} groups already (the module's MAX_GROUPS); drop some or raise it")]
+    #[error("ERR database {db} holds {cap} groups already (the module's MAX_GROUPS, CONFIG SET ecl.max-groups); drop some or raise it")]
     TooManyGroups { db: i32, cap: usize },
     /// `ECL.CREATE` of a group that exists with a different schema.
     #[error(

@@ -523,3 +523,45 @@ impl Drop for ReadPermission {
         }
     }
 }
+
+/// Registers a numeric module config `ecl.<name>` in `range` (Redis 7.0+);
+/// false where the server cannot.
+pub fn register_numeric_config(
+    ctx: &Context,
+    name: &CStr,
+    default: i64,
+    range: (i64, i64),
+    get: raw::RedisModuleConfigGetNumericFunc,
+    set: raw::RedisModuleConfigSetNumericFunc,
+) -> bool {
+    // SAFETY: reading an API pointer Redis set at load (or None).
+    let Some(register) = (unsafe { raw::RedisModule_RegisterNumericConfig }) else {
+        return false;
+    };
+    // SAFETY: `ctx` is `init`'s live context; the name is copied; the
+    // callbacks are static functions with the signatures Redis calls.
+    unsafe {
+        register(
+            ctx.ctx,
+            name.as_ptr(),
+            default,
+            raw::REDISMODULE_CONFIG_DEFAULT,
+            range.0,
+            range.1,
+            get,
+            set,
+            None,
+            std::ptr::null_mut(),
+        ) == raw::REDISMODULE_OK as c_int
+    }
+}
+
+/// Applies the module configs redis.conf (or the command line) gives.
+pub fn load_configs(ctx: &Context) -> bool {
+    // SAFETY: reading an API pointer Redis set at load (or None).
+    let Some(load) = (unsafe { raw::RedisModule_LoadConfigs }) else {
+        return false;
+    };
+    // SAFETY: `ctx` is `init`'s live context, after the registrations.
+    unsafe { load(ctx.ctx) == raw::REDISMODULE_OK as c_int }
+}

@@ -23,7 +23,7 @@ extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: c_int) 
     let info = InfoContext::new(ctx);
     let (last_tick_us, max_tick_us) = timer::tick_stats_us();
     let (working_ticks, clock_steps) = timer::counters();
-    let max_groups = state::try_state().map_or(0, |s| s.max_groups);
+    let max_groups = state::try_state().map_or(0, |s| s.max_groups());
     let categories = match ACL_CATEGORIES.load(Ordering::Relaxed) {
         0 => "none (Redis before 7.2: grant commands by name)",
         1 => "read,write,admin,dangerous,fast,slow",

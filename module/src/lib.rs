@@ -14,6 +14,7 @@ mod group_key;
 mod group_ref;
 mod info_section;
 mod keys;
+mod module_config;
 mod open_group;
 mod replicate;
 mod reply;
@@ -104,6 +105,9 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         ctx.log_warning("ECL: the module is already loaded");
         return Status::Err;
     }
+    if !module_config::register(ctx, args.max_groups) {
+        ctx.log_notice("ECL: this server has no module configs; MAX_GROUPS is set at load only");
+    }
     command_table::log_panics();
     match command_table::register(ctx) {
         Err(e) => {
@@ -143,11 +147,11 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         (Some(path), Some(config)) => ctx.log_notice(&format!(
             "ECL: loaded; {path} declares {} groups; at most {} groups per database",
             config.groups.len(),
-            args.max_groups
+            state::state().max_groups()
         )),
         _ => ctx.log_notice(&format!(
             "ECL: loaded without a config; at most {} groups per database",
-            args.max_groups
+            state::state().max_groups()
         )),
     }
     Status::Ok

@@ -53,7 +53,7 @@ fn check_group_cap(ctx: &Context) -> Result<(), RedisError> {
         return Ok(());
     }
     let db = ffi::selected_db(ctx);
-    let cap = state::state().max_groups;
+    let cap = state::state().max_groups();
     if group_index::count(db) >= cap {
         return Err(err(EclError::TooManyGroups { db, cap }));
     }

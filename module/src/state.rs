@@ -90,7 +90,9 @@ pub struct ModuleState {
     /// The group the last lookup found: writes come in runs to one group,
     /// and comparing a name is cheaper than hashing it.
     last_found: AtomicUsize,
-    pub max_groups: usize,
+    /// The cap on groups per database (`MAX_GROUPS` at load, the module
+    /// config `ecl.max-groups` at any time).
+    max_groups: AtomicUsize,
 }
 
 static STATE: OnceLock<ModuleState> = OnceLock::new();
@@ -119,8 +121,17 @@ impl ModuleState {
             groups,
             by_name,
             last_found: AtomicUsize::new(0),
-            max_groups,
+            max_groups: AtomicUsize::new(max_groups),
         }
+    }
+
+    /// The cap on groups per database.
+    pub fn max_groups(&self) -> usize {
+        self.max_groups.load(Ordering::Relaxed)
+    }
+
+    pub fn set_max_groups(&self, cap: usize) {
+        self.max_groups.store(cap, Ordering::Relaxed);
     }
 
     /// The config's entry for a group, if the config declares it.

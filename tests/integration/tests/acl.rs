@@ -178,3 +178,22 @@ fn on_redis_7_4_commands_are_in_categories_and_in_ecl() {
     let all: Vec<String> = cmd(&["ECL.GROUPS"]).query(&mut c).unwrap();
     assert_eq!(all, ["secret", "web"]);
 }
+
+#[test]
+fn the_group_cap_is_a_module_config() {
+    let s = Server::start_with_module_args(&["MAX_GROUPS", "3"], &[]);
+    let mut c = s.conn();
+    let got: Vec<String> = cmd(&["CONFIG", "GET", "ecl.*"]).query(&mut c).unwrap();
+    assert_eq!(got, ["ecl.max-groups", "3"]);
+    cmd(&["CONFIG", "SET", "ecl.max-groups", "1"])
+        .query::<()>(&mut c)
+        .unwrap();
+    cmd(&["ECL.CREATE", "a", "INTERVALS", "1m"])
+        .query::<()>(&mut c)
+        .unwrap();
+    let e = error_of(&mut c, &["ECL.CREATE", "b", "INTERVALS", "1m"]);
+    assert!(e.contains("ecl.max-groups"), "{e}");
+    assert!(error_of(&mut c, &["CONFIG", "SET", "ecl.max-groups", "0"]).starts_with("ERR"));
+    let info: String = cmd(&["INFO", "ecl"]).query(&mut c).unwrap();
+    assert!(info.contains("ecl_max_groups_per_db:1"), "{info}");
+}
