@@ -25,6 +25,7 @@ deps:
 
 build: deps
 	$(CARGO) build --workspace
+	$(CARGO) build -p ecl-client --examples
 
 # Real tools the integration tests check ECL's output with, where this
 # machine's package sources have them: munin-run (Debian's munin-node) and

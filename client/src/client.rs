@@ -185,6 +185,15 @@ impl EclClient {
             .set_deadline(std::time::Instant::now() + self.inner.run_time);
     }
 
+    /// Flushes this client (and every other that asked) when the process
+    /// gets `SIGTERM` or `SIGINT`, then lets it end as it would have: the
+    /// disposition that was there is put back and the signal raised again.
+    /// supervisord, systemd, Docker and Kubernetes stop processes with
+    /// `SIGTERM`, whose default action runs no destructor.
+    pub fn install_shutdown_handlers(&self) -> std::io::Result<()> {
+        crate::shutdown::install(&self.inner)
+    }
+
     /// Declares the configured groups on the server now (`ECL.DECLARE`):
     /// clients do it by themselves before their first write.
     pub fn declare_configured(&self) -> Result<(), ClientError> {

@@ -39,6 +39,7 @@ mod fork;
 mod group;
 mod inner;
 mod parked;
+mod shutdown;
 mod sink;
 mod thread_slot;
 mod wake;

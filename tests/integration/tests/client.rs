@@ -385,3 +385,51 @@ fn a_refused_batch_is_reported_not_hidden() {
     let stats = ecl.stats();
     assert_eq!((stats.rejected_batches, stats.rejected_counts), (1, 3));
 }
+
+#[test]
+fn a_rust_service_stopped_by_sigterm_delivers_its_cached_counts() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/debug/examples/signal_flush");
+    if !example.exists() {
+        eprintln!(
+            "skipped: {} not built (make build builds the examples)",
+            example.display()
+        );
+        return;
+    }
+    let s = Server::start_without_config(&[]);
+    let url = format!("redis://127.0.0.1:{}/0", s.port);
+    let mut child = std::process::Command::new(&example)
+        .args([url.as_str(), "12345"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let mut c = s.conn();
+    assert!(
+        error_of(&mut c, &["ECL.TOTALS", "svc"]).contains("unknown group"),
+        "nothing sent yet"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        exit.signal(),
+        Some(15),
+        "it still ends by SIGTERM: {exit:?}"
+    );
+    assert_eq!(
+        counts(&mut c, &["ECL.TOTALS", "svc"]),
+        pairs(&[("e", 12345)])
+    );
+}
