@@ -267,10 +267,10 @@ impl EclClient {
     /// The groups on the server's selected database (and those its module's
     /// config declares): `ECL.GROUPS`.
     pub fn server_groups(&self) -> Result<Vec<String>, ClientError> {
-        Ok(self
-            .inner
-            .pool
-            .with(|c| redis::cmd("ECL.GROUPS").query(c))?)
+        Ok(self.inner.pool.with(|c| {
+            let (name, args) = ecl_core::protocol::groups_command();
+            crate::connection::command(name, args).query(c)
+        })?)
     }
 
     /// Runs an `ECL.*` command as given and returns its reply as text (for

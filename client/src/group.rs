@@ -1,11 +1,13 @@
 //! Groups and event handles: where applications count.
 
 use crate::cached::{CachedGroup, EventCounter, OwnedCell};
+use crate::connection::command;
 use crate::error::ClientError;
 use crate::inner::{ClientInner, GroupKind};
 use ecl_core::command::resolve_interval;
 use ecl_core::event_id::{check_loggable, escape_id};
-use ecl_core::{EclError, GroupConfig};
+use ecl_core::protocol::{get_command, info_command, totals_command, ReadCommand};
+use ecl_core::{EclError, GroupConfig, WindowKind};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -291,11 +293,8 @@ impl Group {
         }
     }
 
-    fn read_pairs(&self, args: &[&[u8]]) -> Result<Counts, ClientError> {
-        let mut cmd = redis::cmd(std::str::from_utf8(args[0]).expect("command names are ASCII"));
-        for a in &args[1..] {
-            cmd.arg(*a);
-        }
+    fn read_pairs(&self, (name, args): ReadCommand) -> Result<Counts, ClientError> {
+        let cmd = command(name, args);
         let pairs: Vec<(Vec<u8>, u64)> = match self.client.pool.with(|c| cmd.query(c)) {
             Ok(pairs) => pairs,
             // A configured group nobody wrote yet: readers never declare it
@@ -328,23 +327,21 @@ impl Group {
     /// group has one interval). The original library's `get_counts`.
     pub fn last_counts(&self, interval: Option<&str>) -> Result<Counts, ClientError> {
         let interval = self.interval_name(interval)?;
-        self.read_pairs(&[
-            b"ECL.GET",
+        self.read_pairs(get_command(
             self.name().as_bytes(),
             interval.as_bytes(),
-            b"LAST",
-        ])
+            WindowKind::Last,
+        ))
     }
 
     /// Counts of the window in progress. The original `get_current_counts`.
     pub fn current_counts(&self, interval: Option<&str>) -> Result<Counts, ClientError> {
         let interval = self.interval_name(interval)?;
-        self.read_pairs(&[
-            b"ECL.GET",
+        self.read_pairs(get_command(
             self.name().as_bytes(),
             interval.as_bytes(),
-            b"CURRENT",
-        ])
+            WindowKind::Current,
+        ))
     }
 
     /// One event's count in the last window. The original `get_last_count`.
@@ -391,10 +388,10 @@ impl Group {
     /// A reply missing a field is an error, never a silent zero.
     pub fn info(&self) -> Result<GroupInfo, ClientError> {
         self.config()?;
-        let reply: redis::Value = self
-            .client
-            .pool
-            .with(|c| redis::cmd("ECL.INFO").arg(self.name()).query(c))?;
+        let reply: redis::Value = self.client.pool.with(|c| {
+            let (name, args) = info_command(self.name().as_bytes());
+            command(name, args).query(c)
+        })?;
         let fields = reply_fields(&reply)
             .ok_or_else(|| ClientError::Protocol(format!("unexpected ECL.INFO reply {reply:?}")))?;
         GroupInfo::from_reply(&fields).map_err(ClientError::Protocol)
@@ -405,14 +402,18 @@ impl Group {
     pub fn snapshot(&self) -> Result<GroupSnapshot, ClientError> {
         let config = self.config()?;
         let mut pipe = redis::pipe();
-        pipe.cmd("ECL.TOTALS").arg(self.name());
-        for interval in &config.intervals {
-            pipe.cmd("ECL.GET")
-                .arg(self.name())
-                .arg(&interval.name)
-                .arg("LAST");
+        let name = self.name().as_bytes();
+        let reads = std::iter::once(totals_command(name))
+            .chain(
+                config
+                    .intervals
+                    .iter()
+                    .map(|interval| get_command(name, interval.name.as_bytes(), WindowKind::Last)),
+            )
+            .chain(std::iter::once(info_command(name)));
+        for (command_name, args) in reads {
+            pipe.add_command(command(command_name, args));
         }
-        pipe.cmd("ECL.INFO").arg(self.name());
         // The cluster connection routes each command on its own (a pipeline
         // there is not one round trip anyway).
         let replies: Vec<redis::Value> = if self.client.pool.is_cluster() {
@@ -450,7 +451,7 @@ impl Group {
     /// Every event's cumulative total (`ECL.TOTALS`).
     pub fn totals(&self) -> Result<Counts, ClientError> {
         self.config()?;
-        self.read_pairs(&[b"ECL.TOTALS", self.name().as_bytes()])
+        self.read_pairs(totals_command(self.name().as_bytes()))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Argument lists of `ECL.LOG`, `ECL.MLOG` and `ECL.ROTATE`, built in one place. Parsing
+//! Argument lists of the commands clients and the module send (`ECL.LOG`,
+//! `ECL.MLOG`, `ECL.ROTATE`, the reads), built in one place. Parsing
 //! them back (`crate::command::parse_mlog`) gives the original: a property
 //! test checks it.
 
@@ -52,6 +53,36 @@ pub fn log_args(group: &[u8], event: &[u8], count: u64) -> Vec<Vec<u8>> {
         event.to_vec(),
         count.to_string().into_bytes(),
     ]
+}
+
+/// A read command with its arguments: `(name, arguments)`.
+pub type ReadCommand = (&'static str, Vec<Vec<u8>>);
+
+/// `ECL.GET group interval LAST|CURRENT`.
+pub fn get_command(group: &[u8], interval: &[u8], kind: crate::WindowKind) -> ReadCommand {
+    let kind: &[u8] = match kind {
+        crate::WindowKind::Last => b"LAST",
+        crate::WindowKind::Current => b"CURRENT",
+    };
+    (
+        "ECL.GET",
+        vec![group.to_vec(), interval.to_vec(), kind.to_vec()],
+    )
+}
+
+/// `ECL.TOTALS group`.
+pub fn totals_command(group: &[u8]) -> ReadCommand {
+    ("ECL.TOTALS", vec![group.to_vec()])
+}
+
+/// `ECL.INFO group`.
+pub fn info_command(group: &[u8]) -> ReadCommand {
+    ("ECL.INFO", vec![group.to_vec()])
+}
+
+/// `ECL.GROUPS`.
+pub fn groups_command() -> ReadCommand {
+    ("ECL.GROUPS", Vec::new())
 }
 
 /// The arguments of `ECL.ROTATE group NOW now STEPS steps` (the command

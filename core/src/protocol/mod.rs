@@ -6,5 +6,8 @@
 pub mod args;
 pub mod info;
 
-pub use args::{log_args, mlog_args, rotate_args, MlogArgs};
+pub use args::{
+    get_command, groups_command, info_command, log_args, mlog_args, rotate_args, totals_command,
+    MlogArgs, ReadCommand,
+};
 pub use info::{GroupInfo, IntervalInfo, ReplyValue};
