@@ -168,7 +168,8 @@ class Group:
         return self._fresh().totals()
 
     def info(self) -> dict:
-        return json.loads(self._fresh().info_json())
+        """``ECL.INFO``: the schema, window times, event numbers and tallies."""
+        return self._fresh().info()
 
     def intervals(self):
         return self._fresh().intervals()

@@ -1,4 +1,4 @@
-from typing import Dict, Iterable, List, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Tuple, TypedDict, Union
 
 EXIT_FLUSH_TIMEOUT: float
 
@@ -29,6 +29,29 @@ class Client:
     def __enter__(self) -> "Client": ...
     def __exit__(self, *exc: object) -> None: ...
 
+class IntervalInfo(TypedDict):
+    name: str
+    length_ms: int
+    normalized: str
+    current_start_ms: int
+    last_start_ms: int
+
+class GroupInfo(TypedDict):
+    group: str
+    intervals: List[IntervalInfo]
+    declared_events: int
+    auto_declared_events: int
+    auto_declare_events: int
+    max_events: int
+    overflowed: int
+    late_dropped: int
+    clock_steps: int
+    producers: int
+    memory_bytes: int
+    eviction_policy_risk: int
+    timer_last_tick_us: int
+    timer_max_tick_us: int
+
 class Group:
     name: str
     @property
@@ -38,7 +61,7 @@ class Group:
     def last_counts(self, interval: Optional[str] = ...) -> Dict[str, int]: ...
     def current_counts(self, interval: Optional[str] = ...) -> Dict[str, int]: ...
     def totals(self) -> Dict[str, int]: ...
-    def info(self) -> dict: ...
+    def info(self) -> GroupInfo: ...
     def intervals(self) -> List[Tuple[str, int]]: ...
 
 class EventHandle:

@@ -6,6 +6,7 @@
 mod logging_bridge;
 
 use ecl_client::{fork_generation, ClientError, Config, Counts, EclClient, EventHandle, Group};
+use ecl_core::protocol::ReplyValue;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
@@ -143,6 +144,31 @@ fn counts_dict<'py>(py: Python<'py>, counts: Counts) -> PyResult<Bound<'py, PyDi
     let dict = PyDict::new(py);
     for (event, n) in counts {
         dict.set_item(event, n)?;
+    }
+    Ok(dict)
+}
+
+fn reply_value<'py>(py: Python<'py>, value: &ReplyValue) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        ReplyValue::Int(n) => n.into_pyobject(py)?.into_any(),
+        ReplyValue::Text(t) => t.into_pyobject(py)?.into_any(),
+        ReplyValue::Maps(maps) => {
+            let list = pyo3::types::PyList::empty(py);
+            for map in maps {
+                list.append(fields_dict(py, map)?)?;
+            }
+            list.into_any()
+        }
+    })
+}
+
+fn fields_dict<'py>(
+    py: Python<'py>,
+    fields: &[(String, ReplyValue)],
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (name, value) in fields {
+        dict.set_item(name, reply_value(py, value)?)?;
     }
     Ok(dict)
 }
@@ -303,10 +329,11 @@ impl PyGroup {
         read(py, || self.inner.totals())
     }
 
-    /// `ECL.INFO` as a JSON text (the Python side makes it a dict).
-    fn info_json(&self, py: Python<'_>) -> PyResult<String> {
+    /// `ECL.INFO` as a dict: the fields core's protocol defines, with
+    /// their types (ints, strings, and the intervals as a list of dicts).
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let info = py.detach(|| self.inner.info()).map_err(to_py)?;
-        Ok(ecl_cli::info_json(&info))
+        fields_dict(py, &info.to_reply())
     }
 
     /// The group's intervals as `(name, length in ms)`.

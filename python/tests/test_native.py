@@ -23,6 +23,8 @@ def test_cached_and_direct_groups_count_exactly(server):
         assert cached.current_counts("1h") == {"a": 1000, "b": 5}
         info = cached.info()
         assert info["group"] == "cached" and [i["name"] for i in info["intervals"]] == ["1h", "1d"]
+        assert info["intervals"][0]["length_ms"] == 3_600_000
+        assert info["declared_events"] == 2 and isinstance(info["memory_bytes"], int)
 
 
 def test_errors_are_python_exceptions_with_the_server_s_message(server):
