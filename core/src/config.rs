@@ -600,8 +600,13 @@ impl Parser<'_> {
             sync_limit,
             max_events,
         };
-        crate::limits::check_shape(&GroupShape::from(&config), 0)
-            .map_err(|e| self.error(group, None, e.to_string()))?;
+        crate::limits::check_schema(crate::limits::SchemaSize {
+            intervals: config.intervals.len(),
+            declared: config.events.len(),
+            max_events: config.max_events,
+            live_events: 0,
+        })
+        .map_err(|e| self.error(group, None, e.to_string()))?;
         Ok(config)
     }
 
@@ -674,6 +679,18 @@ fn describe_key(key: &Value) -> String {
     match key {
         Value::String(s) => s.clone(),
         other => describe(other),
+    }
+}
+
+impl From<&GroupConfig> for GroupShape {
+    fn from(g: &GroupConfig) -> Self {
+        GroupShape {
+            name: g.name.clone(),
+            intervals: g.intervals.iter().map(|i| i.ms).collect(),
+            declared: g.events.iter().map(|e| e.as_bytes().to_vec()).collect(),
+            auto_declare: g.auto_declare_events,
+            max_events: g.max_events,
+        }
     }
 }
 

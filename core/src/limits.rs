@@ -11,8 +11,6 @@
 //! To add a limit: a constant, a row in [`TABLE`], a check where the input
 //! enters (with [`within`]), and a row in the README (a unit test compares).
 
-use crate::store::GroupShape;
-
 /// Longest group name in bytes. Names are the hash tag of the group's key
 /// and appear in logs; no NUL byte, whitespace, `{` or `}`.
 pub const GROUP_NAME_BYTES: usize = 128;
@@ -157,30 +155,36 @@ pub fn counters(intervals: usize, events: u64) -> u64 {
     (intervals as u64).saturating_mul(events)
 }
 
-/// A schema within the limits, holding `live_events` events now (a stored
-/// group may keep more than its schema allows new: events no longer
-/// declared stay until they have no count left).
-pub fn check_shape(shape: &GroupShape, live_events: usize) -> Result<(), OverLimit> {
-    within("intervals", shape.intervals.len(), INTERVALS_PER_GROUP)?;
-    within(
-        "declared events",
-        shape.declared.len(),
-        DECLARED_EVENTS_PER_GROUP,
-    )?;
-    if shape.max_events > MAX_EVENTS {
+/// The sizes of a group's schema that the limits bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaSize {
+    pub intervals: usize,
+    pub declared: usize,
+    pub max_events: u64,
+    /// Events the group holds now (a stored group may keep more than its
+    /// schema allows new: events no longer declared stay until they have
+    /// no count left).
+    pub live_events: usize,
+}
+
+/// A schema within the limits.
+pub fn check_schema(size: SchemaSize) -> Result<(), OverLimit> {
+    within("intervals", size.intervals, INTERVALS_PER_GROUP)?;
+    within("declared events", size.declared, DECLARED_EVENTS_PER_GROUP)?;
+    if size.max_events > MAX_EVENTS {
         return Err(OverLimit {
             what: "max_events",
-            got: shape.max_events,
+            got: size.max_events,
             limit: MAX_EVENTS,
         });
     }
-    let events = (shape.declared.len() as u64)
-        .saturating_add(shape.max_events)
+    let events = (size.declared as u64)
+        .saturating_add(size.max_events)
         .saturating_add(1)
-        .max(live_events as u64);
+        .max(size.live_events as u64);
     within(
         "counters (intervals x events)",
-        counters(shape.intervals.len(), events),
+        counters(size.intervals, events),
         COUNTERS_PER_GROUP,
     )
 }
@@ -203,16 +207,16 @@ mod tests {
 
     #[test]
     fn shapes_at_each_limit_pass_and_one_beyond_fails() {
-        assert!(check_shape(&shape(INTERVALS_PER_GROUP, 10, 100), 0).is_ok());
-        assert!(check_shape(&shape(INTERVALS_PER_GROUP + 1, 10, 100), 0).is_err());
-        assert!(check_shape(&shape(1, DECLARED_EVENTS_PER_GROUP, 0), 0).is_ok());
-        assert!(check_shape(&shape(1, DECLARED_EVENTS_PER_GROUP + 1, 0), 0).is_err());
-        assert!(check_shape(&shape(1, 0, MAX_EVENTS), 0).is_ok());
-        assert!(check_shape(&shape(1, 0, MAX_EVENTS + 1), 0).is_err());
-        assert!(check_shape(&shape(4, 0, MAX_EVENTS - 1), 0).is_ok());
-        assert!(check_shape(&shape(5, 0, MAX_EVENTS - 1), 0).is_err());
+        assert!(check_shape(shape(INTERVALS_PER_GROUP, 10, 100), 0).is_ok());
+        assert!(check_shape(shape(INTERVALS_PER_GROUP + 1, 10, 100), 0).is_err());
+        assert!(check_shape(shape(1, DECLARED_EVENTS_PER_GROUP, 0), 0).is_ok());
+        assert!(check_shape(shape(1, DECLARED_EVENTS_PER_GROUP + 1, 0), 0).is_err());
+        assert!(check_shape(shape(1, 0, MAX_EVENTS), 0).is_ok());
+        assert!(check_shape(shape(1, 0, MAX_EVENTS + 1), 0).is_err());
+        assert!(check_shape(shape(4, 0, MAX_EVENTS - 1), 0).is_ok());
+        assert!(check_shape(shape(5, 0, MAX_EVENTS - 1), 0).is_err());
         // Live events count where they are more than the schema allows.
-        assert!(check_shape(&shape(4, 0, 10), 1_000_001).is_err());
+        assert!(check_shape(shape(4, 0, 10), 1_000_001).is_err());
     }
 
     #[test]

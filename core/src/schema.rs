@@ -153,7 +153,7 @@ impl SchemaArgs {
             auto_declare: self.auto_declare.unwrap_or(false),
             max_events: self.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
         };
-        limits::check_shape(&shape, 0)?;
+        shape.check_limits(0)?;
         Ok(shape)
     }
 
@@ -202,6 +202,16 @@ impl SchemaArgs {
 }
 
 impl GroupShape {
+    /// This schema within the limits, for a group holding `live_events`.
+    pub fn check_limits(&self, live_events: usize) -> Result<(), limits::OverLimit> {
+        limits::check_schema(limits::SchemaSize {
+            intervals: self.intervals.len(),
+            declared: self.declared.len(),
+            max_events: self.max_events,
+            live_events,
+        })
+    }
+
     /// This schema with what `declared` adds: intervals and events it
     /// lacks, auto-declaring turned on, a higher `max_events`. Never removes.
     pub fn merged_with(&self, declared: &GroupShape) -> GroupShape {

@@ -40,7 +40,7 @@ impl StoreParts {
             auto_declare: self.auto_declare,
             max_events: self.max_events,
         };
-        crate::limits::check_shape(&shape, 0).map_err(|e| e.to_string())?;
+        shape.check_limits(0).map_err(|e| e.to_string())?;
         for &(len_ms, cur_window) in &self.intervals {
             let beyond = match cur_window.checked_mul(len_ms) {
                 Some(start) => start > MAX_TIME_MS,
@@ -165,7 +165,7 @@ impl GroupStore {
         shape: &GroupShape,
         now_ms: u64,
     ) -> Result<(GroupStore, ReshapeReport), crate::limits::OverLimit> {
-        crate::limits::check_shape(shape, self.events.slot_count())?;
+        shape.check_limits(self.events.slot_count())?;
         let mut fresh = GroupStore::new(shape, now_ms);
         let mut report = ReshapeReport::default();
         // Intervals kept keep their window position.

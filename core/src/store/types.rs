@@ -2,7 +2,6 @@
 //! write brings and what it reports back, and the tallies of counts that
 //! reached no window.
 
-use crate::config::GroupConfig;
 use crate::time::ActTimes;
 
 /// What a group looks like: its schema.
@@ -14,18 +13,6 @@ pub struct GroupShape {
     pub declared: Vec<Vec<u8>>,
     pub auto_declare: bool,
     pub max_events: u64,
-}
-
-impl From<&GroupConfig> for GroupShape {
-    fn from(g: &GroupConfig) -> Self {
-        GroupShape {
-            name: g.name.clone(),
-            intervals: g.intervals.iter().map(|i| i.ms).collect(),
-            declared: g.events.iter().map(|e| e.as_bytes().to_vec()).collect(),
-            auto_declare: g.auto_declare_events,
-            max_events: g.max_events,
-        }
-    }
 }
 
 /// Which window a read asks for.
