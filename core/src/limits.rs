@@ -193,16 +193,20 @@ pub fn check_schema(size: SchemaSize) -> Result<(), OverLimit> {
 mod tests {
     use super::*;
 
-    fn shape(intervals: usize, declared: usize, max_events: u64) -> GroupShape {
-        GroupShape {
-            name: "g".into(),
-            intervals: (1..=intervals as u64).map(|i| i * 1000).collect(),
-            declared: (0..declared)
-                .map(|i| format!("e{i}").into_bytes())
-                .collect(),
-            auto_declare: max_events > 0,
+    fn shape(intervals: usize, declared: usize, max_events: u64) -> SchemaSize {
+        SchemaSize {
+            intervals,
+            declared,
             max_events,
+            live_events: 0,
         }
+    }
+
+    fn check_shape(size: SchemaSize, live_events: usize) -> Result<(), OverLimit> {
+        check_schema(SchemaSize {
+            live_events,
+            ..size
+        })
     }
 
     #[test]
