@@ -12,6 +12,7 @@ fn main() {
         declared: vec![],
         auto_declare: true,
         max_events: 2_000_000,
+        history_ms: 0,
     };
     let now = 1_700_000_000_000;
     let mut store = GroupStore::new(&shape, now);

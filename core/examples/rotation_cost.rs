@@ -16,6 +16,7 @@ fn main() {
         declared: vec![],
         auto_declare: true,
         max_events: events as u64,
+        history_ms: 0,
     };
     let t0 = 1_700_000_000_000u64 / 3_600_000 * 3_600_000;
     let mut store = GroupStore::new(&shape, t0);

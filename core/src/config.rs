@@ -60,6 +60,9 @@ pub struct GroupConfig {
     /// Client side: flush as soon as a local count reaches this.
     pub sync_limit: Option<u64>,
     pub max_events: u64,
+    /// Closed windows kept per interval cover this duration (`history`;
+    /// `None`: the last window only).
+    pub history_ms: Option<u64>,
 }
 
 impl GroupConfig {
@@ -74,6 +77,7 @@ impl GroupConfig {
             sync_interval: None,
             sync_limit: None,
             max_events: DEFAULT_MAX_EVENTS,
+            history_ms: None,
         }
     }
 
@@ -278,6 +282,7 @@ const GROUP_KEYS: &[&str] = &[
     "sync_interval",
     "sync_limit",
     "max_events",
+    "history",
 ];
 
 impl Parser<'_> {
@@ -591,6 +596,16 @@ impl Parser<'_> {
             None => DEFAULT_MAX_EVENTS,
             Some(v) => self.unsigned(v, group, "max_events")?,
         };
+        let history_ms = match get("history") {
+            None => None,
+            Some(v) => {
+                let text = self.scalar_string(v, group, "history")?;
+                Some(
+                    parse_interval_ms(&text)
+                        .map_err(|e| self.error(group, Some("history"), e.to_string()))?,
+                )
+            }
+        };
         let config = GroupConfig {
             name: name.to_string(),
             events,
@@ -599,14 +614,11 @@ impl Parser<'_> {
             sync_interval,
             sync_limit,
             max_events,
+            history_ms,
         };
-        crate::limits::check_schema(crate::limits::SchemaSize {
-            intervals: config.intervals.len(),
-            declared: config.events.len(),
-            max_events: config.max_events,
-            live_events: 0,
-        })
-        .map_err(|e| self.error(group, None, e.to_string()))?;
+        GroupShape::from(&config)
+            .check_limits(0)
+            .map_err(|e| self.error(group, None, e.to_string()))?;
         Ok(config)
     }
 
@@ -690,6 +702,7 @@ impl From<&GroupConfig> for GroupShape {
             declared: g.events.iter().map(|e| e.as_bytes().to_vec()).collect(),
             auto_declare: g.auto_declare_events,
             max_events: g.max_events,
+            history_ms: g.history_ms.unwrap_or(0),
         }
     }
 }
@@ -774,7 +787,7 @@ mod tests {
             c.warnings,
             [
                 "config app.yml, group 'g': ignoring unknown key 'sync-interval' (did you mean 'sync_interval'?)",
-                "config app.yml, group 'g': ignoring unknown key 'colour' (known: events, intervals, auto_declare_events, sync_interval, sync_limit, max_events)",
+                "config app.yml, group 'g': ignoring unknown key 'colour' (known: events, intervals, auto_declare_events, sync_interval, sync_limit, max_events, history)",
             ]
         );
         assert_eq!(likely_meant("maxevents", GROUP_KEYS), Some("max_events"));

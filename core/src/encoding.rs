@@ -13,6 +13,11 @@
 //!
 //! Version 2: version 1 followed by `clock_steps`.
 //!
+//! Version 3: version 2 followed by `history_ms` and, per interval, its
+//! closed windows before the last that have a count: their number, then per
+//! window (newest first) `window_index entry_count (event_index count)*`,
+//! `event_index` the event's position in the sorted event list above.
+//!
 //! Every decoded state passes the store's invariants (`StoreParts::validate`)
 //! before it is accepted, so what loads can be written to and saved again.
 
@@ -26,7 +31,7 @@ use std::collections::HashSet;
 
 const MAGIC: &[u8; 3] = b"ECL";
 /// Version written by this build.
-pub const ENCODING_VERSION: u8 = 2;
+pub const ENCODING_VERSION: u8 = 3;
 /// Events a payload may hold: the declared ones, up to `max_events`
 /// auto-declared ones, and as many again that outlived a lower `max_events`
 /// or their declaration (`ECL.ALTER`) while they still had counts.
@@ -49,12 +54,17 @@ pub fn encode(store: &GroupStore) -> Vec<u8> {
     let mut events: Vec<_> = store.stored_events().collect();
     let declared = store.declared_count();
     out.varint(declared as u64);
-    for (id, _, _) in &events[..declared] {
+    for (_, id, _, _) in &events[..declared] {
         out.bytes(id);
     }
-    events.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    events.sort_unstable_by(|a, b| a.1.cmp(b.1));
+    // Slot -> position in the sorted list, for the closed windows.
+    let mut position = vec![usize::MAX; store.slot_count()];
+    for (i, (slot, ..)) in events.iter().enumerate() {
+        position[*slot] = i;
+    }
     out.varint(events.len() as u64);
-    for (id, total, windows) in &events {
+    for (_, id, total, windows) in &events {
         out.bytes(id);
         out.varint(*total);
         for &(cur, last) in windows {
@@ -73,6 +83,27 @@ pub fn encode(store: &GroupStore) -> Vec<u8> {
         out.varint(state.seen_ms);
     }
     out.varint(tallies.clock_steps);
+    out.varint(store.history_ms());
+    for older in store.older_windows() {
+        out.varint(older.len() as u64);
+        for (k, entries) in older {
+            // Only events the encoding keeps (a closed window never counts
+            // a dead event: its slot was freed once no kept window did).
+            let entries: Vec<(usize, u64)> = entries
+                .into_iter()
+                .filter_map(|(slot, n)| {
+                    let i = *position.get(slot)?;
+                    (i != usize::MAX).then_some((i, n))
+                })
+                .collect();
+            out.varint(k);
+            out.varint(entries.len() as u64);
+            for (i, n) in entries {
+                out.varint(i as u64);
+                out.varint(n);
+            }
+        }
+    }
     out.0
 }
 
@@ -100,6 +131,29 @@ pub fn decode_versioned(payload: &[u8]) -> Result<(GroupStore, u8), String> {
         2 => {
             let mut parts = decode_v1(&mut r)?;
             parts.tallies.clock_steps = r.varint()?;
+            parts
+        }
+        3 => {
+            let mut parts = decode_v1(&mut r)?;
+            parts.tallies.clock_steps = r.varint()?;
+            parts.history_ms = r.varint()?;
+            let events = parts.events.len() as u64;
+            for older in &mut parts.older {
+                let windows = r.count(limits::KEPT_WINDOWS_PER_INTERVAL, 2)?;
+                for _ in 0..windows {
+                    let k = r.varint()?;
+                    let entries = r.count(events, 2)?;
+                    let mut counts = Vec::with_capacity(entries);
+                    for _ in 0..entries {
+                        let event = r.varint()?;
+                        if event >= events {
+                            return Err(format!("closed window {k}: event {event} of {events}"));
+                        }
+                        counts.push((event as usize, r.varint()?));
+                    }
+                    older.push((k, counts));
+                }
+            }
             parts
         }
         v => {
@@ -192,6 +246,7 @@ fn decode_v1(r: &mut Reader<'_>) -> Result<StoreParts, String> {
         };
         producers.push((id, state));
     }
+    let older = vec![Vec::new(); intervals.len()];
     Ok(StoreParts {
         name,
         intervals,
@@ -201,6 +256,8 @@ fn decode_v1(r: &mut Reader<'_>) -> Result<StoreParts, String> {
         events,
         tallies,
         producers,
+        history_ms: 0,
+        older,
     })
 }
 

@@ -26,6 +26,12 @@ pub const MAX_EVENTS: u64 = 1_000_000;
 /// up to `max_events`, and `@overflow`). Bounds a key's memory and the work
 /// of one rotation.
 pub const COUNTERS_PER_GROUP: u64 = 4_000_000;
+/// Closed windows one interval may keep (its `history` / its length).
+pub const KEPT_WINDOWS_PER_INTERVAL: u64 = 10_000;
+/// Counters the kept closed windows of a group may hold: the sum over its
+/// intervals of kept windows × events (a closed window takes 4 bytes an
+/// event).
+pub const HISTORY_COUNTERS_PER_GROUP: u64 = 16_000_000;
 /// `event count` pairs in one `ECL.MLOG`.
 pub const EVENTS_PER_COMMAND: usize = 5_000;
 /// Arguments of any `ECL.*` command, its name included: room for the most
@@ -93,6 +99,16 @@ pub const TABLE: &[Limit] = &[
         name: "counters per group",
         value: COUNTERS_PER_GROUP,
         what: "intervals × (declared events + max_events + 1)",
+    },
+    Limit {
+        name: "kept windows per interval",
+        value: KEPT_WINDOWS_PER_INTERVAL,
+        what: "closed windows an interval keeps (`history` / interval length)",
+    },
+    Limit {
+        name: "kept counters per group",
+        value: HISTORY_COUNTERS_PER_GROUP,
+        what: "sum over intervals of kept windows × (declared events + max_events + 1)",
     },
     Limit {
         name: "events per command",
@@ -165,6 +181,10 @@ pub struct SchemaSize {
     /// schema allows new: events no longer declared stay until they have
     /// no count left).
     pub live_events: usize,
+    /// The most closed windows one interval keeps, and their sum over the
+    /// intervals (1 each without history).
+    pub most_kept: u64,
+    pub kept_total: u64,
 }
 
 /// A schema within the limits.
@@ -186,7 +206,20 @@ pub fn check_schema(size: SchemaSize) -> Result<(), OverLimit> {
         "counters (intervals x events)",
         counters(size.intervals, events),
         COUNTERS_PER_GROUP,
-    )
+    )?;
+    within(
+        "kept windows per interval (history / interval)",
+        size.most_kept,
+        KEPT_WINDOWS_PER_INTERVAL,
+    )?;
+    if size.most_kept > 1 {
+        within(
+            "kept counters (kept windows x events)",
+            size.kept_total.saturating_mul(events),
+            HISTORY_COUNTERS_PER_GROUP,
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -199,6 +232,8 @@ mod tests {
             declared,
             max_events,
             live_events: 0,
+            most_kept: 1,
+            kept_total: intervals as u64,
         }
     }
 
@@ -221,6 +256,16 @@ mod tests {
         assert!(check_shape(shape(5, 0, MAX_EVENTS - 1), 0).is_err());
         // Live events count where they are more than the schema allows.
         assert!(check_shape(shape(4, 0, 10), 1_000_001).is_err());
+        // Kept windows: per interval, and all of them against the events.
+        let kept = |most_kept, kept_total, max_events| SchemaSize {
+            most_kept,
+            kept_total,
+            ..shape(2, 0, max_events)
+        };
+        assert!(check_schema(kept(KEPT_WINDOWS_PER_INTERVAL, 10_001, 100)).is_ok());
+        assert!(check_schema(kept(KEPT_WINDOWS_PER_INTERVAL + 1, 10_002, 100)).is_err());
+        assert!(check_schema(kept(288, 312, 10_000)).is_ok());
+        assert!(check_schema(kept(1440, 1464, 100_000)).is_err());
     }
 
     #[test]

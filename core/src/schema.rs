@@ -23,6 +23,8 @@ pub struct SchemaArgs {
     /// Interval lengths in ms, in the order given.
     pub intervals: Option<Vec<u64>>,
     pub events: Option<Vec<Vec<u8>>>,
+    /// `HISTORY duration` (ms).
+    pub history_ms: Option<u64>,
     /// The master's clock (replication and the AOF only).
     pub now_ms: Option<u64>,
 }
@@ -66,6 +68,15 @@ pub fn parse_schema(args: &[&[u8]], alter: bool) -> Result<SchemaArgs, EclError>
                 what: "MAX_EVENTS",
                 value: value.to_vec(),
             })?);
+        } else if is_keyword(arg, "HISTORY") && out.history_ms.is_none() {
+            let value = args
+                .get(i)
+                .ok_or_else(|| syntax("HISTORY needs a duration such as 24h"))?;
+            i += 1;
+            let ms = std::str::from_utf8(value)
+                .map_err(|_| syntax(format!("bad HISTORY '{}'", display_id(value))))
+                .and_then(|t| parse_interval_ms(t).map_err(|e| syntax(format!("HISTORY: {e}"))))?;
+            out.history_ms = Some(ms);
         } else if is_keyword(arg, "NOW") && out.now_ms.is_none() {
             let value = args.get(i).ok_or_else(|| syntax("NOW needs a value"))?;
             i += 1;
@@ -120,7 +131,7 @@ pub fn parse_schema(args: &[&[u8]], alter: bool) -> Result<SchemaArgs, EclError>
             out.events = Some(events);
         } else {
             return Err(syntax(format!(
-                "unexpected argument '{}' (usage: group [AUTO_DECLARE{}] [MAX_EVENTS n] INTERVALS interval ... [EVENTS event ...])",
+                "unexpected argument '{}' (usage: group [AUTO_DECLARE{}] [MAX_EVENTS n] [HISTORY duration] INTERVALS interval ... [EVENTS event ...])",
                 display_id(arg),
                 if alter { " 0|1" } else { "" }
             )));
@@ -152,6 +163,7 @@ impl SchemaArgs {
             declared: self.events.clone().unwrap_or_default(),
             auto_declare: self.auto_declare.unwrap_or(false),
             max_events: self.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
+            history_ms: self.history_ms.unwrap_or(0),
         };
         shape.check_limits(0)?;
         Ok(shape)
@@ -165,6 +177,7 @@ impl SchemaArgs {
             declared: self.events.clone().unwrap_or_default(),
             auto_declare: self.auto_declare.unwrap_or(false),
             max_events: self.max_events.unwrap_or(0),
+            history_ms: self.history_ms.unwrap_or(0),
         }
     }
 
@@ -188,6 +201,10 @@ impl SchemaArgs {
         }
         out.push(b"MAX_EVENTS".to_vec());
         out.push(shape.max_events.to_string().into_bytes());
+        if shape.history_ms > 0 {
+            out.push(b"HISTORY".to_vec());
+            out.push(IntervalMs(shape.history_ms).to_string().into_bytes());
+        }
         out.push(b"INTERVALS".to_vec());
         out.extend(
             shape
@@ -202,16 +219,6 @@ impl SchemaArgs {
 }
 
 impl GroupShape {
-    /// This schema within the limits, for a group holding `live_events`.
-    pub fn check_limits(&self, live_events: usize) -> Result<(), limits::OverLimit> {
-        limits::check_schema(limits::SchemaSize {
-            intervals: self.intervals.len(),
-            declared: self.declared.len(),
-            max_events: self.max_events,
-            live_events,
-        })
-    }
-
     /// This schema with what `declared` adds: intervals and events it
     /// lacks, auto-declaring turned on, a higher `max_events`. Never removes.
     pub fn merged_with(&self, declared: &GroupShape) -> GroupShape {
@@ -229,6 +236,7 @@ impl GroupShape {
         }
         merged.auto_declare |= declared.auto_declare;
         merged.max_events = merged.max_events.max(declared.max_events);
+        merged.history_ms = merged.history_ms.max(declared.history_ms);
         merged
     }
 
@@ -243,6 +251,7 @@ impl GroupShape {
             declared: args.events.clone().unwrap_or_else(|| self.declared.clone()),
             auto_declare: args.auto_declare.unwrap_or(self.auto_declare),
             max_events: args.max_events.unwrap_or(self.max_events),
+            history_ms: args.history_ms.unwrap_or(self.history_ms),
         }
     }
 
@@ -257,6 +266,7 @@ impl GroupShape {
         self.name == other.name
             && self.auto_declare == other.auto_declare
             && self.max_events == other.max_events
+            && self.history_ms == other.history_ms
             && sorted(&self.intervals) == sorted(&other.intervals)
             && sorted(&self.declared) == sorted(&other.declared)
     }

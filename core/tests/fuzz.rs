@@ -100,6 +100,7 @@ proptest! {
             declared: vec![b"a".to_vec()],
             auto_declare: true,
             max_events: 3,
+            history_ms: 0,
         };
         let now = 1_700_000_000_000;
         let mut store = GroupStore::new(&shape, now);

@@ -101,7 +101,7 @@ impl GroupStore {
         let at_is_kept = self
             .intervals
             .iter()
-            .any(|i| place(i.start_after(times), i.len_ms, times.at) != Place::TooOld);
+            .any(|i| place(i.start_after(times), i.len_ms, i.kept(), times.at) != Place::TooOld);
         let mut room = self.max_events.saturating_sub(self.expiries.alive_at(now));
         let mut overflow_sum = 0u64;
         for event in &mut new_events {

@@ -41,6 +41,10 @@ use slot_counts::SlotCounts;
 use sweep::Sweep;
 use windows::Place;
 
+/// A closed window as [`GroupStore::range`] gives it: its start (Unix ms)
+/// and its counts.
+pub type ClosedWindow<'a> = (u64, Vec<(&'a [u8], u64)>);
+
 /// Everything stored for one group.
 pub struct GroupStore {
     name: String,
@@ -62,6 +66,8 @@ pub struct GroupStore {
     declared_count: usize,
     auto_declare: bool,
     max_events: u64,
+    /// The schema's `history` (0: the last window only).
+    history_ms: u64,
     overflow_slot: Option<u32>,
     tallies: Tallies,
     producers: ProducerTable,
@@ -111,6 +117,7 @@ impl GroupStore {
             declared_count: shape.declared.len(),
             auto_declare: shape.auto_declare,
             max_events: shape.max_events,
+            history_ms: shape.history_ms,
             overflow_slot: None,
             tallies: Tallies::default(),
             producers: ProducerTable::default(),
@@ -125,7 +132,8 @@ impl GroupStore {
         store.intervals = shape
             .intervals
             .iter()
-            .map(|&len| IntervalState::new(len, now_ms, shape.declared.len()))
+            .zip(shape.kept_windows())
+            .map(|(&len, kept)| IntervalState::new(len, now_ms, shape.declared.len(), kept))
             .collect();
         store
     }
@@ -144,7 +152,13 @@ impl GroupStore {
                 .collect(),
             auto_declare: self.auto_declare,
             max_events: self.max_events,
+            history_ms: self.history_ms,
         }
+    }
+
+    /// The schema's `history` in ms (0: the last window only).
+    pub fn history_ms(&self) -> u64 {
+        self.history_ms
     }
 
     pub fn intervals(&self) -> &[IntervalState] {
@@ -165,6 +179,11 @@ impl GroupStore {
 
     pub fn auto_declare(&self) -> bool {
         self.auto_declare
+    }
+
+    /// Slots in use or free (the length of the per-slot vectors).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.events.slot_count()
     }
 
     pub fn declared_count(&self) -> usize {
@@ -409,10 +428,12 @@ impl GroupStore {
         self.totals.add_each(counts);
         self.totals_bound = self.totals_bound.saturating_add(sum);
         let mut late = false;
+        let slots = self.totals.len();
         for interval in &mut self.intervals {
             let window = match interval.place(at) {
                 Place::Current => &mut interval.cur,
                 Place::Last => &mut interval.last,
+                Place::Older(k) => interval.older_window_mut(k, slots),
                 Place::TooOld => {
                     late = true;
                     continue;
@@ -505,8 +526,55 @@ impl GroupStore {
         kind: WindowKind,
         at_ms: u64,
     ) -> Vec<(&[u8], u64)> {
-        let view = self.intervals[interval].view(kind, at_ms);
-        let count_of = |s: usize| view.map_or(0, |v| v.get(s));
+        self.counts_of(self.intervals[interval].view(kind, at_ms))
+    }
+
+    /// The closed windows of an interval whose start is in
+    /// `[from_ms, to_ms]` and that are kept at `at_ms`, oldest first, at
+    /// most `count`: `(start_ms, counts)`, every window present (one with
+    /// nothing counted has the declared events at 0), the counts as
+    /// [`window_counts`](Self::window_counts) gives them (SPEC §4.5).
+    pub fn range(
+        &self,
+        interval: usize,
+        from_ms: u64,
+        to_ms: u64,
+        count: usize,
+        at_ms: u64,
+    ) -> Vec<ClosedWindow<'_>> {
+        let state = &self.intervals[interval];
+        let len = state.len_ms;
+        let (first, end) = state.kept_range(at_ms);
+        let from = first.max(from_ms.div_ceil(len));
+        let to = end.min((to_ms / len).saturating_add(1));
+        (from..to)
+            .take(count)
+            .map(|k| (k * len, self.counts_of(state.closed_view(k, at_ms))))
+            .collect()
+    }
+
+    /// The `k` highest counts of a window (ties by event ID), highest first.
+    pub fn top(counts: Vec<(&[u8], u64)>, k: usize) -> Vec<(&[u8], u64)> {
+        let mut counts = counts;
+        let order = |a: &(&[u8], u64), b: &(&[u8], u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
+        if k < counts.len() {
+            counts.select_nth_unstable_by(k, order);
+            counts.truncate(k);
+        }
+        counts.sort_unstable_by(order);
+        counts
+    }
+
+    /// The counts of closed window `k` of an interval as a read at `at_ms`
+    /// sees it (kept or not: zeros when not).
+    pub fn closed_window_counts(&self, interval: usize, k: u64, at_ms: u64) -> Vec<(&[u8], u64)> {
+        self.counts_of(self.intervals[interval].closed_view(k, at_ms))
+    }
+
+    /// Every declared event (zeros included) and every other event with a
+    /// non-zero count in `window`, sorted by ID.
+    fn counts_of(&self, window: Option<&SlotCounts>) -> Vec<(&[u8], u64)> {
+        let count_of = |s: usize| window.map_or(0, |v| if s < v.len() { v.get(s) } else { 0 });
         let mut out: Vec<(&[u8], u64)> = Vec::with_capacity(self.declared_count);
         for slot in 0..self.events.slot_count() {
             let Some(id) = self.events.id(slot as u32) else {
@@ -541,7 +609,7 @@ impl GroupStore {
         let per_slot_vecs: usize = self
             .intervals
             .iter()
-            .map(|i| i.cur.heap_bytes() + i.last.heap_bytes())
+            .map(|i| i.cur.heap_bytes() + i.last.heap_bytes() + i.older_heap_bytes())
             .sum::<usize>()
             + self.totals.heap_bytes()
             + self.expires_ms.heap_bytes();

@@ -17,7 +17,15 @@ pub(crate) struct StoreParts {
     pub events: Vec<StoredEvent>,
     pub tallies: Tallies,
     pub producers: Vec<(Vec<u8>, ProducerState)>,
+    /// The schema's `history` (0: none).
+    pub history_ms: u64,
+    /// Per interval, its closed windows before the last that have a count:
+    /// `(window index, [(index into events, count)])`.
+    pub older: Vec<Vec<OlderWindow>>,
 }
+
+/// A closed window before the last, as the encoding holds it.
+pub(crate) type OlderWindow = (u64, Vec<(usize, u64)>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredEvent {
@@ -33,14 +41,35 @@ impl StoreParts {
     /// positions no later than [`MAX_TIME_MS`], and no window count above
     /// its event's total (the windows are part of it).
     pub fn validate(&self) -> Result<(), String> {
-        let shape = GroupShape {
-            name: self.name.clone(),
-            intervals: self.intervals.iter().map(|i| i.0).collect(),
-            declared: self.declared.clone(),
-            auto_declare: self.auto_declare,
-            max_events: self.max_events,
-        };
+        let shape = self.shape();
         shape.check_limits(0).map_err(|e| e.to_string())?;
+        if self.older.len() != self.intervals.len() {
+            return Err("closed windows for a wrong number of intervals".into());
+        }
+        for ((&(_, cur_window), older), kept) in self
+            .intervals
+            .iter()
+            .zip(&self.older)
+            .zip(shape.kept_windows())
+        {
+            let mut previous = None;
+            for (k, entries) in older {
+                // Newest first, strictly, within the windows kept.
+                let in_range = *k + 2 <= cur_window && *k >= cur_window.saturating_sub(kept);
+                if !in_range || previous.is_some_and(|p| p <= *k) {
+                    return Err(format!("closed window {k} out of place"));
+                }
+                previous = Some(*k);
+                for &(event, count) in entries {
+                    let over = self.events.get(event).is_none_or(|e| count > e.total);
+                    if over {
+                        return Err(format!(
+                            "closed window {k}: a count without its event or above its total"
+                        ));
+                    }
+                }
+            }
+        }
         for &(len_ms, cur_window) in &self.intervals {
             let beyond = match cur_window.checked_mul(len_ms) {
                 Some(start) => start > MAX_TIME_MS,
@@ -71,11 +100,27 @@ impl StoreParts {
     }
 }
 
+impl StoreParts {
+    fn shape(&self) -> GroupShape {
+        GroupShape {
+            name: self.name.clone(),
+            intervals: self.intervals.iter().map(|i| i.0).collect(),
+            declared: self.declared.clone(),
+            auto_declare: self.auto_declare,
+            max_events: self.max_events,
+            history_ms: self.history_ms,
+        }
+    }
+}
+
 impl GroupStore {
-    /// Every event with its slot data, in slot order, for encoding: `(id,
-    /// total, [(cur, last)] per interval)`. Dead events with no count left
-    /// are skipped, so the encoding is the logical state.
-    pub(crate) fn stored_events(&self) -> impl Iterator<Item = (&[u8], u64, Vec<(u64, u64)>)> + '_ {
+    /// Every event with its slot data, in slot order, for encoding: `(slot,
+    /// id, total, [(cur, last)] per interval)`. Dead events with no count
+    /// left in any kept window are skipped, so the encoding is the logical
+    /// state.
+    pub(crate) fn stored_events(
+        &self,
+    ) -> impl Iterator<Item = (usize, &[u8], u64, Vec<(u64, u64)>)> + '_ {
         (0..self.events.slot_count()).filter_map(move |s| {
             let id = self.events.id(s as u32)?;
             let windows: Vec<(u64, u64)> = self
@@ -83,32 +128,66 @@ impl GroupStore {
                 .iter()
                 .map(|i| (i.cur.get(s), i.last.get(s)))
                 .collect();
-            let has_count = windows.iter().any(|&(c, l)| c > 0 || l > 0);
-            (s < self.declared_count || has_count).then_some((id, self.totals.get(s), windows))
+            let has_count = windows.iter().any(|&(c, l)| c > 0 || l > 0)
+                || self.intervals.iter().any(|i| i.older_counts(s));
+            (s < self.declared_count || has_count).then_some((s, id, self.totals.get(s), windows))
         })
+    }
+
+    /// Per interval, its closed windows before the last, for encoding:
+    /// `(window index, [(slot, count)])`, the counts that are not zero.
+    pub(crate) fn older_windows(&self) -> Vec<Vec<OlderWindow>> {
+        self.intervals
+            .iter()
+            .map(|i| {
+                i.older
+                    .iter()
+                    .map(|(k, counts)| {
+                        let entries = (0..counts.len())
+                            .filter_map(|s| {
+                                let n = counts.get(s);
+                                (n > 0).then_some((s, n))
+                            })
+                            .collect();
+                        (*k, entries)
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// Rebuilds a store from decoded parts; see `encoding`. Events not
     /// declared in the parts become auto-declared (ephemeral) ones.
     pub(crate) fn from_parts(parts: StoreParts) -> Result<GroupStore, String> {
         parts.validate()?;
-        let shape = GroupShape {
-            name: parts.name,
-            intervals: parts.intervals.iter().map(|i| i.0).collect(),
-            declared: parts.declared,
-            auto_declare: parts.auto_declare,
-            max_events: parts.max_events,
-        };
-        let mut store = GroupStore::new(&shape, 0);
+        let mut store = GroupStore::new(&parts.shape(), 0);
         for (interval, &(_, cur_window)) in store.intervals.iter_mut().zip(&parts.intervals) {
             interval.set_window(cur_window);
         }
-        for event in parts.events {
+        let mut slots = Vec::with_capacity(parts.events.len());
+        for event in &parts.events {
             let slot = match store.events.find(&event.id) {
                 Some(slot) => slot,
                 None => store.new_auto_slot(&event.id),
             };
             store.set_slot(slot, event.total, &event.windows);
+            slots.push(slot);
+        }
+        let width = store.totals.len();
+        for (interval, older) in store.intervals.iter_mut().zip(&parts.older) {
+            // Oldest first, so each window is appended at the back.
+            for (k, entries) in older.iter().rev() {
+                let window = interval.older_window_mut(*k, width);
+                for &(event, count) in entries {
+                    window.set(slots[event] as usize, count);
+                }
+            }
+        }
+        if parts.older.iter().any(|o| !o.is_empty()) {
+            // Events alive in the older windows only live longer.
+            for &slot in &slots {
+                store.derive_expiry(slot);
+            }
         }
         store.tallies = parts.tallies;
         for (producer, state) in parts.producers {
@@ -168,6 +247,8 @@ impl GroupStore {
         shape.check_limits(self.events.slot_count())?;
         let mut fresh = GroupStore::new(shape, now_ms);
         let mut report = ReshapeReport::default();
+        // Old slot -> new slot, for the closed windows before the last.
+        let mut moved_slots: Vec<Option<u32>> = vec![None; self.events.slot_count()];
         // Intervals kept keep their window position.
         let mapping: Vec<Option<usize>> = shape
             .intervals
@@ -198,16 +279,49 @@ impl GroupStore {
                     })
                 })
                 .collect();
-            let has_count = windows.iter().any(|&(c, l)| c > 0 || l > 0);
+            let has_count = windows.iter().any(|&(c, l)| c > 0 || l > 0)
+                || mapping
+                    .iter()
+                    .flatten()
+                    .any(|&o| self.intervals[o].older_counts(s));
             let target = match fresh.events.find(id) {
                 Some(slot) => Some(slot),
                 None if fresh.auto_declare && has_count => Some(fresh.new_auto_slot(id)),
                 None => None,
             };
             match target {
-                Some(new_slot) => fresh.set_slot(new_slot, self.totals.get(s), &windows),
+                Some(new_slot) => {
+                    fresh.set_slot(new_slot, self.totals.get(s), &windows);
+                    moved_slots[s] = Some(new_slot);
+                }
                 None if self.is_declared(slot) || has_count => report.dropped_events += 1,
                 None => {}
+            }
+        }
+        // Closed windows before the last, of the intervals kept, as far as
+        // the new history keeps them.
+        let width = fresh.totals.len();
+        let mut any_older = false;
+        for (new, old) in fresh.intervals.iter_mut().zip(&mapping) {
+            let Some(old) = old else { continue };
+            let (first, _) = new.kept_range(0);
+            for (k, counts) in self.intervals[*old].older.iter().rev() {
+                if *k < first {
+                    continue;
+                }
+                any_older = true;
+                let window = new.older_window_mut(*k, width);
+                for s in 0..counts.len() {
+                    let n = counts.get(s);
+                    if let (true, Some(new_slot)) = (n > 0, moved_slots.get(s).copied().flatten()) {
+                        window.set(new_slot as usize, n);
+                    }
+                }
+            }
+        }
+        if any_older {
+            for new_slot in moved_slots.iter().flatten() {
+                fresh.derive_expiry(*new_slot);
             }
         }
         fresh.tallies = self.tallies;
@@ -220,6 +334,7 @@ impl GroupStore {
         self.name == shape.name
             && self.auto_declare == shape.auto_declare
             && self.max_events == shape.max_events
+            && self.history_ms == shape.history_ms
             && self
                 .intervals
                 .iter()

@@ -11,6 +11,7 @@ fn shape(intervals: &[u64], declared: &[&str], auto: bool, max_events: u64) -> G
         declared: declared.iter().map(|d| d.as_bytes().to_vec()).collect(),
         auto_declare: auto,
         max_events,
+        history_ms: 0,
     }
 }
 
@@ -692,6 +693,8 @@ fn decode_refuses_states_that_could_not_be_kept() {
         }],
         tallies: Tallies::default(),
         producers: vec![],
+        history_ms: 0,
+        older: vec![vec![], vec![]],
     };
     assert!(GroupStore::from_parts(parts.clone())
         .unwrap_err()
@@ -711,6 +714,8 @@ fn decode_refuses_states_that_could_not_be_kept() {
 /// have tests of their own.)
 struct Reference {
     intervals: Vec<u64>,
+    /// Closed windows kept per interval (the group's history).
+    kept: Vec<u64>,
     declared: Vec<String>,
     /// `(event, window index per interval (None: too old), count)`.
     landed: Vec<(String, Vec<Option<u64>>, u64)>,
@@ -730,8 +735,8 @@ impl Reference {
                 e == event
                     && windows
                         .iter()
-                        .zip(&self.intervals)
-                        .any(|(w, &len)| w.is_some_and(|w| w + 1 >= t / len))
+                        .zip(self.intervals.iter().zip(&self.kept))
+                        .any(|(w, (&len, &kept))| w.is_some_and(|w| w + kept >= t / len))
             })
     }
 
@@ -740,7 +745,8 @@ impl Reference {
             let windows: Vec<Option<u64>> = self
                 .intervals
                 .iter()
-                .map(|&len| (at / len + 1 >= now / len).then_some(at / len))
+                .zip(&self.kept)
+                .map(|(&len, &kept)| (at / len + kept >= now / len).then_some(at / len))
                 .collect();
             if !self.alive(event, now) {
                 if count == 0 || windows.iter().all(Option::is_none) {
@@ -763,6 +769,12 @@ impl Reference {
         }) else {
             return vec![];
         };
+        self.window_k(interval, w)
+    }
+
+    /// Window `w` of an interval: every declared event and every event
+    /// counted in it.
+    fn window_k(&self, interval: usize, w: u64) -> Vec<(String, u64)> {
         let mut sums: std::collections::BTreeMap<String, u64> =
             self.declared.iter().map(|d| (d.clone(), 0)).collect();
         for (e, windows, count) in &self.landed {
@@ -817,9 +829,28 @@ proptest! {
 
     #[test]
     fn the_store_answers_as_the_naive_reference(writes in proptest::collection::vec(write(), 1..40)) {
+        check_against_reference(&writes, 0)?;
+    }
+
+    #[test]
+    fn with_history_the_store_answers_as_the_naive_reference(writes in proptest::collection::vec(write(), 1..40)) {
+        check_against_reference(&writes, 4500)?;
+    }
+}
+
+/// Random writes (forward clocks, late `AT`s, sweeps, save/load) on a
+/// group with `history_ms`: every window, range and total as the reference.
+fn check_against_reference(writes: &[Write], history_ms: u64) -> Result<(), TestCaseError> {
+    {
         let intervals = vec![1000, 1500, 3000];
-        let mut store = GroupStore::new(&shape(&intervals, &["a", "b"], true, 1000), T0);
+        let group = GroupShape {
+            history_ms,
+            ..shape(&intervals, &["a", "b"], true, 1000)
+        };
+        let kept: Vec<u64> = group.kept_windows().collect();
+        let mut store = GroupStore::new(&group, T0);
         let mut reference = Reference {
+            kept: kept.clone(),
             intervals: intervals.clone(),
             declared: vec!["a".into(), "b".into()],
             landed: vec![],
@@ -827,6 +858,7 @@ proptest! {
         };
         let mut t = T0;
         for w in writes {
+            let w = w.clone();
             t += w.dt;
             let at = t.saturating_sub(w.at_back);
             let batch: Vec<(&str, u64)> = w.batch.iter().map(|&(e, c)| (EVENTS[e], c)).collect();
@@ -844,7 +876,10 @@ proptest! {
                         prop_assert_eq!(
                             counts(&store, i, kind, probe),
                             reference.window(i, kind, probe),
-                            "interval {} {:?} at +{}", len, kind, probe - t
+                            "interval {} {:?} at +{}",
+                            len,
+                            kind,
+                            probe - t
                         );
                     }
                 }
@@ -854,7 +889,137 @@ proptest! {
                     .map(|(e, n)| (String::from_utf8_lossy(e).into_owned(), n))
                     .collect();
                 prop_assert_eq!(totals, reference.totals(probe), "totals at +{}", probe - t);
+                for (i, len) in intervals.iter().enumerate() {
+                    let now_k = probe / len;
+                    let windows = store.range(i, 0, u64::MAX, usize::MAX, probe);
+                    let expected: Vec<u64> = (now_k - kept[i]..now_k).map(|k| k * len).collect();
+                    prop_assert_eq!(windows.iter().map(|w| w.0).collect::<Vec<_>>(), expected);
+                    for (start, counts) in windows {
+                        let counts: Vec<(String, u64)> = counts
+                            .into_iter()
+                            .map(|(e, n)| (String::from_utf8_lossy(e).into_owned(), n))
+                            .collect();
+                        prop_assert_eq!(
+                            counts,
+                            reference.window_k(i, start / len),
+                            "interval {} window {} at +{}",
+                            len,
+                            start,
+                            probe - t
+                        );
+                    }
+                }
             }
         }
     }
+    Ok(())
+}
+
+fn history_shape(intervals: &[u64], declared: &[&str], auto: bool, history_ms: u64) -> GroupShape {
+    GroupShape {
+        history_ms,
+        ..shape(intervals, declared, auto, 100)
+    }
+}
+
+fn range(
+    s: &GroupStore,
+    interval: usize,
+    from: u64,
+    to: u64,
+    at: u64,
+) -> Vec<(u64, Vec<(String, u64)>)> {
+    s.range(interval, from, to, usize::MAX, at)
+        .into_iter()
+        .map(|(start, counts)| {
+            let counts = counts
+                .into_iter()
+                .map(|(id, c)| (String::from_utf8_lossy(id).into_owned(), c))
+                .collect();
+            (start, counts)
+        })
+        .collect()
+}
+
+#[test]
+fn history_keeps_every_closed_window_zero_filled_and_exact() {
+    // 1 s windows, 5 s of history: 5 closed windows kept.
+    let mut s = GroupStore::new(&history_shape(&[1000], &["a"], true, 5000), T0);
+    log(&mut s, &[("a", 1)], T0, T0).unwrap();
+    log(&mut s, &[("a", 2), ("x", 7)], T0 + 1000, T0 + 1000).unwrap();
+    // Nothing at T0 + 2000; three windows later:
+    log(&mut s, &[("a", 3)], T0 + 3000, T0 + 3000).unwrap();
+    let at = T0 + 4500;
+    let got = range(&s, 0, 0, u64::MAX, at);
+    let starts: Vec<u64> = got.iter().map(|w| w.0).collect();
+    assert_eq!(starts, [T0 - 1000, T0, T0 + 1000, T0 + 2000, T0 + 3000]);
+    assert_eq!(got[1].1, pairs(&[("a", 1)]));
+    assert_eq!(got[2].1, pairs(&[("a", 2), ("x", 7)]));
+    assert_eq!(
+        got[3].1,
+        pairs(&[("a", 0)]),
+        "a quiet window is there, zero-filled"
+    );
+    assert_eq!(got[4].1, pairs(&[("a", 3)]));
+    // FROM as a cursor: each window once.
+    let after = range(&s, 0, T0 + 1000 + 1, u64::MAX, at);
+    assert_eq!(
+        after.iter().map(|w| w.0).collect::<Vec<_>>(),
+        [T0 + 2000, T0 + 3000]
+    );
+    // x lives while a kept window counts it, and no longer.
+    assert!(s.is_live(s.events.find(b"x").unwrap(), T0 + 6999));
+    assert!(!s.is_live(s.events.find(b"x").unwrap(), T0 + 7000));
+    // Encoding carries it all.
+    let decoded = decode(&encode(&s)).unwrap();
+    assert_eq!(range(&decoded, 0, 0, u64::MAX, at), got);
+    assert_eq!(encode(&decoded), encode(&s));
+    // Later, the oldest windows go.
+    let later = range(&s, 0, 0, u64::MAX, T0 + 7500);
+    assert_eq!(later.first().map(|w| w.0), Some(T0 + 2000));
+    assert_eq!(later.last().map(|w| w.0), Some(T0 + 6000));
+}
+
+#[test]
+fn a_late_count_lands_in_its_kept_window_and_beyond_the_history_is_late() {
+    let mut s = GroupStore::new(&history_shape(&[1000], &["a"], false, 4000), T0);
+    log(&mut s, &[("a", 1)], T0 + 5000, T0 + 5000).unwrap();
+    log(&mut s, &[("a", 4)], T0 + 2500, T0 + 5100).unwrap();
+    assert_eq!(
+        range(&s, 0, T0 + 2000, T0 + 2000, T0 + 5100)[0].1,
+        pairs(&[("a", 4)])
+    );
+    log(&mut s, &[("a", 9)], T0 + 500, T0 + 5100).unwrap();
+    assert_eq!(s.tallies().late_dropped, 9);
+    assert_eq!(s.totals(T0 + 5100), vec![(&b"a"[..], 14)]);
+    let top = GroupStore::top(s.closed_window_counts(0, (T0 + 2000) / 1000, T0 + 5100), 1);
+    assert_eq!(top, vec![(&b"a"[..], 4)]);
+}
+
+#[test]
+fn reshaping_keeps_history_as_far_as_the_new_one_reaches() {
+    let mut s = GroupStore::new(&history_shape(&[1000, 60_000], &["a"], true, 10_000), T0);
+    for i in 0..8 {
+        log(
+            &mut s,
+            &[("a", i + 1), ("e", 1)],
+            T0 + i * 1000,
+            T0 + i * 1000,
+        )
+        .unwrap();
+    }
+    let at = T0 + 8000;
+    let (lower, _) = s
+        .reshape(&history_shape(&[1000], &["a"], true, 3000), at)
+        .unwrap();
+    let got = range(&lower, 0, 0, u64::MAX, at);
+    assert_eq!(
+        got.iter().map(|w| w.0).collect::<Vec<_>>(),
+        [T0 + 5000, T0 + 6000, T0 + 7000]
+    );
+    assert_eq!(got[0].1, pairs(&[("a", 6), ("e", 1)]));
+    assert_eq!(
+        decode(&encode(&lower)).map(|d| encode(&d)),
+        Ok(encode(&lower))
+    );
 }

@@ -13,6 +13,30 @@ pub struct GroupShape {
     pub declared: Vec<Vec<u8>>,
     pub auto_declare: bool,
     pub max_events: u64,
+    /// Closed windows kept per interval cover this duration (0: the last
+    /// window only, as without history; SPEC §4.5).
+    pub history_ms: u64,
+}
+
+impl GroupShape {
+    /// Closed windows each interval keeps (at least the last one).
+    pub fn kept_windows(&self) -> impl Iterator<Item = u64> + '_ {
+        self.intervals
+            .iter()
+            .map(|&len| super::windows::kept_windows(self.history_ms, len))
+    }
+
+    /// This schema within the limits, for a group holding `live_events`.
+    pub fn check_limits(&self, live_events: usize) -> Result<(), crate::limits::OverLimit> {
+        crate::limits::check_schema(crate::limits::SchemaSize {
+            intervals: self.intervals.len(),
+            declared: self.declared.len(),
+            max_events: self.max_events,
+            live_events,
+            most_kept: self.kept_windows().max().unwrap_or(1),
+            kept_total: self.kept_windows().sum(),
+        })
+    }
 }
 
 /// Which window a read asks for.

@@ -1,33 +1,52 @@
-//! The window model of one interval (SPEC §2, §4.3): which stored window a
-//! time falls in. Window k covers [k·len, (k+1)·len); a group keeps the
-//! current and the last window of each interval. Every decision about
+//! The window model of one interval (SPEC §2, §4.3, §4.5): which stored
+//! window a time falls in. Window k covers [k·len, (k+1)·len); a group
+//! keeps the current window of each interval and its `kept` closed ones
+//! (the group's `history`, at least the last). Every decision about
 //! windows — where a count lands, what a read sees, when a count stops
 //! being visible, how the windows move — is made here.
+//!
+//! The closed windows are `last` (the newest, where late counts of the
+//! last window land on the hot path) and `older` (the rest, newest first,
+//! by window index; a window with no count is not stored and reads as
+//! zeros).
 
 use super::slot_counts::SlotCounts;
 use super::types::WindowKind;
 use crate::time::ActTimes;
+use std::collections::VecDeque;
 
 /// Where a time falls among the kept windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Place {
     Current,
     Last,
-    /// Before the last window: no kept window holds it.
+    /// A kept closed window before the last: its index.
+    Older(u64),
+    /// Before the oldest kept window: no kept window holds it.
     TooOld,
 }
 
 /// Places `t` among the windows of an interval of `len` ms whose current
-/// window starts at `current_start`. Times after the current window count
-/// as current (they are never asked: `AT` is capped at now).
-pub(crate) fn place(current_start: u64, len: u64, t: u64) -> Place {
+/// window starts at `current_start`, keeping `kept` closed windows. Times
+/// after the current window count as current (they are never asked: `AT`
+/// is capped at now).
+#[inline]
+pub(crate) fn place(current_start: u64, len: u64, kept: u64, t: u64) -> Place {
     if t >= current_start {
         Place::Current
     } else if t >= current_start.saturating_sub(len) {
         Place::Last
+    } else if t >= current_start.saturating_sub(kept.saturating_mul(len)) {
+        Place::Older(t / len)
     } else {
         Place::TooOld
     }
+}
+
+/// Closed windows an interval of `len_ms` keeps for a history of
+/// `history_ms` (at least the last one).
+pub fn kept_windows(history_ms: u64, len_ms: u64) -> u64 {
+    (history_ms / len_ms.max(1)).max(1)
 }
 
 /// One interval's windows for one group.
@@ -41,19 +60,31 @@ pub struct IntervalState {
     cur_start: u64,
     pub(crate) cur: SlotCounts,
     pub(crate) last: SlotCounts,
+    /// Closed windows kept, `last` included (at least 1).
+    kept: u64,
+    /// Closed windows before `last` with a count, newest first:
+    /// `(window index, counts)`, indexes in `[cur_window - kept, cur_window - 2]`.
+    pub(crate) older: VecDeque<(u64, SlotCounts)>,
 }
 
 impl IntervalState {
-    pub(crate) fn new(len_ms: u64, now_ms: u64, slots: usize) -> Self {
+    pub(crate) fn new(len_ms: u64, now_ms: u64, slots: usize, kept: u64) -> Self {
         let mut state = IntervalState {
             len_ms,
             cur_window: 0,
             cur_start: 0,
             cur: SlotCounts::zeros(slots),
             last: SlotCounts::zeros(slots),
+            kept: kept.max(1),
+            older: VecDeque::new(),
         };
         state.set_window(now_ms / len_ms);
         state
+    }
+
+    /// Closed windows kept, the last included.
+    pub fn kept(&self) -> u64 {
+        self.kept
     }
 
     /// Index of the current window.
@@ -109,21 +140,108 @@ impl IntervalState {
         if k == self.cur_window {
             return false;
         }
-        if k == self.cur_window + 1 {
-            std::mem::swap(&mut self.cur, &mut self.last);
-            self.cur.clear();
+        if self.kept == 1 {
+            // No history: the windows move as they always did.
+            if k == self.cur_window + 1 {
+                std::mem::swap(&mut self.cur, &mut self.last);
+                self.cur.clear();
+            } else if k > self.cur_window {
+                self.cur.clear();
+                self.last.clear();
+            }
         } else if k > self.cur_window {
-            self.cur.clear();
-            self.last.clear();
+            // The last window joins the older ones (the current one too when
+            // more than one window passed); a buffer that falls off the end
+            // is reused for the new current window.
+            let len = self.cur.len();
+            let closing_last = std::mem::replace(&mut self.last, SlotCounts::zeros(0));
+            if self.cur_window > 0 {
+                self.older.push_front((self.cur_window - 1, closing_last));
+            }
+            if k == self.cur_window + 1 {
+                self.last = std::mem::replace(&mut self.cur, SlotCounts::zeros(0));
+            } else {
+                let closing_cur = std::mem::replace(&mut self.cur, SlotCounts::zeros(0));
+                self.older.push_front((self.cur_window, closing_cur));
+                self.last = SlotCounts::zeros(len);
+            }
+            let oldest_kept = k.saturating_sub(self.kept);
+            let mut reuse = None;
+            while self.older.back().is_some_and(|(w, _)| *w < oldest_kept) {
+                reuse = self.older.pop_back().map(|(_, counts)| counts);
+            }
+            self.cur = match reuse {
+                Some(mut counts) if counts.len() == len => {
+                    counts.clear();
+                    counts
+                }
+                _ => SlotCounts::zeros(len),
+            };
+        } else {
+            // A clock step back: closed windows from the new current one on
+            // are ahead of the clock; the counts of the moment stay.
+            self.older.retain(|(w, _)| *w + 1 < k);
         }
         self.set_window(k);
         true
     }
 
+    /// The counts of closed window `k` (kept, before the last), made if
+    /// missing, long enough for `slots` slots.
+    pub(crate) fn older_window_mut(&mut self, k: u64, slots: usize) -> &mut SlotCounts {
+        let position = match self.older.iter().position(|(w, _)| *w <= k) {
+            Some(i) if self.older[i].0 == k => i,
+            Some(i) => {
+                self.older.insert(i, (k, SlotCounts::zeros(slots)));
+                i
+            }
+            None => {
+                self.older.push_back((k, SlotCounts::zeros(slots)));
+                self.older.len() - 1
+            }
+        };
+        let counts = &mut self.older[position].1;
+        while counts.len() < slots {
+            counts.push_zero();
+        }
+        counts
+    }
+
+    /// The stored closed window `k` as a read at `at_ms` sees it (`None`:
+    /// zeros, or not kept at `at_ms`).
+    pub(crate) fn closed_view(&self, k: u64, at_ms: u64) -> Option<&SlotCounts> {
+        let now_k = self.cur_window.max(at_ms / self.len_ms);
+        if k >= now_k || k < now_k.saturating_sub(self.kept) {
+            return None;
+        }
+        if k == self.cur_window {
+            Some(&self.cur)
+        } else if k + 1 == self.cur_window {
+            Some(&self.last)
+        } else {
+            self.older.iter().find(|(w, _)| *w == k).map(|(_, c)| c)
+        }
+    }
+
+    /// Indexes of the closed windows kept at `at_ms`: `[first, end)`.
+    pub fn kept_range(&self, at_ms: u64) -> (u64, u64) {
+        let now_k = self.cur_window.max(at_ms / self.len_ms);
+        (now_k.saturating_sub(self.kept), now_k)
+    }
+
+    /// Bytes held by the closed windows before the last.
+    pub(crate) fn older_heap_bytes(&self) -> usize {
+        self.older
+            .iter()
+            .map(|(_, c)| c.heap_bytes())
+            .sum::<usize>()
+            + self.older.capacity() * std::mem::size_of::<(u64, SlotCounts)>()
+    }
+
     /// Where a count at `t` lands, the windows standing where they are.
     #[inline]
     pub(crate) fn place(&self, t: u64) -> Place {
-        place(self.cur_start, self.len_ms, t)
+        place(self.cur_start, self.len_ms, self.kept, t)
     }
 
     /// The stored counts a read at `at_ms` sees as the `kind` window, without
@@ -138,11 +256,18 @@ impl IntervalState {
         }
     }
 
-    /// Until when a count placed in the current or last window stays visible.
+    /// Until when a count placed in a window stays visible: window k is
+    /// kept while the current window is at most `k + kept`.
     pub(crate) fn kept_until(&self, place: Place) -> u64 {
+        let visible_until = |k: u64| {
+            k.saturating_add(self.kept)
+                .saturating_add(1)
+                .saturating_mul(self.len_ms)
+        };
         match place {
-            Place::Current => self.cur_start.saturating_add(2 * self.len_ms),
-            Place::Last => self.cur_start.saturating_add(self.len_ms),
+            Place::Current => visible_until(self.cur_window),
+            Place::Last => visible_until(self.cur_window.saturating_sub(1)),
+            Place::Older(k) => visible_until(k),
             Place::TooOld => 0,
         }
     }
@@ -154,8 +279,18 @@ impl IntervalState {
         } else if self.last.get(slot) > 0 {
             self.kept_until(Place::Last)
         } else {
-            0
+            self.older
+                .iter()
+                .find(|(_, c)| slot < c.len() && c.get(slot) > 0)
+                .map_or(0, |&(k, _)| self.kept_until(Place::Older(k)))
         }
+    }
+
+    /// Whether any closed window before the last counts the slot.
+    pub(crate) fn older_counts(&self, slot: usize) -> bool {
+        self.older
+            .iter()
+            .any(|(_, c)| slot < c.len() && c.get(slot) > 0)
     }
 }
 
@@ -173,15 +308,17 @@ mod tests {
 
     #[test]
     fn a_time_is_current_last_or_too_old() {
-        assert_eq!(place(2000, 1000, 2500), Place::Current);
-        assert_eq!(place(2000, 1000, 1000), Place::Last);
-        assert_eq!(place(2000, 1000, 999), Place::TooOld);
-        assert_eq!(place(500, 1000, 0), Place::Last, "no underflow");
+        assert_eq!(place(2000, 1000, 1, 2500), Place::Current);
+        assert_eq!(place(2000, 1000, 1, 1000), Place::Last);
+        assert_eq!(place(2000, 1000, 1, 999), Place::TooOld);
+        assert_eq!(place(5000, 1000, 3, 2500), Place::Older(2));
+        assert_eq!(place(5000, 1000, 3, 1999), Place::TooOld);
+        assert_eq!(place(500, 1000, 1, 0), Place::Last, "no underflow");
     }
 
     #[test]
     fn moving_one_window_keeps_the_current_as_last() {
-        let mut i = IntervalState::new(1000, 5500, 1);
+        let mut i = IntervalState::new(1000, 5500, 1, 1);
         i.cur.add(0, 3);
         assert!(!i.move_to(&times(5999, false)));
         assert!(i.move_to(&times(6000, false)));
@@ -192,7 +329,7 @@ mod tests {
 
     #[test]
     fn time_never_goes_back_except_on_a_clock_step() {
-        let mut i = IntervalState::new(1000, 5500, 1);
+        let mut i = IntervalState::new(1000, 5500, 1, 1);
         i.cur.add(0, 3);
         assert!(!i.move_to(&times(4000, false)));
         assert_eq!(i.cur_window(), 5);
@@ -204,7 +341,7 @@ mod tests {
 
     #[test]
     fn reads_see_the_windows_as_they_would_be() {
-        let mut i = IntervalState::new(1000, 5500, 1);
+        let mut i = IntervalState::new(1000, 5500, 1, 1);
         i.cur.add(0, 3);
         let seen = |kind, at| i.view(kind, at).map_or(0, |c| c.get(0));
         assert_eq!(seen(WindowKind::Current, 5900), 3);
