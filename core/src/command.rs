@@ -250,6 +250,145 @@ pub fn resolve_interval(
         .ok_or_else(unknown)
 }
 
+/// `ECL.RANGE` arguments after the group (SPEC §4.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeArgs<'a> {
+    pub interval: &'a [u8],
+    /// Windows whose start is in `[from_ms, to_ms]`.
+    pub from_ms: u64,
+    pub to_ms: u64,
+    /// At most this many windows (the oldest first).
+    pub count: Option<usize>,
+    /// Only these events.
+    pub events: Option<Vec<&'a [u8]>>,
+    /// One window, the sum of them.
+    pub sum: bool,
+}
+
+/// `ECL.RANGE group interval [FROM t|-] [TO t|+] [COUNT n] [EVENTS e ...] [SUM]`;
+/// `args` start after the group. `EVENTS` takes the rest of the arguments
+/// but a last `SUM`.
+pub fn parse_range<'a>(args: &[&'a [u8]]) -> Result<RangeArgs<'a>, EclError> {
+    let usage = || {
+        EclError::Syntax(
+            "usage: ECL.RANGE group interval [FROM t|-] [TO t|+] [COUNT n] [EVENTS event ...] [SUM]"
+                .into(),
+        )
+    };
+    let (&interval, rest) = args.split_first().ok_or_else(usage)?;
+    let mut out = RangeArgs {
+        interval,
+        from_ms: 0,
+        to_ms: u64::MAX,
+        count: None,
+        events: None,
+        sum: false,
+    };
+    let (mut from_seen, mut to_seen) = (false, false);
+    let twice = |what: &str| EclError::Syntax(format!("{what} given twice"));
+    let mut i = 0;
+    while let Some(&arg) = rest.get(i) {
+        i += 1;
+        if is_keyword(arg, "FROM") || is_keyword(arg, "TO") {
+            let from = is_keyword(arg, "FROM");
+            let value = *rest.get(i).ok_or_else(usage)?;
+            i += 1;
+            let seen = if from { &mut from_seen } else { &mut to_seen };
+            if std::mem::replace(seen, true) {
+                return Err(twice(if from { "FROM" } else { "TO" }));
+            }
+            let t = match value {
+                b"-" if from => 0,
+                b"+" if !from => u64::MAX,
+                _ => integer(if from { "FROM" } else { "TO" }, value)?,
+            };
+            if from {
+                out.from_ms = t;
+            } else {
+                out.to_ms = t;
+            }
+        } else if is_keyword(arg, "COUNT") {
+            let value = *rest.get(i).ok_or_else(usage)?;
+            i += 1;
+            if out.count.is_some() {
+                return Err(twice("COUNT"));
+            }
+            let n = integer("COUNT", value)?;
+            if n == 0 {
+                return Err(EclError::Syntax("COUNT must be at least 1".into()));
+            }
+            out.count = Some(usize::try_from(n).unwrap_or(usize::MAX));
+        } else if is_keyword(arg, "SUM") {
+            if std::mem::replace(&mut out.sum, true) {
+                return Err(twice("SUM"));
+            }
+        } else if is_keyword(arg, "EVENTS") {
+            let mut events: Vec<&[u8]> = rest[i..].to_vec();
+            if events.last().is_some_and(|e| is_keyword(e, "SUM")) && !out.sum {
+                events.pop();
+                out.sum = true;
+            }
+            if events.is_empty() {
+                return Err(EclError::Syntax("EVENTS needs at least one event".into()));
+            }
+            out.events = Some(events);
+            i = rest.len();
+        } else {
+            return Err(usage());
+        }
+    }
+    if out.from_ms > out.to_ms {
+        return Err(EclError::Syntax(format!(
+            "FROM {} is after TO {}",
+            out.from_ms, out.to_ms
+        )));
+    }
+    Ok(out)
+}
+
+/// Which window `ECL.TOP` ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopWindow {
+    Last,
+    Current,
+    /// The window containing this time (a kept one).
+    At(u64),
+}
+
+/// `ECL.TOP` arguments after the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopArgs<'a> {
+    pub interval: &'a [u8],
+    pub k: usize,
+    pub window: TopWindow,
+}
+
+/// `ECL.TOP group interval k [LAST|CURRENT|AT t]`; `args` start after the group.
+pub fn parse_top<'a>(args: &[&'a [u8]]) -> Result<TopArgs<'a>, EclError> {
+    let usage = || EclError::Syntax("usage: ECL.TOP group interval k [LAST|CURRENT|AT t]".into());
+    let (interval, k, rest) = match args {
+        [interval, k, rest @ ..] => (*interval, *k, rest),
+        _ => return Err(usage()),
+    };
+    let k = integer("k", k)?;
+    if k == 0 {
+        return Err(EclError::Syntax("k must be at least 1".into()));
+    }
+    crate::limits::within("events in a top list", k, crate::limits::TOP_EVENTS)?;
+    let window = match rest {
+        [] => TopWindow::Last,
+        [w] if is_keyword(w, "LAST") => TopWindow::Last,
+        [w] if is_keyword(w, "CURRENT") => TopWindow::Current,
+        [w, t] if is_keyword(w, "AT") => TopWindow::At(integer("AT", t)?),
+        _ => return Err(usage()),
+    };
+    Ok(TopArgs {
+        interval,
+        k: k as usize,
+        window,
+    })
+}
+
 /// What `ECL.ROTATE` carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotateArgs {
@@ -442,6 +581,37 @@ mod tests {
 
     #[test]
     fn rotate_forms() {
+        let r = parse_range(&args("1m FROM 5 TO + COUNT 2 EVENTS a b SUM")).unwrap();
+        assert_eq!(
+            (r.from_ms, r.to_ms, r.count, r.sum),
+            (5, u64::MAX, Some(2), true)
+        );
+        assert_eq!(r.events, Some(vec![&b"a"[..], b"b"]));
+        for bad in [
+            "",
+            "1m FROM 9 TO 3",
+            "1m COUNT 0",
+            "1m COUNT -1",
+            "1m FROM 1 FROM 2",
+            "1m SUM SUM",
+            "1m EVENTS",
+            "1m X",
+        ] {
+            assert!(parse_range(&args(bad)).is_err(), "{bad}");
+        }
+        let t = parse_top(&args("5m 3 AT 7")).unwrap();
+        assert_eq!((t.k, t.window), (3, TopWindow::At(7)));
+        assert_eq!(parse_top(&args("5m 1")).unwrap().window, TopWindow::Last);
+        for bad in [
+            "5m",
+            "5m 0",
+            "5m -1",
+            "5m 99999999999",
+            "5m 3 NOW",
+            "5m 3 AT",
+        ] {
+            assert!(parse_top(&args(bad)).is_err(), "{bad}");
+        }
         assert_eq!(parse_rotate(&[]).unwrap().now_ms, None);
         assert_eq!(parse_rotate(&args("now 5")).unwrap().now_ms, Some(5));
         let both = parse_rotate(&args("NOW 5 STEPS 3")).unwrap();

@@ -22,6 +22,8 @@ pub enum EclError {
     IntervalRequired { group: String, configured: String },
     #[error("ERR event '{}' is not declared in group '{group}' and auto_declare_events is off", display_id(.event))]
     UndeclaredEvent { group: String, event: Vec<u8> },
+    #[error("ERR event '{}' is not in group '{group}'", display_id(.event))]
+    NotInGroup { group: String, event: Vec<u8> },
     #[error("ERR bad event ID '{}': {reason}", display_id(.event))]
     BadEventId {
         event: Vec<u8>,

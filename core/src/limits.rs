@@ -32,6 +32,8 @@ pub const KEPT_WINDOWS_PER_INTERVAL: u64 = 10_000;
 /// intervals of kept windows × events (a closed window takes 4 bytes an
 /// event).
 pub const HISTORY_COUNTERS_PER_GROUP: u64 = 16_000_000;
+/// Events one `ECL.TOP` may ask for.
+pub const TOP_EVENTS: u64 = 10_000;
 /// `event count` pairs in one `ECL.MLOG`.
 pub const EVENTS_PER_COMMAND: usize = 5_000;
 /// Arguments of any `ECL.*` command, its name included: room for the most
@@ -109,6 +111,11 @@ pub const TABLE: &[Limit] = &[
         name: "kept counters per group",
         value: HISTORY_COUNTERS_PER_GROUP,
         what: "sum over intervals of kept windows × (declared events + max_events + 1)",
+    },
+    Limit {
+        name: "top events",
+        value: TOP_EVENTS,
+        what: "`k` of ECL.TOP",
     },
     Limit {
         name: "events per command",

@@ -95,6 +95,12 @@ command_table! {
     c"ecl.info" => commands::read::info, arity 2, c"readonly", keys 1 1 1,
         key Some(KeyUse::Read), acl c"read slow",
         summary c"Returns a group's schema, window times, event numbers and tallies.";
+    c"ecl.range" => commands::read::range, arity -3, c"readonly", keys 1 1 1,
+        key Some(KeyUse::Read), acl c"read slow",
+        summary c"Returns the kept closed windows of a group's interval in a time span (zero-filled, oldest first), or their sum.";
+    c"ecl.top" => commands::read::top, arity -4, c"readonly", keys 1 1 1,
+        key Some(KeyUse::Read), acl c"read slow",
+        summary c"Returns the k highest counts of a window of a group's interval.";
     c"ecl.groups" => commands::read::groups, arity 1, c"readonly", keys 0 0 0,
         key None, acl c"read slow keyspace",
         summary c"Lists the groups of the selected database the caller may read.";

@@ -17,6 +17,17 @@ pub fn counts(ctx: &Context, pairs: &[(&[u8], u64)]) {
     }
 }
 
+/// Replies closed windows: `[[start_ms, counts], ...]`, each counts a map
+/// (a flat array in RESP2).
+pub fn windows(ctx: &Context, windows: &[ecl_core::store::ClosedWindow<'_>]) {
+    raw::reply_with_array(ctx.ctx, windows.len() as c_long);
+    for (start, pairs) in windows {
+        raw::reply_with_array(ctx.ctx, 2);
+        unsigned(ctx, *start);
+        counts(ctx, pairs);
+    }
+}
+
 /// A u64: an integer when it fits RESP's signed 64 bits, else a big number
 /// (a bulk string in RESP2).
 pub fn unsigned(ctx: &Context, n: u64) {

@@ -35,6 +35,7 @@ class IntervalInfo(TypedDict):
     normalized: str
     current_start_ms: int
     last_start_ms: int
+    kept_windows: int
 
 class GroupInfo(TypedDict):
     group: str
@@ -51,6 +52,7 @@ class GroupInfo(TypedDict):
     eviction_policy_risk: int
     timer_last_tick_us: int
     timer_max_tick_us: int
+    history_ms: int
 
 class Group:
     name: str

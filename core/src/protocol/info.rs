@@ -36,6 +36,8 @@ pub struct GroupInfo {
     /// The server's timer: the last tick that did work, and the longest (µs).
     pub timer_last_tick_us: u64,
     pub timer_max_tick_us: u64,
+    /// The schema's `history` in ms (0: the last window only).
+    pub history_ms: u64,
 }
 
 /// One interval of [`GroupInfo`].
@@ -50,6 +52,8 @@ pub struct IntervalInfo {
     pub current_start_ms: u64,
     /// Start (Unix ms) of the last complete window.
     pub last_start_ms: u64,
+    /// Closed windows kept (1 without history).
+    pub kept_windows: u64,
 }
 
 /// A reply value, whatever the wire library: integers, text, and lists of
@@ -119,6 +123,7 @@ impl IntervalInfo {
             ("normalized".into(), text(&self.normalized)),
             ("current_start_ms".into(), int(self.current_start_ms)),
             ("last_start_ms".into(), int(self.last_start_ms)),
+            ("kept_windows".into(), int(self.kept_windows)),
         ]
     }
 
@@ -130,6 +135,8 @@ impl IntervalInfo {
             normalized: f.text("normalized")?,
             current_start_ms: f.int("current_start_ms")?,
             last_start_ms: f.int("last_start_ms")?,
+            // Added with history: a module without it keeps the last window.
+            kept_windows: f.int("kept_windows").unwrap_or(1),
         })
     }
 }
@@ -164,6 +171,7 @@ impl GroupInfo {
             ),
             ("timer_last_tick_us".into(), int(self.timer_last_tick_us)),
             ("timer_max_tick_us".into(), int(self.timer_max_tick_us)),
+            ("history_ms".into(), int(self.history_ms)),
         ]
     }
 
@@ -192,6 +200,8 @@ impl GroupInfo {
             eviction_policy_risk: f.flag("eviction_policy_risk")?,
             timer_last_tick_us: f.int("timer_last_tick_us")?,
             timer_max_tick_us: f.int("timer_max_tick_us")?,
+            // Added with history: a module without it has none.
+            history_ms: f.int("history_ms").unwrap_or(0),
         })
     }
 }
@@ -209,6 +219,7 @@ mod tests {
                 normalized: "5m".into(),
                 current_start_ms: 600_000,
                 last_start_ms: 300_000,
+                kept_windows: 288,
             }],
             declared_events: 2,
             auto_declare_events: true,

@@ -17,6 +17,7 @@ mod admission;
 mod chunked;
 mod event_table;
 mod expiry;
+mod history;
 mod producers;
 mod rebuild;
 mod slot_counts;
@@ -24,6 +25,7 @@ mod sweep;
 mod types;
 mod windows;
 
+pub use history::{ClosedWindow, RangeReply};
 pub use producers::{ProducerState, ProducerTable, MAX_PRODUCERS, MAX_PRODUCER_ID_LEN};
 pub use rebuild::ReshapeReport;
 pub(crate) use rebuild::{StoreParts, StoredEvent};
@@ -40,10 +42,6 @@ use expiry::ExpiryIndex;
 use slot_counts::SlotCounts;
 use sweep::Sweep;
 use windows::Place;
-
-/// A closed window as [`GroupStore::range`] gives it: its start (Unix ms)
-/// and its counts.
-pub type ClosedWindow<'a> = (u64, Vec<(&'a [u8], u64)>);
 
 /// Everything stored for one group.
 pub struct GroupStore {
@@ -529,51 +527,9 @@ impl GroupStore {
         self.counts_of(self.intervals[interval].view(kind, at_ms))
     }
 
-    /// The closed windows of an interval whose start is in
-    /// `[from_ms, to_ms]` and that are kept at `at_ms`, oldest first, at
-    /// most `count`: `(start_ms, counts)`, every window present (one with
-    /// nothing counted has the declared events at 0), the counts as
-    /// [`window_counts`](Self::window_counts) gives them (SPEC §4.5).
-    pub fn range(
-        &self,
-        interval: usize,
-        from_ms: u64,
-        to_ms: u64,
-        count: usize,
-        at_ms: u64,
-    ) -> Vec<ClosedWindow<'_>> {
-        let state = &self.intervals[interval];
-        let len = state.len_ms;
-        let (first, end) = state.kept_range(at_ms);
-        let from = first.max(from_ms.div_ceil(len));
-        let to = end.min((to_ms / len).saturating_add(1));
-        (from..to)
-            .take(count)
-            .map(|k| (k * len, self.counts_of(state.closed_view(k, at_ms))))
-            .collect()
-    }
-
-    /// The `k` highest counts of a window (ties by event ID), highest first.
-    pub fn top(counts: Vec<(&[u8], u64)>, k: usize) -> Vec<(&[u8], u64)> {
-        let mut counts = counts;
-        let order = |a: &(&[u8], u64), b: &(&[u8], u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
-        if k < counts.len() {
-            counts.select_nth_unstable_by(k, order);
-            counts.truncate(k);
-        }
-        counts.sort_unstable_by(order);
-        counts
-    }
-
-    /// The counts of closed window `k` of an interval as a read at `at_ms`
-    /// sees it (kept or not: zeros when not).
-    pub fn closed_window_counts(&self, interval: usize, k: u64, at_ms: u64) -> Vec<(&[u8], u64)> {
-        self.counts_of(self.intervals[interval].closed_view(k, at_ms))
-    }
-
     /// Every declared event (zeros included) and every other event with a
     /// non-zero count in `window`, sorted by ID.
-    fn counts_of(&self, window: Option<&SlotCounts>) -> Vec<(&[u8], u64)> {
+    pub(super) fn counts_of(&self, window: Option<&SlotCounts>) -> Vec<(&[u8], u64)> {
         let count_of = |s: usize| window.map_or(0, |v| if s < v.len() { v.get(s) } else { 0 });
         let mut out: Vec<(&[u8], u64)> = Vec::with_capacity(self.declared_count);
         for slot in 0..self.events.slot_count() {

@@ -8,10 +8,11 @@ use crate::group_ref::GroupRef;
 use crate::open_group::{check_owner, err};
 use crate::state::state;
 use crate::{ffi, group_index, reply};
-use ecl_core::command::{parse_get, resolve_interval};
+use ecl_core::command::{parse_get, parse_range, parse_top, resolve_interval};
 use ecl_core::config::IntervalSpec;
 use ecl_core::interval::IntervalMs;
 use ecl_core::protocol::{GroupInfo, IntervalInfo};
+use ecl_core::store::RangeReply;
 use ecl_core::{EclError, GroupStore};
 use redis_module::{Context, RedisError, RedisResult, RedisValue};
 
@@ -68,6 +69,47 @@ pub fn get(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     Ok(RedisValue::NoReply)
 }
 
+/// The index of the interval a read names (`5m` also finds `300s`).
+fn interval_of(group: &GroupRef<'_>, store: &GroupStore, named: &[u8]) -> Result<usize, EclError> {
+    let specs = interval_specs(group, store);
+    let ms = resolve_interval(store.name(), &specs, Some(named))?;
+    store
+        .interval_index(ms)
+        .ok_or_else(|| EclError::Syntax("interval vanished".into()))
+}
+
+/// `ECL.RANGE group interval [FROM t|-] [TO t|+] [COUNT n] [EVENTS e ...] [SUM]`:
+/// `[[start_ms, counts], ...]` oldest first, or the counts summed.
+pub fn range(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    let request = parse_range(&args[2..]).map_err(err)?;
+    let group = GroupRef::new(ctx, args[1]);
+    with_store(ctx, &group, |store, now| {
+        let index = interval_of(&group, store, request.interval)?;
+        match store.range_reply(index, &request, now)? {
+            RangeReply::Sum(counts) => reply::counts(ctx, &counts),
+            RangeReply::Windows(windows) => reply::windows(ctx, &windows),
+        }
+        Ok(())
+    })?
+    .map_err(err)?;
+    Ok(RedisValue::NoReply)
+}
+
+/// `ECL.TOP group interval k [LAST|CURRENT|AT t]`: the `k` highest counts,
+/// highest first (ties by event ID).
+pub fn top(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    let request = parse_top(&args[2..]).map_err(err)?;
+    let group = GroupRef::new(ctx, args[1]);
+    with_store(ctx, &group, |store, now| {
+        let index = interval_of(&group, store, request.interval)?;
+        let top = store.top_reply(index, request.window, request.k, now)?;
+        reply::counts(ctx, &top);
+        Ok(())
+    })?
+    .map_err(err)?;
+    Ok(RedisValue::NoReply)
+}
+
 /// `ECL.TOTALS group`
 pub fn totals(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     let group = GroupRef::new(ctx, args[1]);
@@ -93,6 +135,7 @@ pub fn info(ctx: &Context, args: &[&[u8]]) -> RedisResult {
                     length_ms: spec.ms,
                     current_start_ms: current,
                     last_start_ms: current.saturating_sub(spec.ms),
+                    kept_windows: state.kept(),
                 }
             })
             .collect();
@@ -113,6 +156,7 @@ pub fn info(ctx: &Context, args: &[&[u8]]) -> RedisResult {
             eviction_policy_risk,
             timer_last_tick_us,
             timer_max_tick_us,
+            history_ms: store.history_ms(),
         };
         reply::fields(info.to_reply())
     })

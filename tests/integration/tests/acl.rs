@@ -58,6 +58,8 @@ fn commands_declare_docs_key_specs_and_the_release() {
     for (command, flags) in [
         ("ecl.get", ["RO", "access"]),
         ("ecl.totals", ["RO", "access"]),
+        ("ecl.range", ["RO", "access"]),
+        ("ecl.top", ["RO", "access"]),
         ("ecl.info", ["RO", "access"]),
         ("ecl.log", ["RW", "update"]),
         ("ecl.mlog", ["RW", "update"]),
@@ -140,10 +142,17 @@ fn on_redis_7_4_commands_are_in_categories_and_in_ecl() {
         names.sort();
         names
     };
-    assert_eq!(in_category(&mut c, "ecl").len(), 12);
+    assert_eq!(in_category(&mut c, "ecl").len(), 14);
     assert_eq!(
         in_category(&mut c, "read"),
-        ["ecl.get", "ecl.groups", "ecl.info", "ecl.totals"]
+        [
+            "ecl.get",
+            "ecl.groups",
+            "ecl.info",
+            "ecl.range",
+            "ecl.top",
+            "ecl.totals"
+        ]
     );
     assert!(in_category(&mut c, "write").contains(&"ecl.log".to_string()));
     assert_eq!(
