@@ -2,10 +2,11 @@
 //! Python package's console script both run [`run`].
 
 use crate::{
-    check, declare_config, exporter, finish, groups, info, load_optional_config, log, munin, read,
-    schema_command, totals, CliError, Format, WindowArgs,
+    check, declare_config, exporter, finish, groups, info, load_optional_config, log, munin, range,
+    read, read_sum, schema_command, totals, CliError, Format, WindowArgs,
 };
 use clap::{Parser, Subcommand};
+use ecl_core::interval::parse_interval_ms;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -66,6 +67,34 @@ enum Command {
         interval: Option<String>,
         #[command(flatten)]
         windows: WindowArgs,
+        /// Instead: the closed windows of the last DURATION (`1h`), summed
+        /// (the group's history must keep them).
+        #[arg(long, value_name = "DURATION")]
+        sum: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Print the kept closed windows of an interval, oldest first: a
+    /// `# start_ms` line per window, then its `event:count` lines.
+    Range {
+        #[command(flatten)]
+        common: Common,
+        /// The group.
+        #[arg(short, long)]
+        group: String,
+        /// The interval (may be omitted when the group has one).
+        #[arg(short, long)]
+        interval: Option<String>,
+        /// Windows starting at or after this time (Unix ms); pass the last
+        /// start seen + 1 to get each window once.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Windows starting at or before this time (Unix ms).
+        #[arg(long, default_value_t = u64::MAX)]
+        to: u64,
+        /// At most this many windows.
+        #[arg(long)]
+        count: Option<usize>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -213,10 +242,28 @@ pub fn run(argv: Vec<String>) -> ! {
             group,
             interval,
             windows,
+            sum,
             format,
-        } => common
-            .load()
-            .and_then(|c| read(&c, &group, interval.as_deref(), windows.windows(), format)),
+        } => common.load().and_then(|c| match sum {
+            Some(duration) => parse_interval_ms(&duration)
+                .map_err(|e| CliError::Usage(format!("--sum: {e}")))
+                .and_then(|ms| read_sum(&c, &group, interval.as_deref(), ms, format)),
+            None => read(&c, &group, interval.as_deref(), windows.windows(), format),
+        }),
+        Command::Range {
+            common,
+            group,
+            interval,
+            from,
+            to,
+            count,
+            format,
+        } => common.load().and_then(|c| {
+            if from > to {
+                return Err(CliError::Usage(format!("--from {from} is after --to {to}")));
+            }
+            range(&c, &group, interval.as_deref(), (from, to), count, format)
+        }),
         Command::Log { args, url } => {
             let (config, args) = split_config(args);
             let parsed = match args.as_slice() {
@@ -244,9 +291,15 @@ pub fn run(argv: Vec<String>) -> ! {
         Command::Declare { args, url } => {
             let (config, rest) = split_config(args.clone());
             let is_schema = rest.iter().skip(1).any(|a| {
-                ["INTERVALS", "EVENTS", "AUTO_DECLARE", "MAX_EVENTS"]
-                    .iter()
-                    .any(|k| a.eq_ignore_ascii_case(k))
+                [
+                    "INTERVALS",
+                    "EVENTS",
+                    "AUTO_DECLARE",
+                    "MAX_EVENTS",
+                    "HISTORY",
+                ]
+                .iter()
+                .any(|k| a.eq_ignore_ascii_case(k))
             });
             match (config, is_schema) {
                 (Some(config), false) => load_optional_config(Some(&config), url.as_deref())

@@ -322,6 +322,76 @@ pub fn read(
     Ok(out)
 }
 
+/// `ecl range`: the kept closed windows of an interval whose start is in
+/// `[from_ms, to_ms]`, oldest first: per window a `# start_ms` line, then
+/// its `event:count` lines (JSON: a list of `{start_ms, counts}`).
+pub fn range(
+    config: &Config,
+    group: &str,
+    interval: Option<&str>,
+    span: (u64, u64),
+    count: Option<usize>,
+    format: Format,
+) -> Result<String, CliError> {
+    let ecl = client(config)?;
+    let interval = interval_name(&group_schema(config, &ecl, group)?, interval)?;
+    let windows = ecl
+        .group(group)
+        .range(Some(&interval), span.0, span.1, count)?;
+    let mut out = String::new();
+    match format {
+        Format::Text => {
+            for window in &windows {
+                let _ = writeln!(out, "# {}", window.start_ms);
+                lines(&mut out, &window.counts);
+            }
+        }
+        Format::Json => {
+            let list: Vec<Value> = windows
+                .iter()
+                .map(|w| json!({"start_ms": w.start_ms, "counts": object(&w.counts)}))
+                .collect();
+            out = json!({"group": group, "interval": interval, "windows": list}).to_string() + "\n";
+        }
+    }
+    Ok(out)
+}
+
+/// `ecl read --sum DURATION`: the counts of the closed windows of the last
+/// DURATION (as of the last closed window), summed — "the last hour" from
+/// finer windows, exact to a window.
+pub fn read_sum(
+    config: &Config,
+    group: &str,
+    interval: Option<&str>,
+    duration_ms: u64,
+    format: Format,
+) -> Result<String, CliError> {
+    let ecl = client(config)?;
+    let interval = interval_name(&group_schema(config, &ecl, group)?, interval)?;
+    let g = ecl.group(group);
+    let info = g.info()?;
+    let current_start = info
+        .intervals
+        .iter()
+        .find(|i| i.name == interval || i.normalized == interval)
+        .map_or(0, |i| i.current_start_ms);
+    let from = current_start.saturating_sub(duration_ms);
+    let sum = g.sum(Some(&interval), from, current_start.saturating_sub(1))?;
+    Ok(match format {
+        Format::Text => {
+            let mut out = String::new();
+            lines(&mut out, &sum);
+            out
+        }
+        Format::Json => {
+            json!({"group": group, "interval": interval, "from_ms": from, "to_ms": current_start, "sum": object(&sum)})
+                .to_string()
+                + "\n"
+        }
+    })
+}
+
 /// `ecl log` / `ecl_log_event`: adds `count` to an event, one `ECL.LOG`.
 pub fn log(config: &Config, group: &str, event: &str, count: u64) -> Result<String, CliError> {
     let ecl = client(config)?;

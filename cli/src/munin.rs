@@ -171,15 +171,25 @@ pub fn run(
     }
     let (group, interval) = target_of(link, &config)?;
     let group_config = config.group(&group).expect("target_of found it");
-    let counts = crate::client(&config)?
+    // The last closed window with its start (one round trip): each value
+    // is reported with its own window's time, so a late poll records the
+    // right window, not the next one.
+    let last = crate::client(&config)?
         .group(&group)
-        .last_counts(Some(&interval))?;
+        .range(Some(&interval), 0, u64::MAX, None)?
+        .pop();
+    let (window_s, counts) =
+        last.map_or((None, Vec::new()), |w| (Some(w.start_ms / 1000), w.counts));
     let known = known_events(group_config, &interval, &counts);
     let mut out = String::new();
     let fetch = |out: &mut String| {
         for id in &known {
             let n = counts.iter().find(|(e, _)| e == id).map_or(0, |p| p.1);
-            let _ = writeln!(out, "{}.value {n}", field_name(id));
+            match window_s {
+                Some(t) => writeln!(out, "{}.value {t}:{n}", field_name(id)),
+                None => writeln!(out, "{}.value {n}", field_name(id)),
+            }
+            .ok();
         }
     };
     match action {

@@ -6,7 +6,9 @@ use crate::error::ClientError;
 use crate::inner::{ClientInner, GroupKind};
 use ecl_core::command::resolve_interval;
 use ecl_core::event_id::{check_loggable, escape_id};
-use ecl_core::protocol::{get_command, info_command, totals_command, ReadCommand};
+use ecl_core::protocol::{
+    get_command, info_command, range_command, top_command, totals_command, ReadCommand,
+};
 use ecl_core::{EclError, GroupConfig, WindowKind};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -155,6 +157,18 @@ pub struct GroupSnapshot {
 
 /// `(event, count)` pairs sorted by event ID.
 pub type Counts = Vec<(String, u64)>;
+
+/// A closed window of an interval (`ECL.RANGE`): its start and its counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// Start of the window, Unix ms.
+    pub start_ms: u64,
+    /// Every declared event (zeros included) and every event counted in it.
+    pub counts: Counts,
+}
+
+/// Which window [`Group::top`] ranks.
+pub use ecl_core::command::TopWindow;
 
 impl Group {
     /// The group's name.
@@ -446,6 +460,95 @@ impl Group {
                 .collect::<Result<_, ClientError>>()?,
             info: GroupInfo::from_reply(&fields).map_err(ClientError::Protocol)?,
         })
+    }
+
+    /// The kept closed windows of `interval` whose start is in
+    /// `[from_ms, to_ms]`, oldest first, at most `count` (`ECL.RANGE`):
+    /// every window present, one with nothing counted at zeros.
+    pub fn range(
+        &self,
+        interval: Option<&str>,
+        from_ms: u64,
+        to_ms: u64,
+        count: Option<usize>,
+    ) -> Result<Vec<Window>, ClientError> {
+        let interval = self.interval_name(interval)?;
+        let (name, args) = range_command(
+            self.name().as_bytes(),
+            interval.as_bytes(),
+            from_ms,
+            to_ms,
+            count,
+            false,
+        );
+        let reply: Vec<(u64, Vec<(Vec<u8>, u64)>)> =
+            match self.client.pool.with(|c| command(name, args).query(c)) {
+                Ok(reply) => reply,
+                // A configured group nobody wrote yet has no window.
+                Err(e) if unknown_group(&e) && !matches!(self.kind, GroupKind::Noop(_)) => {
+                    Vec::new()
+                }
+                Err(e) => return Err(e.into()),
+            };
+        Ok(reply
+            .into_iter()
+            .map(|(start_ms, counts)| Window {
+                start_ms,
+                counts: counts
+                    .into_iter()
+                    .map(|(e, n)| (escape_id(&e), n))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The windows closed since `cursor` (the start of the last window seen;
+    /// `None`: every kept one), and the cursor to pass next time: a reader
+    /// that polls with it sees each window once, late or not.
+    pub fn windows_since(
+        &self,
+        interval: Option<&str>,
+        cursor: Option<u64>,
+    ) -> Result<(Vec<Window>, Option<u64>), ClientError> {
+        let from = cursor.map_or(0, |c| c.saturating_add(1));
+        let windows = self.range(interval, from, u64::MAX, None)?;
+        let next = windows.last().map(|w| w.start_ms).or(cursor);
+        Ok((windows, next))
+    }
+
+    /// The counts of the kept windows whose start is in `[from_ms, to_ms]`,
+    /// summed (`ECL.RANGE ... SUM`).
+    pub fn sum(
+        &self,
+        interval: Option<&str>,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<Counts, ClientError> {
+        let interval = self.interval_name(interval)?;
+        self.read_pairs(range_command(
+            self.name().as_bytes(),
+            interval.as_bytes(),
+            from_ms,
+            to_ms,
+            None,
+            true,
+        ))
+    }
+
+    /// The `k` highest counts of a window, highest first (`ECL.TOP`).
+    pub fn top(
+        &self,
+        interval: Option<&str>,
+        k: usize,
+        window: TopWindow,
+    ) -> Result<Counts, ClientError> {
+        let interval = self.interval_name(interval)?;
+        self.read_pairs(top_command(
+            self.name().as_bytes(),
+            interval.as_bytes(),
+            k,
+            window,
+        ))
     }
 
     /// Every event's cumulative total (`ECL.TOTALS`).

@@ -51,6 +51,6 @@ pub use flusher::FlushStats;
 pub use fork::generation as fork_generation;
 pub use group::{
     Counts, EventHandle, Group, GroupInfo, GroupSnapshot, IntervalCounts, IntervalInfo,
-    LocalEventHandle,
+    LocalEventHandle, TopWindow, Window,
 };
 pub use thread_slot::after_fork_in_child;

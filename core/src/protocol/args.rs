@@ -80,6 +80,56 @@ pub fn info_command(group: &[u8]) -> ReadCommand {
     ("ECL.INFO", vec![group.to_vec()])
 }
 
+/// `ECL.RANGE group interval FROM from TO to [COUNT n] [SUM]`.
+pub fn range_command(
+    group: &[u8],
+    interval: &[u8],
+    from_ms: u64,
+    to_ms: u64,
+    count: Option<usize>,
+    sum: bool,
+) -> ReadCommand {
+    let mut args = vec![
+        group.to_vec(),
+        interval.to_vec(),
+        b"FROM".to_vec(),
+        from_ms.to_string().into_bytes(),
+        b"TO".to_vec(),
+        to_ms.to_string().into_bytes(),
+    ];
+    if let Some(n) = count {
+        args.push(b"COUNT".to_vec());
+        args.push(n.to_string().into_bytes());
+    }
+    if sum {
+        args.push(b"SUM".to_vec());
+    }
+    ("ECL.RANGE", args)
+}
+
+/// `ECL.TOP group interval k [LAST|CURRENT|AT t]`.
+pub fn top_command(
+    group: &[u8],
+    interval: &[u8],
+    k: usize,
+    window: crate::command::TopWindow,
+) -> ReadCommand {
+    let mut args = vec![
+        group.to_vec(),
+        interval.to_vec(),
+        k.to_string().into_bytes(),
+    ];
+    match window {
+        crate::command::TopWindow::Last => args.push(b"LAST".to_vec()),
+        crate::command::TopWindow::Current => args.push(b"CURRENT".to_vec()),
+        crate::command::TopWindow::At(t) => {
+            args.push(b"AT".to_vec());
+            args.push(t.to_string().into_bytes());
+        }
+    }
+    ("ECL.TOP", args)
+}
+
 /// `ECL.GROUPS`.
 pub fn groups_command() -> ReadCommand {
     ("ECL.GROUPS", Vec::new())

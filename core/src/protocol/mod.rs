@@ -7,7 +7,7 @@ pub mod args;
 pub mod info;
 
 pub use args::{
-    get_command, groups_command, info_command, log_args, mlog_args, rotate_args, totals_command,
-    MlogArgs, ReadCommand,
+    get_command, groups_command, info_command, log_args, mlog_args, range_command, rotate_args,
+    top_command, totals_command, MlogArgs, ReadCommand,
 };
 pub use info::{GroupInfo, IntervalInfo, ReplyValue};

@@ -341,10 +341,15 @@ fn munin_plugin_protocol() {
     );
 
     let fetch = ok(plugin(&s, &config, "dyn", None));
-    assert!(fetch.contains("ok.value 5\n"), "{fetch}");
+    // Each value with its own window's time: the last hour window's start.
+    let last_window_s = (server_ms(&mut s.conn()) / HOUR_MS - 1) * HOUR_MS / 1000;
+    assert!(
+        fetch.contains(&format!("ok.value {last_window_s}:5\n")),
+        "{fetch}"
+    );
     let values: u64 = fetch
         .lines()
-        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .map(|l| l.rsplit(':').next().unwrap().parse::<u64>().unwrap())
         .sum();
     assert_eq!(values, 11);
 
@@ -353,11 +358,15 @@ fn munin_plugin_protocol() {
     cmd(&["DEL", "ecl:{dyn}"]).query::<()>(&mut c).unwrap();
     let fetch = ok(plugin(&s, &config, "dyn", None));
     assert_eq!(fetch.lines().count(), 4, "{fetch}");
-    assert!(fetch.lines().all(|l| l.ends_with(".value 0")), "{fetch}");
+    assert!(fetch.lines().all(|l| l.ends_with(":0")), "{fetch}");
 
     // A multi-interval group through ecl_<group>_<interval>.
     let fetch = ok(plugin(&s, &config, "requests_1h", None));
-    assert_eq!(fetch, "error.value 0\nreq1.value 7\nreq2.value 0\n");
+    let t = last_window_s;
+    assert_eq!(
+        fetch,
+        format!("error.value {t}:0\nreq1.value {t}:7\nreq2.value {t}:0\n")
+    );
 
     // autoconf says no, with a reason, and still exits 0.
     let down = s.dir.join("down.yml");
@@ -624,8 +633,9 @@ fn munin_run_drives_the_plugin() {
     };
     let fetch = run(None, false);
     let field = ecl_cli::munin::field_name("GET /x");
-    assert!(fetch.contains(&format!("{field}.value 3\n")), "{fetch}");
-    assert!(fetch.contains("ok.value 2\n"), "{fetch}");
+    let t = (server_ms(&mut s.conn()) / HOUR_MS - 1) * HOUR_MS / 1000;
+    assert!(fetch.contains(&format!("{field}.value {t}:3\n")), "{fetch}");
+    assert!(fetch.contains(&format!("ok.value {t}:2\n")), "{fetch}");
     let config_out = run(Some("config"), false);
     assert!(
         config_out.contains(&format!("{field}.label GET /x\n")),
@@ -633,7 +643,7 @@ fn munin_run_drives_the_plugin() {
     );
     assert!(!config_out.contains(".value"), "{config_out}");
     let dirty = run(Some("config"), true);
-    assert!(dirty.contains(&format!("{field}.value 3\n")), "{dirty}");
+    assert!(dirty.contains(&format!("{field}.value {t}:3\n")), "{dirty}");
 }
 
 fn is_root() -> bool {

@@ -196,3 +196,36 @@ fn replica_rdb_and_aof_answer_every_range_as_the_master() {
     cmd(&["DEBUG", "LOADAOF"]).query::<()>(&mut m).unwrap();
     assert_eq!(range(&mut m), expected);
 }
+
+#[test]
+fn the_cli_prints_ranges_and_sums() {
+    let s = Server::start_without_config(&[]);
+    let mut c = s.conn();
+    setup(&mut c);
+    let url = format!("redis://127.0.0.1:{}/0", s.port);
+    let run = run_bin(
+        "ecl",
+        &[
+            "range", "--url", &url, "-g", "g", "-i", "1m", "--format", "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["windows"].as_array().unwrap().len(), 10, "{doc}");
+    let run = run_bin(
+        "ecl",
+        &["read", "--url", &url, "-g", "g", "-i", "1m", "--sum", "3m"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "a:6\nb:0\nx1:1\nx2:1\nx3:1\n");
+    let run = run_bin(
+        "ecl",
+        &[
+            "range", "--url", &url, "-g", "g", "--from", "9", "--to", "3",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
