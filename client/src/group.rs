@@ -158,6 +158,9 @@ pub struct GroupSnapshot {
 /// `(event, count)` pairs sorted by event ID.
 pub type Counts = Vec<(String, u64)>;
 
+/// A window as `ECL.RANGE` replies it: start, and raw `(event, count)`s.
+type RawWindow = (u64, Vec<(Vec<u8>, u64)>);
+
 /// A closed window of an interval (`ECL.RANGE`): its start and its counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
@@ -481,15 +484,12 @@ impl Group {
             count,
             false,
         );
-        let reply: Vec<(u64, Vec<(Vec<u8>, u64)>)> =
-            match self.client.pool.with(|c| command(name, args).query(c)) {
-                Ok(reply) => reply,
-                // A configured group nobody wrote yet has no window.
-                Err(e) if unknown_group(&e) && !matches!(self.kind, GroupKind::Noop(_)) => {
-                    Vec::new()
-                }
-                Err(e) => return Err(e.into()),
-            };
+        let reply: Vec<RawWindow> = match self.client.pool.with(|c| command(name, args).query(c)) {
+            Ok(reply) => reply,
+            // A configured group nobody wrote yet has no window.
+            Err(e) if unknown_group(&e) && !matches!(self.kind, GroupKind::Noop(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
         Ok(reply
             .into_iter()
             .map(|(start_ms, counts)| Window {
