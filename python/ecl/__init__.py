@@ -19,7 +19,7 @@ import atexit
 import json
 import os
 import weakref
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 try:
     from . import _ecl
@@ -166,6 +166,34 @@ class Group:
 
     def totals(self) -> Dict[str, int]:
         return self._fresh().totals()
+
+    def range(self, interval: Optional[str] = None, from_ms: int = 0, to_ms: Optional[int] = None,
+              count: Optional[int] = None) -> List[Tuple[int, Dict[str, int]]]:
+        """The kept closed windows whose start is in ``[from_ms, to_ms]``,
+        oldest first: ``[(start_ms, {event: count}), ...]``, every window
+        present (a quiet one with its declared events at 0)."""
+        to = (1 << 64) - 1 if to_ms is None else to_ms
+        return self._fresh().range(interval, from_ms, to, count)
+
+    def windows_since(self, cursor: Optional[int] = None, interval: Optional[str] = None
+                      ) -> Tuple[List[Tuple[int, Dict[str, int]]], Optional[int]]:
+        """The windows closed since ``cursor`` (the start of the last window
+        seen; ``None``: every kept one) and the cursor to pass next time:
+        polling with it sees each window once, however late."""
+        windows = self.range(interval, 0 if cursor is None else cursor + 1)
+        return windows, (windows[-1][0] if windows else cursor)
+
+    def sum(self, interval: Optional[str] = None, from_ms: int = 0, to_ms: Optional[int] = None
+            ) -> Dict[str, int]:
+        """The counts of the kept windows whose start is in ``[from_ms, to_ms]``, summed."""
+        to = (1 << 64) - 1 if to_ms is None else to_ms
+        return self._fresh().sum(interval, from_ms, to)
+
+    def top(self, k: int, interval: Optional[str] = None, at: Optional[int] = None,
+            current: bool = False) -> List[Tuple[str, int]]:
+        """The ``k`` highest counts of the last window (or the current one,
+        or the kept one containing ``at``), highest first."""
+        return self._fresh().top(k, interval, at, current)
 
     def info(self) -> dict:
         """``ECL.INFO``: the schema, window times, event numbers and tallies."""

@@ -325,6 +325,58 @@ impl PyGroup {
         read(py, || self.inner.current_counts(interval))
     }
 
+    /// The kept closed windows whose start is in `[from_ms, to_ms]`, oldest
+    /// first, at most `count`: a list of `(start_ms, {event: count})`.
+    #[pyo3(signature = (interval=None, from_ms=0, to_ms=u64::MAX, count=None))]
+    fn range<'py>(
+        &self,
+        py: Python<'py>,
+        interval: Option<&str>,
+        from_ms: u64,
+        to_ms: u64,
+        count: Option<usize>,
+    ) -> PyResult<Vec<(u64, Bound<'py, PyDict>)>> {
+        let windows = py
+            .detach(|| self.inner.range(interval, from_ms, to_ms, count))
+            .map_err(to_py)?;
+        windows
+            .into_iter()
+            .map(|w| Ok((w.start_ms, counts_dict(py, w.counts)?)))
+            .collect()
+    }
+
+    /// The counts of the kept windows whose start is in `[from_ms, to_ms]`, summed.
+    #[pyo3(signature = (interval=None, from_ms=0, to_ms=u64::MAX))]
+    fn sum<'py>(
+        &self,
+        py: Python<'py>,
+        interval: Option<&str>,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        read(py, || self.inner.sum(interval, from_ms, to_ms))
+    }
+
+    /// The `k` highest counts of a window, highest first: `(event, count)`
+    /// pairs. `at`: a time in a kept window; else `current` or the last.
+    #[pyo3(signature = (k, interval=None, at=None, current=false))]
+    fn top(
+        &self,
+        py: Python<'_>,
+        k: usize,
+        interval: Option<&str>,
+        at: Option<u64>,
+        current: bool,
+    ) -> PyResult<Vec<(String, u64)>> {
+        let window = match (at, current) {
+            (Some(t), _) => ecl_client::TopWindow::At(t),
+            (None, true) => ecl_client::TopWindow::Current,
+            (None, false) => ecl_client::TopWindow::Last,
+        };
+        py.detach(|| self.inner.top(interval, k, window))
+            .map_err(to_py)
+    }
+
     fn totals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         read(py, || self.inner.totals())
     }

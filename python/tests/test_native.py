@@ -95,3 +95,32 @@ def test_the_package_under_test_is_the_wheel_installed_without_rust():
     files = [str(f) for f in dist.files]
     assert any(f.startswith("ecl/_ecl") for f in files), files
     assert "ecl/py.typed" in files and "ecl/__init__.pyi" in files
+
+
+def test_history_ranges_top_and_a_window_cursor(server):
+    import time
+
+    conn = server.conn()
+    conn.execute_command("ECL.CREATE", "h", "AUTO_DECLARE", "HISTORY", "10m", "INTERVALS", "1m",
+                         "EVENTS", "a")
+    now_ms = int(conn.time()[0]) * 1000
+    if 60_000 - now_ms % 60_000 < 5_000:  # keep clear of the minute's end
+        time.sleep(6)
+        now_ms = int(conn.time()[0]) * 1000
+    this = now_ms // 60_000 * 60_000
+    for k in (1, 2, 3):
+        conn.execute_command("ECL.MLOG", "h", "AT", this - k * 60_000, "a", k, "x", 10 * k)
+    client = ecl.Client(url=f"redis://127.0.0.1:{server.port}/0")
+    h = client.group("h")
+    windows = h.range("1m")
+    assert [start for start, _ in windows] == [this - k * 60_000 for k in range(10, 0, -1)]
+    assert windows[-1][1] == {"a": 1, "x": 10}
+    assert windows[0][1] == {"a": 0}
+    seen, cursor = h.windows_since(None, "1m")
+    assert len(seen) == 10
+    again, cursor2 = h.windows_since(cursor, "1m")
+    assert again == [] and cursor2 == cursor
+    assert h.sum("1m", this - 3 * 60_000, this - 1) == {"a": 6, "x": 60}
+    assert h.top(1, "1m", at=this - 2 * 60_000) == [("x", 20)]
+    assert h.top(2, "1m") == [("x", 10), ("a", 1)]
+    assert h.info()["history_ms"] == 600_000
