@@ -38,10 +38,31 @@ impl GroupStore {
         let (first, end) = state.kept_range(at_ms);
         let from = first.max(from_ms.div_ceil(len));
         let to = end.min((to_ms / len).saturating_add(1));
+        // The events in ID order once, for every window.
+        let order = self.slots_by_id();
         (from..to)
             .take(count)
-            .map(|k| (k * len, self.counts_of(state.closed_view(k, at_ms))))
+            .map(|k| {
+                let window = state.closed_view(k, at_ms);
+                let counts = order
+                    .iter()
+                    .filter_map(|&(slot, id)| {
+                        let n = window.map_or(0, |w| if slot < w.len() { w.get(slot) } else { 0 });
+                        (slot < self.declared_count || n > 0).then_some((id, n))
+                    })
+                    .collect();
+                (k * len, counts)
+            })
             .collect()
+    }
+
+    /// Every event's slot and ID, sorted by ID.
+    fn slots_by_id(&self) -> Vec<(usize, &[u8])> {
+        let mut order: Vec<(usize, &[u8])> = (0..self.events.slot_count())
+            .filter_map(|s| Some((s, self.events.id(s as u32)?)))
+            .collect();
+        order.sort_unstable_by(|a, b| a.1.cmp(b.1));
+        order
     }
 
     /// The `k` highest counts of a window (ties by event ID), highest first.
@@ -115,16 +136,17 @@ impl GroupStore {
         at_ms: u64,
     ) -> Result<Vec<(&[u8], u64)>, EclError> {
         let state = &self.intervals[interval];
+        // Ranked below, so gathered in slot order (no sort of every event).
         let counts = match window {
-            TopWindow::Last => self.window_counts(interval, WindowKind::Last, at_ms),
-            TopWindow::Current => self.window_counts(interval, WindowKind::Current, at_ms),
+            TopWindow::Last => self.counts_unsorted(state.view(WindowKind::Last, at_ms)),
+            TopWindow::Current => self.counts_unsorted(state.view(WindowKind::Current, at_ms)),
             TopWindow::At(t) => {
                 let (first, now_k) = state.kept_range(at_ms);
                 let window_k = t / state.len_ms;
                 if window_k >= now_k {
-                    self.window_counts(interval, WindowKind::Current, at_ms)
+                    self.counts_unsorted(state.view(WindowKind::Current, at_ms))
                 } else if window_k >= first {
-                    self.closed_window_counts(interval, window_k, at_ms)
+                    self.counts_unsorted(state.closed_view(window_k, at_ms))
                 } else {
                     return Err(EclError::Syntax(format!(
                         "AT {t} is before the oldest window kept ({})",

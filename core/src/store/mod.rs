@@ -530,6 +530,13 @@ impl GroupStore {
     /// Every declared event (zeros included) and every other event with a
     /// non-zero count in `window`, sorted by ID.
     pub(super) fn counts_of(&self, window: Option<&SlotCounts>) -> Vec<(&[u8], u64)> {
+        let mut out = self.counts_unsorted(window);
+        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        out
+    }
+
+    /// [`counts_of`](Self::counts_of) in slot order.
+    pub(super) fn counts_unsorted(&self, window: Option<&SlotCounts>) -> Vec<(&[u8], u64)> {
         let count_of = |s: usize| window.map_or(0, |v| if s < v.len() { v.get(s) } else { 0 });
         let mut out: Vec<(&[u8], u64)> = Vec::with_capacity(self.declared_count);
         for slot in 0..self.events.slot_count() {
@@ -541,7 +548,6 @@ impl GroupStore {
                 out.push((id, count));
             }
         }
-        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
         out
     }
 
