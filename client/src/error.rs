@@ -47,6 +47,17 @@ pub(crate) fn unreachable(e: &redis::RedisError) -> bool {
 }
 
 impl ClientError {
+    /// The server refused the command itself (no permission, or a module
+    /// without it): another command may do.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            ClientError::Redis(e) => {
+                e.code() == Some("NOPERM") || e.to_string().contains("unknown command")
+            }
+            _ => false,
+        }
+    }
+
     /// Redis could not be reached or did not answer in time (a connection
     /// problem, not a refusal).
     pub fn is_unreachable(&self) -> bool {
