@@ -17,6 +17,8 @@ fn shape() -> GroupShape {
         declared: vec![b"a".to_vec(), b"b".to_vec()],
         auto_declare: true,
         max_events: 2,
+        // Closed windows kept: 10 of 1 s, 2 of 5 s.
+        history_ms: 10_000,
     }
 }
 
@@ -27,6 +29,12 @@ fn same_reads(a: &GroupStore, b: &GroupStore, now: u64) {
         }
     }
     assert_eq!(a.totals(now), b.totals(now));
+    for i in 0..a.intervals().len() {
+        assert_eq!(
+            a.range(i, 0, u64::MAX, usize::MAX, now),
+            b.range(i, 0, u64::MAX, usize::MAX, now)
+        );
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
