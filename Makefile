@@ -40,6 +40,14 @@ tools:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends munin-node >/dev/null 2>&1 || \
 		{ $$SUDO apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends munin-node >/dev/null 2>&1; } || \
 		echo "munin-run not available here: the munin-run checks will be skipped"; }
+	@for tool in tmux:tmux chromium:chromium; do \
+		cmd=$${tool%%:*}; pkg=$${tool##*:}; \
+		command -v $$cmd >/dev/null 2>&1 || { \
+			SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$pkg >/dev/null 2>&1 || \
+			{ $$SUDO apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$pkg >/dev/null 2>&1; } || \
+			echo "$$cmd not available here: the tests that need it will be skipped"; }; \
+	done
 	@if [ ! -x $(TOOLS)/promtool ] && ! command -v promtool >/dev/null 2>&1; then \
 		cd $(TOOLS) && rm -rf promtool-deb && mkdir promtool-deb && cd promtool-deb && \
 		{ apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get download prometheus >/dev/null 2>&1; }; } && \

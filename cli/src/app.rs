@@ -74,6 +74,39 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// A live full-screen view of a group: per event the current window's
+    /// count, the last window's, the rate per second and a sparkline of the
+    /// kept windows (q quits, s sorts, g next group, i next interval).
+    Top {
+        #[command(flatten)]
+        common: Common,
+        /// The group (default: the first).
+        #[arg(short, long)]
+        group: Option<String>,
+        /// The interval (default: the group's first).
+        #[arg(short, long)]
+        interval: Option<String>,
+        /// Seconds between refreshes.
+        #[arg(long, default_value_t = 1.0)]
+        every: f64,
+        /// Print one frame as text and exit (for scripts).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Serve a live web page of every group at / (charts of the kept
+    /// windows, the last window's table), its JSON API (/api/groups,
+    /// /api/range) and /metrics as `ecl exporter` does.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (127.0.0.1 by default: put a reverse proxy
+        /// in front to publish it).
+        #[arg(long, default_value = "127.0.0.1:9717")]
+        listen: String,
+        /// Seconds a request may wait for Redis.
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
+    },
     /// Print the kept closed windows of an interval, oldest first: a
     /// `# start_ms` line per window, then its `event:count` lines.
     Range {
@@ -249,6 +282,26 @@ pub fn run(argv: Vec<String>) -> ! {
                 .map_err(|e| CliError::Usage(format!("--sum: {e}")))
                 .and_then(|ms| read_sum(&c, &group, interval.as_deref(), ms, format)),
             None => read(&c, &group, interval.as_deref(), windows.windows(), format),
+        }),
+        Command::Top {
+            common,
+            group,
+            interval,
+            every,
+            once,
+        } => seconds(every).and_then(|every| {
+            common
+                .load()
+                .and_then(|c| crate::top::run(&c, group, interval, every, once))
+        }),
+        Command::Serve {
+            common,
+            listen,
+            timeout,
+        } => seconds(timeout).and_then(|deadline| {
+            common
+                .load()
+                .and_then(|c| crate::serve::serve(&c, &listen, deadline, true))
         }),
         Command::Range {
             common,

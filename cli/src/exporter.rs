@@ -9,16 +9,14 @@
 //! counted in `ecl_scrape_errors_total{group}` and logged with the server's
 //! words, and the other groups are exported as usual.
 
-use crate::http::{self, Response};
 use crate::CliError;
 use ecl_client::{Config, EclClient, GroupSnapshot};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-const LANDING: &str = "<html><head><title>ECL exporter</title></head><body>\
+pub(crate) const LANDING: &str = "<html><head><title>ECL exporter</title></head><body>\
 <h1>ECL exporter</h1><p>Event counts of ECL groups, for Prometheus.</p>\
 <p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
 
@@ -100,7 +98,7 @@ fn finish(out: &mut String, up: u8, errors: &ScrapeErrors) {
 }
 
 /// The body when the scrape's deadline passed before Redis answered.
-fn timed_out(deadline: Duration, errors: &ScrapeErrors) -> String {
+pub(crate) fn timed_out(deadline: Duration, errors: &ScrapeErrors) -> String {
     eprintln!("ecl exporter: Redis did not answer within the scrape deadline ({deadline:?})");
     let mut out = String::new();
     finish(&mut out, 0, errors);
@@ -149,56 +147,10 @@ fn samples(snapshots: &[(String, GroupSnapshot)]) -> String {
     )
 }
 
-/// Reads Redis for one scrape in a thread of its own and waits for it at
-/// most `deadline`; a read that takes longer ends on the client's own
-/// response timeout, in the background.
-fn scrape(shared: &Arc<Shared>) -> String {
-    let (tx, rx) = mpsc::channel();
-    let worker = shared.clone();
-    let spawned = std::thread::Builder::new()
-        .name("ecl-scrape".into())
-        .spawn(move || {
-            let _ = tx.send(render(&worker.client, &worker.config, &worker.errors));
-        });
-    if spawned.is_err() {
-        return timed_out(Duration::ZERO, &shared.errors);
-    }
-    rx.recv_timeout(shared.deadline)
-        .unwrap_or_else(|_| timed_out(shared.deadline, &shared.errors))
-}
-
-/// What every request thread shares.
-struct Shared {
-    client: EclClient,
-    config: Config,
-    errors: ScrapeErrors,
-    deadline: Duration,
-}
-
-/// Serves `/metrics` and a landing page at `/` until killed.
+/// Serves `/metrics` and a landing page at `/` until killed (`ecl serve`
+/// adds the page and its API).
 pub fn serve(config: &Config, listen: &str, deadline: Duration) -> Result<String, CliError> {
-    let listener = http::bind(listen).map_err(CliError::Usage)?;
-    // Redis replies never take longer than a scrape may.
-    let mut config = config.clone();
-    config.redis.timeout = Some(config.redis.response_timeout().min(deadline));
-    config.redis.connect_timeout = Some(config.redis.connect_timeout().min(deadline));
-    let shared = Arc::new(Shared {
-        client: EclClient::from_config(&config)?,
-        config,
-        errors: ScrapeErrors::default(),
-        deadline,
-    });
-    eprintln!("ecl exporter: serving http://{listen}/metrics");
-    http::serve(listener, move |request| match request.path {
-        "/metrics" => Response::new(
-            200,
-            "text/plain; version=0.0.4; charset=utf-8",
-            scrape(&shared),
-        ),
-        "/" => Response::new(200, "text/html; charset=utf-8", LANDING),
-        _ => Response::new(404, "text/plain; charset=utf-8", "not found\n"),
-    });
-    Ok(String::new())
+    crate::serve::serve(config, listen, deadline, false)
 }
 
 #[cfg(test)]

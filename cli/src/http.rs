@@ -204,7 +204,8 @@ fn write_response(
     head_only: bool,
 ) -> std::io::Result<()> {
     let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n\
+         Content-Security-Policy: default-src 'self'; img-src 'self' data:; frame-ancestors 'none'\r\nReferrer-Policy: no-referrer\r\n\r\n",
         response.status,
         reason(response.status),
         response.content_type,

@@ -6,7 +6,9 @@ pub mod exporter;
 pub mod http;
 pub mod munin;
 pub mod seed_tools;
+pub mod serve;
 pub mod stderr_log;
+pub mod top;
 
 use ecl_client::{ClientError, Config, Counts, EclClient};
 use ecl_core::command::resolve_interval;
