@@ -3,6 +3,7 @@
 //! arguments, error texts, and the windowed counter store with its encoding.
 //! Nothing here talks to Redis; time is always passed in.
 
+pub mod bytes;
 pub mod cluster;
 pub mod command;
 pub mod config;

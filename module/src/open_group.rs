@@ -34,7 +34,7 @@ pub(crate) fn resolve_now(ctx: &Context, requested: Option<u64>) -> Result<u64, 
 
 /// A store under the key of another group (after a `RENAME`) is refused.
 pub(crate) fn check_owner(store: &GroupStore, group: &GroupRef<'_>) -> Result<(), RedisError> {
-    if store.name().as_bytes() == group.name {
+    if ecl_core::bytes::same(store.name().as_bytes(), group.name) {
         Ok(())
     } else {
         Err(err(EclError::ForeignGroup {

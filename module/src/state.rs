@@ -138,7 +138,7 @@ impl ModuleState {
     pub fn declared(&self, name: &[u8]) -> Option<&GroupEntry> {
         let last = self.last_found.load(Ordering::Relaxed);
         if let Some(entry) = self.groups.get(last) {
-            if entry.config.name.as_bytes() == name {
+            if ecl_core::bytes::same(entry.config.name.as_bytes(), name) {
                 return Some(entry);
             }
         }

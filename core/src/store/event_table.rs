@@ -3,10 +3,11 @@
 //! Counts live in plain vectors indexed by slot, so rotating a window is a
 //! vector swap and a memset. The hash table stores only the slot (4 bytes);
 //! the ID itself is stored once, in `ids` (short IDs in place, see
-//! [`StoredId`]).
+//! [`StoredId`]). The index is [`SlotIndex`].
 
 use super::chunked::ChunkedVec;
-use hashbrown::HashTable;
+use super::slot_index::SlotIndex;
+use crate::bytes;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
@@ -16,7 +17,7 @@ const MAX_REHASH_IN_ONE_STEP: usize = 50_000;
 pub(crate) struct EventTable {
     /// `None` marks a free slot, listed in `free`.
     ids: ChunkedVec<Option<StoredId>>,
-    index: HashTable<u32>,
+    index: SlotIndex,
     /// While the index grows: the full old index, whose slots are copied
     /// into the new one a few per insert (see [`Growth`]).
     growth: Option<Growth>,
@@ -31,7 +32,7 @@ pub(crate) struct EventTable {
 /// of the old one; lookups try the new table, then the old. The copy is
 /// done long before the new table fills.
 struct Growth {
-    old: HashTable<u32>,
+    old: SlotIndex,
     /// Slots below this are in the new table.
     next_slot: u32,
     /// Slots at or above this were inserted after the growth began.
@@ -85,22 +86,32 @@ impl std::ops::Deref for StoredId {
     }
 }
 
+/// Whether `slot` holds `id`.
+#[inline(always)]
+fn holds(ids: &ChunkedVec<Option<StoredId>>, slot: u32, id: &[u8]) -> bool {
+    match ids.get(slot as usize) {
+        Some(Some(stored)) => bytes::same(stored, id),
+        _ => false,
+    }
+}
+
 /// How IDs are hashed.
 enum IdHasher {
     /// SipHash with a random key. A group that auto-declares events adds
     /// IDs chosen by clients, so its table must resist hash flooding.
     Keyed(RandomState),
-    /// hashbrown's default (foldhash, randomly seeded), several times
-    /// cheaper on short IDs. Safe where only declared events are added: a
-    /// client's unknown ID is looked up and missed, never inserted.
-    Fast(hashbrown::DefaultHashBuilder),
+    /// [`bytes::seeded_hash`] with a random seed, several times cheaper on
+    /// short IDs. Safe where only declared events are added: a client's
+    /// unknown ID is looked up and missed, never inserted.
+    Fast(u64),
 }
 
 impl IdHasher {
+    #[inline(always)]
     fn hash_one(&self, id: &[u8]) -> u64 {
         match self {
             IdHasher::Keyed(state) => state.hash_one(id),
-            IdHasher::Fast(state) => state.hash_one(id),
+            IdHasher::Fast(seed) => bytes::seeded_hash(*seed, id),
         }
     }
 }
@@ -111,29 +122,42 @@ impl EventTable {
     pub fn new(clients_add_ids: bool) -> Self {
         EventTable {
             ids: ChunkedVec::new(),
-            index: HashTable::new(),
+            index: SlotIndex::new(),
             growth: None,
             hasher: if clients_add_ids {
                 IdHasher::Keyed(RandomState::new())
             } else {
-                IdHasher::Fast(Default::default())
+                IdHasher::Fast(RandomState::new().hash_one(0u8))
             },
             free: Vec::new(),
         }
     }
 
+    #[inline(always)]
     fn hash(&self, id: &[u8]) -> u64 {
         self.hasher.hash_one(id)
     }
 
+    #[inline]
     pub fn find(&self, id: &[u8]) -> Option<u32> {
         let ids = &self.ids;
         let hash = self.hash(id);
-        let is_id = |&slot: &u32| ids[slot as usize].as_deref() == Some(id);
-        self.index
-            .find(hash, is_id)
-            .or_else(|| self.growth.as_ref()?.old.find(hash, is_id))
-            .copied()
+        match self.index.find(hash, |slot| holds(ids, slot, id)) {
+            Some(slot) => Some(slot),
+            None if self.growth.is_some() => self.find_in_old_index(hash, id),
+            None => None,
+        }
+    }
+
+    /// While the index grows: the ID in the old index.
+    #[cold]
+    #[inline(never)]
+    fn find_in_old_index(&self, hash: u64, id: &[u8]) -> Option<u32> {
+        let ids = &self.ids;
+        self.growth
+            .as_ref()?
+            .old
+            .find(hash, |slot| holds(ids, slot, id))
     }
 
     /// Hash of the ID in a slot in use. A slot out of use (never indexed)
@@ -149,7 +173,7 @@ impl EventTable {
             if self.index.capacity() < 1024 {
                 return; // small: let the table grow in one go
             }
-            let new = HashTable::with_capacity(self.index.capacity() * 2);
+            let new = SlotIndex::with_capacity(self.index.capacity() * 2);
             self.growth = Some(Growth {
                 old: std::mem::replace(&mut self.index, new),
                 next_slot: 0,
@@ -168,9 +192,9 @@ impl EventTable {
         for slot in growth.next_slot..stop {
             if let Some(id) = ids.get(slot as usize).and_then(|id| id.as_deref()) {
                 let hash = hasher.hash_one(id);
-                if growth.old.find(hash, |&s| s == slot).is_some() {
+                if growth.old.contains(hash, slot) {
                     self.index
-                        .insert_unique(hash, slot, |&s| Self::slot_hash(ids, hasher, s));
+                        .insert(hash, slot, |s| Self::slot_hash(ids, hasher, s));
                 }
             }
         }
@@ -195,7 +219,7 @@ impl EventTable {
             }
         };
         let (ids, hasher) = (&self.ids, &self.hasher);
-        self.index.insert_unique(hasher.hash_one(id), slot, |&s| {
+        self.index.insert(hasher.hash_one(id), slot, |s| {
             Self::slot_hash(ids, hasher, s)
         });
         slot
@@ -206,13 +230,11 @@ impl EventTable {
             return;
         };
         let hash = self.hash(&id);
-        if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
-            entry.remove();
-        }
+        let (ids, hasher) = (&self.ids, &self.hasher);
+        let hash_of = |s| Self::slot_hash(ids, hasher, s);
+        self.index.remove(hash, slot, hash_of);
         if let Some(growth) = &mut self.growth {
-            if let Ok(entry) = growth.old.find_entry(hash, |&s| s == slot) {
-                entry.remove();
-            }
+            growth.old.remove(hash, slot, hash_of);
         }
         self.free.push(slot);
     }
@@ -272,7 +294,7 @@ impl EventTable {
             {
                 let (ids, hasher) = (&self.ids, &self.hasher);
                 self.index
-                    .shrink_to_fit(|&s| Self::slot_hash(ids, hasher, s));
+                    .shrink_to_fit(|s| Self::slot_hash(ids, hasher, s));
             }
             _ => {}
         }
@@ -289,11 +311,8 @@ impl EventTable {
             .sum();
         heap_ids
             + self.ids.heap_bytes()
-            + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
-            + self
-                .growth
-                .as_ref()
-                .map_or(0, |g| g.old.capacity() * (std::mem::size_of::<u32>() + 1))
+            + self.index.heap_bytes()
+            + self.growth.as_ref().map_or(0, |g| g.old.heap_bytes())
             + self.free.capacity() * 4
     }
 }

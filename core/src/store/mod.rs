@@ -21,6 +21,7 @@ mod history;
 mod producers;
 mod rebuild;
 mod slot_counts;
+mod slot_index;
 mod sweep;
 mod types;
 mod windows;

@@ -1,0 +1,122 @@
+//! Byte strings on the hot path: equality for the short names it compares
+//! (group names, event IDs), a few word compares inline where `==` on
+//! slices calls `memcmp` through the dynamic linker (≈ 20 instructions a
+//! call, three calls an `ECL.LOG`); and a seeded hash of short IDs in a
+//! handful of instructions.
+
+/// Whether `a` and `b` hold the same bytes.
+#[inline(always)]
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        // Two overlapping words cover every byte once or twice.
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        1..=3 => up_to_3(a) == up_to_3(b),
+        0 => true,
+        _ => a == b,
+    }
+}
+
+/// A fast seeded hash, for tables only the config's IDs go into (it is
+/// not meant to resist chosen IDs: a table clients add to uses SipHash).
+/// Short IDs, the usual case, cost two multiplications.
+#[inline]
+pub fn seeded_hash(seed: u64, s: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let n = s.len();
+    let (mut lo, mut hi) = match n {
+        8..=16 => (word::<8>(s, 0), word::<8>(s, n - 8)),
+        4..=7 => (word::<4>(s, 0), word::<4>(s, n - 4)),
+        1..=3 => (up_to_3(s), 0),
+        0 => (0, 0),
+        _ => {
+            let mut acc = seed;
+            let mut at = 0;
+            while at + 16 < n {
+                acc = fold(acc ^ word::<8>(s, at), word::<8>(s, at + 8) ^ K);
+                at += 16;
+            }
+            (acc ^ word::<8>(s, n - 16), word::<8>(s, n - 8))
+        }
+    };
+    // The length goes into the top byte, above the short cases' bytes.
+    lo ^= seed;
+    hi ^= K ^ (n as u64) << 56;
+    fold(fold(lo, hi), K ^ seed)
+}
+
+/// The bytes of a string of 1 to 3 bytes (first, middle, last: each at
+/// least once), as a number.
+#[inline(always)]
+fn up_to_3(s: &[u8]) -> u64 {
+    let n = s.len();
+    u64::from(s[0]) | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1]) << 16
+}
+
+/// The high and low halves of a full multiplication, xored.
+#[inline]
+fn fold(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ (product >> 64) as u64
+}
+
+/// `N` bytes of `s` from `at` (the caller keeps `at + N <= s.len()`), as a
+/// little-endian number.
+#[inline]
+fn word<const N: usize>(s: &[u8], at: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes[..N].copy_from_slice(&s[at..at + N]);
+    u64::from_le_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agrees_with_slice_equality_at_every_length_and_difference() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(37)).collect();
+            assert!(same(&a, &a.clone()), "{n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x40;
+                assert!(!same(&a, &b), "{n} differing at {at}");
+            }
+            let seeds = [0, 1, u64::MAX];
+            let hashes: std::collections::HashSet<u64> =
+                seeds.iter().map(|&k| seeded_hash(k, &a)).collect();
+            assert_eq!(hashes.len(), seeds.len(), "the seed changes the hash ({n})");
+            let mut longer = a.clone();
+            longer.push(0);
+            assert!(!same(&a, &longer) && !same(&longer, &a), "{n}");
+        }
+    }
+}
+
+#[test]
+fn seeded_hash_tells_near_ids_apart() {
+    let ids: Vec<Vec<u8>> = (0..20_000u32)
+        .flat_map(|i| {
+            [
+                format!("e{i}").into_bytes(),
+                format!("event-with-a-longer-name-{i}").into_bytes(),
+            ]
+        })
+        .collect();
+    let hashes: std::collections::HashSet<u64> = ids.iter().map(|id| seeded_hash(7, id)).collect();
+    assert_eq!(hashes.len(), ids.len(), "no two IDs share a hash");
+    // The top byte (an index's tag) and the low bits (its home) both spread.
+    let tags: std::collections::HashSet<u64> = hashes.iter().map(|h| h >> 56).collect();
+    let homes: std::collections::HashSet<u64> = hashes.iter().map(|h| h & 0xfff).collect();
+    assert!(
+        tags.len() == 256 && homes.len() > 4000,
+        "{} tags, {} homes",
+        tags.len(),
+        homes.len()
+    );
+}
