@@ -221,7 +221,19 @@ impl GroupStore {
     /// nothing per event, except after a clock step, when every
     /// auto-declared event's expiry is derived again. Returns whether any
     /// window moved.
+    #[inline]
     fn move_to(&mut self, times: &ActTimes) -> bool {
+        // Nearly always: nothing moves (one compare per interval).
+        if self.intervals.iter().all(|i| i.stays_at(times)) {
+            return false;
+        }
+        self.move_windows(times)
+    }
+
+    /// The rare part of [`move_to`](Self::move_to), kept out of line so the
+    /// common check stays small enough to inline.
+    #[inline(never)]
+    fn move_windows(&mut self, times: &ActTimes) -> bool {
         let mut moved = false;
         for interval in &mut self.intervals {
             moved |= interval.move_to(times);

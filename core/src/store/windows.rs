@@ -58,6 +58,9 @@ pub struct IntervalState {
     /// `cur_window * len_ms`, kept so the hot path compares instead of
     /// dividing.
     cur_start: u64,
+    /// `cur_start + len_ms`: before it, the windows do not move (one
+    /// compare on the hot path).
+    cur_end: u64,
     pub(crate) cur: SlotCounts,
     pub(crate) last: SlotCounts,
     /// Closed windows kept, `last` included (at least 1).
@@ -73,6 +76,7 @@ impl IntervalState {
             len_ms,
             cur_window: 0,
             cur_start: 0,
+            cur_end: 0,
             cur: SlotCounts::zeros(slots),
             last: SlotCounts::zeros(slots),
             kept: kept.max(1),
@@ -100,6 +104,7 @@ impl IntervalState {
     pub(crate) fn set_window(&mut self, k: u64) {
         self.cur_window = k;
         self.cur_start = k.saturating_mul(self.len_ms);
+        self.cur_end = self.cur_start.saturating_add(self.len_ms);
     }
 
     /// The window the interval stands at once the group is moved to `times`:
@@ -114,9 +119,16 @@ impl IntervalState {
         }
     }
 
+    /// Whether the windows stay where they are at `times`: no clock step,
+    /// and `now` still in the current window.
+    #[inline]
+    pub(crate) fn stays_at(&self, times: &ActTimes) -> bool {
+        !times.clock_step && times.now < self.cur_end
+    }
+
     /// Start of the current window once the group is moved to `times`.
     pub(crate) fn start_after(&self, times: &ActTimes) -> u64 {
-        if !times.clock_step && times.now < self.cur_start.saturating_add(self.len_ms) {
+        if self.stays_at(times) {
             return self.cur_start; // still in the current window: no division
         }
         self.window_after(times) * self.len_ms
@@ -133,7 +145,7 @@ impl IntervalState {
     /// wrong clock. Returns whether the window moved.
     #[inline]
     pub(crate) fn move_to(&mut self, times: &ActTimes) -> bool {
-        if !times.clock_step && times.now < self.cur_start.saturating_add(self.len_ms) {
+        if self.stays_at(times) {
             return false;
         }
         let k = self.window_after(times);
