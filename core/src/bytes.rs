@@ -49,12 +49,15 @@ pub fn seeded_hash(seed: u64, s: &[u8]) -> u64 {
     fold(fold(lo, hi), K ^ seed)
 }
 
-/// The bytes of a string of 1 to 3 bytes (first, middle, last: each at
-/// least once), as a number.
+/// The bytes of a string of 1 to 3 bytes as a number (0 for others).
 #[inline(always)]
 fn up_to_3(s: &[u8]) -> u64 {
-    let n = s.len();
-    u64::from(s[0]) | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1]) << 16
+    match *s {
+        [a] => u64::from(a),
+        [a, b] => u64::from(a) | u64::from(b) << 8,
+        [a, b, c] => u64::from(a) | u64::from(b) << 8 | u64::from(c) << 16,
+        _ => 0,
+    }
 }
 
 /// The high and low halves of a full multiplication, xored.

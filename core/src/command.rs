@@ -115,6 +115,7 @@ fn options<'a>(
 }
 
 /// `ECL.LOG group event [count] [AT unix_ms]`; `args` start after the group.
+#[inline]
 pub fn parse_log<'a>(args: &[&'a [u8]]) -> Result<LogOne<'a>, EclError> {
     let (event, rest) = match args {
         [] => return Err(EclError::WrongArity("ecl.log")),

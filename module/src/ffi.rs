@@ -30,6 +30,33 @@ pub unsafe fn bytes_of<'a>(string: *const raw::RedisModuleString) -> &'a [u8] {
     }
 }
 
+/// Borrows the bytes of `argv[i]` into `out[i]` for every `i <
+/// out.len()`: a command's arguments, with the API pointer read once.
+/// Where the API is missing the slots stay as they are.
+///
+/// # Safety
+/// `argv` must hold at least `out.len()` valid strings that outlive the
+/// slices put into `out`.
+#[inline]
+pub unsafe fn borrow_args(argv: *const *mut raw::RedisModuleString, out: &mut [&[u8]]) {
+    // SAFETY: reading an API pointer Redis set at load (or None).
+    let Some(ptr_len) = (unsafe { raw::RedisModule_StringPtrLen }) else {
+        return;
+    };
+    for (i, slot) in out.iter_mut().enumerate() {
+        let mut len = 0usize;
+        // SAFETY: `i < out.len()`, so `argv[i]` is a valid string that
+        // outlives the slice (the caller's contract); Redis returns a pointer to its
+        // `len` bytes, owned by the string.
+        unsafe {
+            let ptr = ptr_len(*argv.add(i), &mut len);
+            if !ptr.is_null() {
+                *slot = std::slice::from_raw_parts(ptr.cast::<u8>(), len);
+            }
+        }
+    }
+}
+
 /// A Redis string holding exactly `bytes`, NUL bytes included (the
 /// `redis-module` constructor goes through a C string and panics on NUL).
 /// Freed with `ctx`'s automatic memory, or when dropped.

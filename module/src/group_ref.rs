@@ -21,6 +21,7 @@ pub struct GroupRef<'a> {
 }
 
 impl<'a> GroupRef<'a> {
+    #[inline]
     pub fn new(ctx: &Context, name: &'a [u8]) -> GroupRef<'a> {
         match state().declared(name) {
             Some(entry) => GroupRef {

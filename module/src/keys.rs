@@ -14,6 +14,7 @@ pub fn signal_modified(ctx: &Context, key: &RedisString) {
 
 /// After a write that changed the group: signal, notify `event`, and keep
 /// the group index's due time right.
+#[inline]
 pub fn written(ctx: &Context, key: &RedisString, event: &CStr, group: &[u8], store: &GroupStore) {
     signal_modified(ctx, key);
     ffi::notify_module_event(ctx, event, key);
@@ -21,6 +22,7 @@ pub fn written(ctx: &Context, key: &RedisString, event: &CStr, group: &[u8], sto
 }
 
 /// Tells the timer when the group next has work, if that changed.
+#[inline]
 pub fn note_work(ctx: &Context, group: &[u8], store: &GroupStore) {
     let due = store.next_timer_work_ms();
     if due.is_none() {

@@ -33,6 +33,7 @@ pub(crate) fn resolve_now(ctx: &Context, requested: Option<u64>) -> Result<u64, 
 }
 
 /// A store under the key of another group (after a `RENAME`) is refused.
+#[inline]
 pub(crate) fn check_owner(store: &GroupStore, group: &GroupRef<'_>) -> Result<(), RedisError> {
     if ecl_core::bytes::same(store.name().as_bytes(), group.name) {
         Ok(())
@@ -66,6 +67,7 @@ pub struct OpenGroup<'a> {
 }
 
 impl<'a> OpenGroup<'a> {
+    #[inline]
     pub fn open(ctx: &Context, name: &'a [u8]) -> OpenGroup<'a> {
         let group = GroupRef::new(ctx, name);
         let key = WritableKey::open(ctx, group.key());
@@ -75,6 +77,7 @@ impl<'a> OpenGroup<'a> {
     /// The group's store, `None` when the key is empty; `WRONGTYPE` for a
     /// key of another type, an error for another group's data.
     #[allow(clippy::mut_from_ref)]
+    #[inline]
     pub fn store(&self) -> Result<Option<&mut GroupStore>, RedisError> {
         let store = self.key.store().map_err(|_| err(EclError::WrongType))?;
         if let Some(store) = &store {
@@ -174,6 +177,7 @@ impl<'a> OpenGroup<'a> {
 
     /// After a write that changed the store in place: signal, notify
     /// `event`, and keep the index's due time right.
+    #[inline]
     pub fn written(&self, ctx: &Context, event: &CStr, store: &GroupStore) {
         keys::written(ctx, self.group.key(), event, self.group.name, store);
     }

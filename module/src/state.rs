@@ -39,6 +39,7 @@ pub struct GroupEntry {
 
 impl GroupEntry {
     /// Whether the config's declaration was applied in `db` already.
+    #[inline]
     pub fn declared_in(&self, db: i32) -> bool {
         match u32::try_from(db) {
             Ok(bit) if bit < 64 => self.declared_in.load(Ordering::Relaxed) & (1 << bit) != 0,
@@ -135,6 +136,7 @@ impl ModuleState {
     }
 
     /// The config's entry for a group, if the config declares it.
+    #[inline]
     pub fn declared(&self, name: &[u8]) -> Option<&GroupEntry> {
         let last = self.last_found.load(Ordering::Relaxed);
         if let Some(entry) = self.groups.get(last) {
