@@ -53,7 +53,13 @@ impl SlotIndex {
 
     /// An empty index that takes `items` slots without growing.
     pub fn with_capacity(items: usize) -> Self {
-        let entries = (items.saturating_mul(4) / 3 + 1).next_power_of_two().max(8);
+        // At most three quarters in use: `capacity()` is then `items` or more
+        // (and twice `items` entries exactly double the table).
+        let entries = items
+            .saturating_mul(4)
+            .div_ceil(3)
+            .next_power_of_two()
+            .max(8);
         SlotIndex {
             entries: vec![0; entries].into_boxed_slice(),
             len: 0,
@@ -236,5 +242,18 @@ mod tests {
         }
         assert_eq!(index.heap_bytes() / 4, entries, "sized for 1000: no growth");
         assert!(index.len() * 4 <= entries * 3);
+        let doubled = SlotIndex::with_capacity(index.capacity() * 2);
+        assert_eq!(
+            doubled.heap_bytes(),
+            2 * index.heap_bytes(),
+            "growing doubles"
+        );
+        for items in [0, 1, 5, 6, 7, 100, 767, 768, 769] {
+            let index = SlotIndex::with_capacity(items);
+            assert!(
+                index.capacity() >= items && index.capacity() < 2 * items.max(6),
+                "{items}"
+            );
+        }
     }
 }
