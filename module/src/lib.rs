@@ -2,6 +2,8 @@
 //! group, and an in-server timer that rotates the windows. All counting logic
 //! lives in `ecl_core`; this crate adapts it to the Redis module API.
 
+#[cfg(not(test))]
+mod allocator;
 mod clock;
 mod cluster;
 mod command_table;
@@ -31,9 +33,9 @@ use std::path::Path;
 // Redis's allocator in the server; the system one in `cargo test`, where
 // Redis is absent (the Redis allocator would abort the test binary).
 #[cfg(not(test))]
-type Allocator = redis_module::alloc::RedisAlloc;
+type Allocator = allocator::ServerAlloc;
 #[cfg(not(test))]
-const ALLOCATOR: Allocator = redis_module::alloc::RedisAlloc;
+const ALLOCATOR: Allocator = allocator::ServerAlloc;
 #[cfg(test)]
 type Allocator = std::alloc::System;
 #[cfg(test)]
