@@ -169,11 +169,12 @@ impl EventTable {
     /// Before an insert: starts a growth when the index is full, and copies
     /// the next slots of a growth under way.
     fn grow_a_step(&mut self) {
-        if self.growth.is_none() && self.index.len() == self.index.capacity() {
+        if self.growth.is_none() && self.index.is_full() {
             if self.index.capacity() < 1024 {
                 return; // small: let the table grow in one go
             }
-            let new = SlotIndex::with_capacity(self.index.capacity() * 2);
+            // Twice the live entries: the tombstones stay behind.
+            let new = SlotIndex::with_capacity(self.index.len() * 2);
             self.growth = Some(Growth {
                 old: std::mem::replace(&mut self.index, new),
                 next_slot: 0,
@@ -230,11 +231,9 @@ impl EventTable {
             return;
         };
         let hash = self.hash(&id);
-        let (ids, hasher) = (&self.ids, &self.hasher);
-        let hash_of = |s| Self::slot_hash(ids, hasher, s);
-        self.index.remove(hash, slot, hash_of);
+        self.index.remove(hash, slot);
         if let Some(growth) = &mut self.growth {
-            growth.old.remove(hash, slot, hash_of);
+            growth.old.remove(hash, slot);
         }
         self.free.push(slot);
     }
@@ -286,15 +285,24 @@ impl EventTable {
         match part {
             0 => self.ids.shrink_if_loose(),
             1 => self.free.shrink_to_fit(),
-            // Shrinking the index rehashes every live entry: only worth it
-            // (and only cheap enough for one step) when few are left.
+            // A smaller index made from the slots' IDs: rehashing every live
+            // entry, and looking at every slot, is only cheap enough for one
+            // step when few are left (a scan of the old index would look at
+            // each of its entries, millions after a mass expiry).
             2 if self.growth.is_none()
                 && self.index.capacity() > 4 * self.index.len() + 64
-                && self.index.len() <= MAX_REHASH_IN_ONE_STEP =>
+                && self.ids.len() <= MAX_REHASH_IN_ONE_STEP =>
             {
                 let (ids, hasher) = (&self.ids, &self.hasher);
-                self.index
-                    .shrink_to_fit(|s| Self::slot_hash(ids, hasher, s));
+                let mut index = SlotIndex::with_capacity(self.index.len());
+                for (slot, id) in ids.iter().enumerate() {
+                    if let Some(id) = id.as_deref() {
+                        index.insert(hasher.hash_one(id), slot as u32, |s| {
+                            Self::slot_hash(ids, hasher, s)
+                        });
+                    }
+                }
+                self.index = index;
             }
             _ => {}
         }

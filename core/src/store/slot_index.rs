@@ -5,9 +5,12 @@
 //! one, 0 marking an empty entry. A lookup goes to the hash's home entry
 //! and walks on until the ID or an empty entry; only entries whose tag
 //! matches cost an ID comparison (1 in 256 of the others). The table keeps
-//! at most three quarters of its entries in use, so walks are short and
-//! every walk ends. A removal shifts the entries after it back instead of
-//! leaving a tombstone, so the table never fills with dead entries.
+//! at most three quarters of its entries in use (live or removed), so walks
+//! are short and every walk ends. A removal leaves a tombstone, which walks
+//! pass over and inserts reuse, or an empty entry where no walk passes
+//! beyond it: removing costs no rehashing (the timer frees up to a million
+//! events, a few thousand per step), and a rebuild or a growth drops the
+//! tombstones.
 //!
 //! It is ECL's own rather than a general-purpose map's because `ECL.LOG`
 //! and every `ECL.MLOG` event make a lookup: this one is a load, a compare
@@ -29,8 +32,16 @@ const _: () = assert!(MAX_EVENTS < (MAX_SLOT as u64) / 2);
 
 pub(crate) struct SlotIndex {
     entries: Box<[u32]>,
+    /// Live entries.
     len: usize,
+    /// Live entries and tombstones: what walks see as taken.
+    used: usize,
 }
+
+/// A removed entry. Its slot bits name no slot a table holds (slots stay
+/// far below [`MAX_SLOT`]), so a lookup that meets it with a matching tag
+/// compares nothing and walks on.
+const TOMBSTONE: u32 = u32::MAX;
 
 /// The tag of a hash: its top byte (the home entry comes from the low bits).
 #[inline]
@@ -48,6 +59,7 @@ impl SlotIndex {
         SlotIndex {
             entries: Box::default(),
             len: 0,
+            used: 0,
         }
     }
 
@@ -63,6 +75,7 @@ impl SlotIndex {
         SlotIndex {
             entries: vec![0; entries].into_boxed_slice(),
             len: 0,
+            used: 0,
         }
     }
 
@@ -73,6 +86,12 @@ impl SlotIndex {
     /// Slots the index takes before it must grow.
     pub fn capacity(&self) -> usize {
         self.entries.len() / 4 * 3
+    }
+
+    /// Whether the next insert needs a rebuild (live entries and tombstones
+    /// fill three quarters).
+    pub fn is_full(&self) -> bool {
+        self.used >= self.capacity()
     }
 
     /// Bytes held.
@@ -128,60 +147,49 @@ impl SlotIndex {
     /// `hash_of` gives the hash of any slot in the index, to grow it.
     pub fn insert(&mut self, hash: u64, slot: u32, hash_of: impl Fn(u32) -> u64) {
         debug_assert!(slot <= MAX_SLOT);
-        if self.len >= self.capacity() {
+        if self.is_full() {
             self.rebuild(self.len + 1, &hash_of);
         }
         self.place(hash, slot);
     }
 
-    /// Puts the entry in the first empty place from its home; there is one.
+    /// Puts the entry in the first empty or removed place from its home;
+    /// there is one.
     fn place(&mut self, hash: u64, slot: u32) {
         let mask = self.mask();
         let mut at = hash as usize & mask;
-        while self.entries[at] != 0 {
+        while self.entries[at] != 0 && self.entries[at] != TOMBSTONE {
             at = (at + 1) & mask;
+        }
+        if self.entries[at] == 0 {
+            self.used += 1;
         }
         self.entries[at] = (tag(hash) << SLOT_BITS) | (slot + 1);
         self.len += 1;
     }
 
-    /// Removes `slot`, stored under `hash`; whether it was there. The
-    /// entries after it in its run move back where their home allows,
-    /// which `hash_of` tells.
-    pub fn remove(&mut self, hash: u64, slot: u32, hash_of: impl Fn(u32) -> u64) -> bool {
-        let Some(mut hole) = self.position(hash, slot) else {
+    /// Removes `slot`, stored under `hash`; whether it was there. Where
+    /// the next entry is empty no walk goes past this one, and it becomes
+    /// empty too; else a tombstone.
+    pub fn remove(&mut self, hash: u64, slot: u32) -> bool {
+        let Some(at) = self.position(hash, slot) else {
             return false;
         };
-        let mask = self.mask();
-        let mut at = (hole + 1) & mask;
-        loop {
-            let entry = self.entries[at];
-            if entry == 0 {
-                break;
-            }
-            let home = hash_of(entry_slot(entry)) as usize & mask;
-            // The entry may fill the hole if the hole lies on its walk
-            // from home, i.e. is no nearer to it than its home is.
-            if at.wrapping_sub(home) & mask >= at.wrapping_sub(hole) & mask {
-                self.entries[hole] = entry;
-                hole = at;
-            }
-            at = (at + 1) & mask;
+        let next = (at + 1) & self.mask();
+        if self.entries[next] == 0 {
+            self.entries[at] = 0;
+            self.used -= 1;
+        } else {
+            self.entries[at] = TOMBSTONE;
         }
-        self.entries[hole] = 0;
         self.len -= 1;
         true
-    }
-
-    /// Gives back entries when the index is much larger than it needs.
-    pub fn shrink_to_fit(&mut self, hash_of: impl Fn(u32) -> u64) {
-        self.rebuild(self.len, &hash_of);
     }
 
     /// Rebuilds the index to take `items` slots.
     fn rebuild(&mut self, items: usize, hash_of: &impl Fn(u32) -> u64) {
         let old = std::mem::replace(self, SlotIndex::with_capacity(items));
-        for &entry in old.entries.iter().filter(|&&e| e != 0) {
+        for &entry in old.entries.iter().filter(|&&e| e != 0 && e != TOMBSTONE) {
             let slot = entry_slot(entry);
             self.place(hash_of(slot), slot);
         }
@@ -209,16 +217,17 @@ mod tests {
         for round in 0..2000u32 {
             let slot = round * 7 % 1009;
             if held.contains(&slot) {
-                assert!(index.remove(hash(slot), slot, hash));
+                assert!(index.remove(hash(slot), slot));
                 held.remove(&slot);
             } else {
                 index.insert(hash(slot), slot, hash);
                 held.insert(slot);
             }
             if round % 97 == 0 {
-                index.shrink_to_fit(hash);
+                index.rebuild(index.len(), &hash);
             }
             assert_eq!(index.len(), held.len());
+            assert!(index.used <= index.capacity() && index.used >= index.len());
             for probe in 0..1009u32 {
                 let found = index.find(hash(probe), |s| s == probe);
                 assert_eq!(
@@ -229,7 +238,7 @@ mod tests {
                 assert_eq!(index.contains(hash(probe), probe), held.contains(&probe));
             }
         }
-        assert!(!index.remove(hash(5000), 5000, hash));
+        assert!(!index.remove(hash(5000), 5000));
     }
 
     #[test]
@@ -256,4 +265,24 @@ mod tests {
             );
         }
     }
+}
+
+#[test]
+fn churn_reuses_tombstones_without_growing() {
+    let mut index = SlotIndex::with_capacity(100);
+    let entries = index.heap_bytes();
+    let hash = |slot: u32| u64::from(slot).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for round in 0..10_000u32 {
+        index.insert(hash(round), round, hash);
+        if round >= 50 {
+            assert!(index.remove(hash(round - 50), round - 50));
+        }
+        assert_eq!(index.find(hash(round), |s| s == round), Some(round));
+    }
+    assert_eq!(index.len(), 50);
+    assert_eq!(
+        index.heap_bytes(),
+        entries,
+        "50 live entries never need more room"
+    );
 }
