@@ -98,7 +98,7 @@ bench-tools:
 		{ $$SUDO apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind >/dev/null 2>&1; } || \
 		echo "valgrind not available here: no instruction counts"; }
 
-# Every comparison of bench/run.py; writes bench/results.md (about 10 minutes).
+# Every comparison of bench/run.py; writes bench/results.md (about 15 minutes).
 bench: bench-build bench-tools python-venv
 	python3 bench/run.py
 
