@@ -14,8 +14,9 @@
 //!
 //! It is ECL's own rather than a general-purpose map's because `ECL.LOG`
 //! and every `ECL.MLOG` event make a lookup: this one is a load, a compare
-//! and an ID comparison inline (≈ 60 instructions less than the general
-//! map's probe with its indirect comparison), and 4 bytes an entry.
+//! and an ID comparison inline (≈ 120 instructions a lookup where the
+//! general-purpose map's probe with its indirect comparison took ≈ 165),
+//! and 4 bytes an entry where it took 5.
 
 use crate::limits::MAX_EVENTS;
 
