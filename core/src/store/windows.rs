@@ -126,6 +126,12 @@ impl IntervalState {
         !times.clock_step && times.now < self.cur_end
     }
 
+    /// Whether `t` lies in the stored current window.
+    #[inline]
+    pub(crate) fn contains(&self, t: u64) -> bool {
+        self.cur_start <= t && t < self.cur_end
+    }
+
     /// Start of the current window once the group is moved to `times`.
     pub(crate) fn start_after(&self, times: &ActTimes) -> u64 {
         if self.stays_at(times) {
