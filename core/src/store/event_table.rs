@@ -78,6 +78,7 @@ impl From<&[u8]> for StoredId {
 impl std::ops::Deref for StoredId {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         match self {
             StoredId::Inline { len, bytes } => &bytes[..usize::from(*len)],
