@@ -213,17 +213,20 @@ unsafe fn dispatch(
         return raw::REDISMODULE_OK as c_int;
     }
     let run = |args: &[&[u8]]| catch_unwind(AssertUnwindSafe(|| handler(&context, args)));
+    // `args[0]`, the command's name, is not borrowed: no handler reads it
+    // (one API call less a command). It holds the name as registered.
+    let name = arity.name.as_bytes();
     let result = if argc <= STACK_ARGS {
-        let mut args: [&[u8]; STACK_ARGS] = [&[]; STACK_ARGS];
+        let mut args: [&[u8]; STACK_ARGS] = [name; STACK_ARGS];
         let args = &mut args[..argc];
-        // SAFETY: `argv` holds `argc` strings that outlive this call
-        // (caller's contract).
-        unsafe { ffi::borrow_args(argv, args) };
+        // SAFETY: `argv` holds `argc >= 1` strings (the arity check passed)
+        // that outlive this call (caller's contract).
+        unsafe { ffi::borrow_args(argv.add(1), &mut args[1..]) };
         run(args)
     } else {
-        let mut args: Vec<&[u8]> = vec![&[]; argc];
+        let mut args: Vec<&[u8]> = vec![name; argc];
         // SAFETY: as above.
-        unsafe { ffi::borrow_args(argv, &mut args) };
+        unsafe { ffi::borrow_args(argv.add(1), &mut args[1..]) };
         run(&args)
     };
     if let Ok(Ok(RedisValue::NoReply)) = &result {

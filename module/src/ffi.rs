@@ -132,6 +132,17 @@ pub fn take_over_modified_key_signals(ctx: &Context) -> bool {
     }
 }
 
+/// `RedisModule_ReplicateVerbatim`: the running command goes to replicas
+/// and the AOF as it came (the `redis-module` wrapper is a call more).
+#[inline]
+pub fn replicate_verbatim(ctx: &Context) {
+    // SAFETY: reading an API pointer Redis set at load (or None).
+    if let Some(replicate) = unsafe { raw::RedisModule_ReplicateVerbatim } {
+        // SAFETY: `ctx` is the live context of the running command.
+        unsafe { replicate(ctx.ctx) };
+    }
+}
+
 /// `RedisModule_SignalModifiedKey`: `WATCH` and client tracking see the change.
 pub fn signal_modified_key(ctx: &Context, key: &RedisString) {
     // SAFETY: `ctx` is the live context of the running command or callback

@@ -10,8 +10,9 @@ use ecl_core::GroupShape;
 use redis_module::Context;
 
 /// The command as the client sent it (what acts the same everywhere).
+#[inline]
 pub fn verbatim(ctx: &Context) {
-    ctx.replicate_verbatim();
+    ffi::replicate_verbatim(ctx);
 }
 
 /// A batch with the master's resolved times (`ECL.MLOG ... AT t NOW t`).

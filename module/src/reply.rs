@@ -67,7 +67,9 @@ fn value(v: ReplyValue) -> RedisValue {
 }
 
 /// Replies `+OK` and returns the value that tells the caller a reply was
-/// sent. The write commands' hot path: see [`prepare_ok`].
+/// sent. The write commands' hot path: see [`prepare_ok`]. Inline, so a
+/// caller knows the value it returns without copying it about.
+#[inline]
 pub fn ok(ctx: &Context) -> RedisValue {
     // SAFETY: reading an API pointer Redis set at load (or None).
     let replayed = match (OK_REPLY.get(), unsafe {

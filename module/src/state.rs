@@ -43,12 +43,19 @@ impl GroupEntry {
     pub fn declared_in(&self, db: i32) -> bool {
         match u32::try_from(db) {
             Ok(bit) if bit < 64 => self.declared_in.load(Ordering::Relaxed) & (1 << bit) != 0,
-            _ => self
-                .declared_in_high
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(&db),
+            _ => self.declared_in_high(db),
         }
+    }
+
+    /// [`declared_in`](Self::declared_in) for databases from 64 on (rare:
+    /// out of line, so the common check inlines).
+    #[cold]
+    #[inline(never)]
+    fn declared_in_high(&self, db: i32) -> bool {
+        self.declared_in_high
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&db)
     }
 
     pub fn mark_declared_in(&self, db: i32) {

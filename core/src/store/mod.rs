@@ -271,7 +271,7 @@ impl GroupStore {
     /// windows' position.
     pub fn log(&mut self, batch: Batch<'_>) -> Result<LogReport, EclError> {
         if let (None, None, [(id, count)]) = (batch.at_ms, batch.producer, batch.events) {
-            if let Some(report) = self.log_one_now(id, *count, batch.now_ms) {
+            if let Some(report) = self.log_in_place(id, *count, batch.now_ms) {
                 return Ok(report);
             }
         }
@@ -299,13 +299,14 @@ impl GroupStore {
         Ok(report(LogOutcome::Applied, moved))
     }
 
-    /// The commonest write (`ECL.LOG` of a known event, no `AT`, the clock
-    /// inside every current window): by the rules of `time::resolve` and
+    /// The commonest write: one event the store counts (declared, or
+    /// auto-declared and alive), no `AT`, no producer, the clock inside
+    /// every current window. By the rules of `time::resolve` and
     /// `windows::place` it acts at the clock, moves nothing and lands in
     /// every current window, so none of them is asked. `None`, having
-    /// changed nothing, for any other case.
+    /// changed nothing, for any other case ([`log`](Self::log) takes it).
     #[inline]
-    fn log_one_now(&mut self, id: &[u8], count: u64, clock_ms: u64) -> Option<LogReport> {
+    pub fn log_in_place(&mut self, id: &[u8], count: u64, clock_ms: u64) -> Option<LogReport> {
         let inside = |i: &IntervalState| i.contains(clock_ms);
         if clock_ms > time::MAX_TIME_MS || !self.intervals.iter().all(inside) {
             return None;

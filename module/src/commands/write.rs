@@ -13,7 +13,45 @@ use redis_module::{Context, RedisError, RedisResult};
 /// `ECL.LOG group event [count] [AT unix_ms]`.
 pub fn log(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     let one = parse_log(&args[2..]).map_err(err)?;
+    if one.options == LogOptions::default() {
+        if let Some(done) = log_in_place(ctx, args[1], one.event, one.count) {
+            return done;
+        }
+    }
     apply(ctx, args[1], &[(one.event, one.count)], &one.options)
+}
+
+/// The commonest write, without [`apply`]'s general steps: a client's
+/// `ECL.LOG` without options on a group that exists (its config
+/// declaration applied in this database), of an event its store counts in
+/// place (`GroupStore::log_in_place`). `None`, having changed nothing, for
+/// anything else, which `apply` then takes, errors included.
+///
+/// What it does is `apply`'s outcome for that case: counted, sent verbatim
+/// (core's `propagation` of a client's write that moved and created
+/// nothing and had no `AT`), signalled, notified.
+#[inline]
+fn log_in_place(ctx: &Context, group: &[u8], event: &[u8], count: u64) -> Option<RedisResult> {
+    if trusted(ctx) {
+        return None;
+    }
+    let open = OpenGroup::open(ctx, group);
+    let store = open.store().ok()??;
+    if let Some(entry) = open.group.declared() {
+        if !entry.declared_in(ffi::selected_db(ctx)) {
+            return None;
+        }
+    }
+    let report = store.log_in_place(event, count, server_clock_ms())?;
+    let source = WriteSource {
+        trusted: false,
+        had_at: false,
+        created: false,
+    };
+    debug_assert_eq!(propagation(&report, source), Propagation::Verbatim);
+    replicate::verbatim(ctx);
+    open.written(ctx, c"ecl.log", store);
+    Some(Ok(reply::ok(ctx)))
 }
 
 /// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`.
