@@ -11,6 +11,7 @@ use crate::ffi::{self, KeyUse};
 use ecl_core::EclError;
 use redis_module::{raw, Context, RedisError, RedisResult, RedisValue};
 use std::ffi::CStr;
+use std::mem::MaybeUninit;
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -130,10 +131,14 @@ command_table! {
 
 /// A command's arity: `n` exactly `n` arguments (its name included), `-n`
 /// at least `n`, and never more than the limit on arguments.
+/// Worked out at compile time as the range of argument counts it allows.
 #[derive(Clone, Copy)]
 struct Arity {
     name: &'static str,
-    arity: i32,
+    /// Fewest arguments, the name included (at least 1).
+    min: usize,
+    /// Most: `min` for a fixed arity, else the limit on arguments.
+    max: usize,
 }
 
 impl Arity {
@@ -143,22 +148,21 @@ impl Arity {
             Ok(name) => name,
             Err(_) => "ecl",
         };
-        Arity { name, arity }
+        let min = arity.unsigned_abs() as usize;
+        let max = if arity < 0 {
+            ecl_core::limits::ARGS_PER_COMMAND
+        } else {
+            min
+        };
+        Arity { name, min, max }
     }
 
     fn check(self, argc: usize) -> Result<(), EclError> {
-        ecl_core::limits::within("arguments", argc, ecl_core::limits::ARGS_PER_COMMAND)?;
-        let wanted = self.arity.unsigned_abs() as usize;
-        let fits = if self.arity < 0 {
-            argc >= wanted
-        } else {
-            argc == wanted
-        };
-        if fits {
-            Ok(())
-        } else {
-            Err(EclError::WrongArity(self.name))
+        if self.min <= argc && argc <= self.max {
+            return Ok(());
         }
+        ecl_core::limits::within("arguments", argc, ecl_core::limits::ARGS_PER_COMMAND)?;
+        Err(EclError::WrongArity(self.name))
     }
 }
 
@@ -213,21 +217,17 @@ unsafe fn dispatch(
         return raw::REDISMODULE_OK as c_int;
     }
     let run = |args: &[&[u8]]| catch_unwind(AssertUnwindSafe(|| handler(&context, args)));
-    // `args[0]`, the command's name, is not borrowed: no handler reads it
-    // (one API call less a command). It holds the name as registered.
+    // `args[0]` holds the name as registered (see `borrow_args`).
     let name = arity.name.as_bytes();
     let result = if argc <= STACK_ARGS {
-        let mut args: [&[u8]; STACK_ARGS] = [name; STACK_ARGS];
-        let args = &mut args[..argc];
-        // SAFETY: `argv` holds `argc >= 1` strings (the arity check passed)
-        // that outlive this call (caller's contract).
-        unsafe { ffi::borrow_args(argv.add(1), &mut args[1..]) };
-        run(args)
+        let mut slots = [MaybeUninit::uninit(); STACK_ARGS];
+        // SAFETY: `argv` holds `argc` strings that outlive this call
+        // (caller's contract).
+        run(unsafe { ffi::borrow_args(argv, name, &mut slots[..argc]) })
     } else {
-        let mut args: Vec<&[u8]> = vec![name; argc];
+        let mut slots = vec![MaybeUninit::uninit(); argc];
         // SAFETY: as above.
-        unsafe { ffi::borrow_args(argv.add(1), &mut args[1..]) };
-        run(&args)
+        run(unsafe { ffi::borrow_args(argv, name, &mut slots) })
     };
     if let Ok(Ok(RedisValue::NoReply)) = &result {
         // The handler replied. `NoReply` owns nothing: forgetting it skips

@@ -5,6 +5,7 @@
 
 use redis_module::{raw, Context, RedisString};
 use std::ffi::{c_void, CStr, CString};
+use std::mem::MaybeUninit;
 use std::os::raw::c_int;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
@@ -30,31 +31,49 @@ pub unsafe fn bytes_of<'a>(string: *const raw::RedisModuleString) -> &'a [u8] {
     }
 }
 
-/// Borrows the bytes of `argv[i]` into `out[i]` for every `i <
-/// out.len()`: a command's arguments, with the API pointer read once.
-/// Where the API is missing the slots stay as they are.
+/// A command's arguments as byte slices, one per slot of `slots` (which
+/// need not be initialised: every slot is written, so the hot path does
+/// not zero them first). The first, the command's name, is `name`: no
+/// handler reads it, so Redis is not asked for it. The API pointer is read
+/// once; an argument Redis gives no bytes for (never, in practice) is
+/// empty.
 ///
 /// # Safety
-/// `argv` must hold at least `out.len()` valid strings that outlive the
-/// slices put into `out`.
+/// `argv` must hold at least `slots.len()` valid strings that outlive `'a`.
 #[inline]
-pub unsafe fn borrow_args(argv: *const *mut raw::RedisModuleString, out: &mut [&[u8]]) {
+pub unsafe fn borrow_args<'a>(
+    argv: *const *mut raw::RedisModuleString,
+    name: &'a [u8],
+    slots: &'a mut [MaybeUninit<&'a [u8]>],
+) -> &'a [&'a [u8]] {
     // SAFETY: reading an API pointer Redis set at load (or None).
-    let Some(ptr_len) = (unsafe { raw::RedisModule_StringPtrLen }) else {
-        return;
-    };
-    for (i, slot) in out.iter_mut().enumerate() {
-        let mut len = 0usize;
-        // SAFETY: `i < out.len()`, so `argv[i]` is a valid string that
-        // outlives the slice (the caller's contract); Redis returns a pointer to its
-        // `len` bytes, owned by the string.
-        unsafe {
-            let ptr = ptr_len(*argv.add(i), &mut len);
-            if !ptr.is_null() {
-                *slot = std::slice::from_raw_parts(ptr.cast::<u8>(), len);
-            }
-        }
+    let ptr_len = unsafe { raw::RedisModule_StringPtrLen };
+    if let Some(first) = slots.first_mut() {
+        first.write(name);
     }
+    for (i, slot) in slots.iter_mut().enumerate().skip(1) {
+        let arg: &[u8] = match ptr_len {
+            None => &[],
+            Some(ptr_len) => {
+                let mut len = 0usize;
+                // SAFETY: `i < slots.len()`, so `argv[i]` is a valid string
+                // that outlives `'a` (the caller's contract); Redis returns
+                // a pointer to its `len` bytes, owned by the string.
+                unsafe {
+                    let ptr = ptr_len(*argv.add(i), &mut len);
+                    if ptr.is_null() {
+                        &[]
+                    } else {
+                        std::slice::from_raw_parts(ptr.cast::<u8>(), len)
+                    }
+                }
+            }
+        };
+        slot.write(arg);
+    }
+    // SAFETY: every slot was written above; `MaybeUninit<T>` has `T`'s
+    // layout.
+    unsafe { std::slice::from_raw_parts(slots.as_ptr().cast::<&[u8]>(), slots.len()) }
 }
 
 /// A Redis string holding exactly `bytes`, NUL bytes included (the

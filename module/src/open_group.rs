@@ -86,6 +86,17 @@ impl<'a> OpenGroup<'a> {
         Ok(store)
     }
 
+    /// The group's store when the key holds this group's, else `None`
+    /// (empty, another type, another group's): for a path that leaves every
+    /// other case to [`store`](Self::store) and its errors. Small enough
+    /// to come back in registers.
+    #[allow(clippy::mut_from_ref)]
+    #[inline]
+    pub fn own_store(&self) -> Option<&mut GroupStore> {
+        let store = self.key.store().ok()??;
+        ecl_core::bytes::same(store.name().as_bytes(), self.group.name).then_some(store)
+    }
+
     /// The store, which must exist.
     #[allow(clippy::mut_from_ref)]
     pub fn existing_store(&self) -> Result<&mut GroupStore, RedisError> {

@@ -39,16 +39,18 @@ impl WritableKey {
         // boxed `GroupStore` `set` put there, alive while the key holds it,
         // and Redis runs one command at a time on this thread.
         unsafe {
-            let (Some(type_of), Some(value_of), Some(kind_of)) = (
+            let (Some(type_of), Some(value_of)) = (
                 raw::RedisModule_ModuleTypeGetType,
                 raw::RedisModule_ModuleTypeGetValue,
-                raw::RedisModule_KeyType,
             ) else {
                 return Err(KeyOfAnotherType);
             };
             if type_of(self.key) == ours {
                 return Ok(value_of(self.key).cast::<GroupStore>().as_mut());
             }
+            let Some(kind_of) = raw::RedisModule_KeyType else {
+                return Err(KeyOfAnotherType);
+            };
             if kind_of(self.key) == raw::REDISMODULE_KEYTYPE_EMPTY as c_int {
                 Ok(None)
             } else {

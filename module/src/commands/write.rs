@@ -36,7 +36,7 @@ fn log_in_place(ctx: &Context, group: &[u8], event: &[u8], count: u64) -> Option
         return None;
     }
     let open = OpenGroup::open(ctx, group);
-    let store = open.store().ok()??;
+    let store = open.own_store()?;
     if let Some(entry) = open.group.declared() {
         if !entry.declared_in(ffi::selected_db(ctx)) {
             return None;
