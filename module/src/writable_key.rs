@@ -77,12 +77,14 @@ impl WritableKey {
         }
     }
 
-    /// Deletes the key.
+    /// Deletes the key as `UNLINK` does: a large group's memory is freed
+    /// off the main thread (see the type's `free_effort`).
     pub fn delete(&self) {
-        // SAFETY: the key is open for writing.
-        if let Some(delete) = unsafe { raw::RedisModule_DeleteKey } {
-            // SAFETY: the key is open for writing (see above).
-            unsafe { delete(self.key) };
+        // SAFETY: reading API pointers Redis set at load (or None).
+        let unlink = unsafe { raw::RedisModule_UnlinkKey.or(raw::RedisModule_DeleteKey) };
+        if let Some(unlink) = unlink {
+            // SAFETY: the key is open for writing.
+            unsafe { unlink(self.key) };
         }
     }
 }

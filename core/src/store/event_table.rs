@@ -14,6 +14,7 @@ use std::hash::BuildHasher;
 /// Live entries the index may rehash in one sweep step (about 2 ms).
 const MAX_REHASH_IN_ONE_STEP: usize = 50_000;
 
+#[derive(Clone)]
 pub(crate) struct EventTable {
     /// `None` marks a free slot, listed in `free`.
     ids: ChunkedVec<Option<StoredId>>,
@@ -31,6 +32,7 @@ pub(crate) struct EventTable {
 /// there, and every insert also copies the next [`MOVED_PER_INSERT`] slots
 /// of the old one; lookups try the new table, then the old. The copy is
 /// done long before the new table fills.
+#[derive(Clone)]
 struct Growth {
     old: SlotIndex,
     /// Slots below this are in the new table.
@@ -97,6 +99,7 @@ fn holds(ids: &ChunkedVec<Option<StoredId>>, slot: u32, id: &[u8]) -> bool {
 }
 
 /// How IDs are hashed.
+#[derive(Clone)]
 enum IdHasher {
     /// SipHash with a random key. A group that auto-declares events adds
     /// IDs chosen by clients, so its table must resist hash flooding.

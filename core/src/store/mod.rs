@@ -44,7 +44,8 @@ use slot_counts::SlotCounts;
 use sweep::Sweep;
 use windows::Place;
 
-/// Everything stored for one group.
+/// Everything stored for one group. A clone is an exact copy (`COPY`).
+#[derive(Clone)]
 pub struct GroupStore {
     name: String,
     intervals: Vec<IntervalState>,
@@ -305,6 +306,11 @@ impl GroupStore {
     /// `windows::place` it acts at the clock, moves nothing and lands in
     /// every current window, so none of them is asked. `None`, having
     /// changed nothing, for any other case ([`log`](Self::log) takes it).
+    ///
+    /// It adds no event and moves no window, and an auto-declared event it
+    /// counts only lives longer: the group's next timer work
+    /// ([`next_timer_work_ms`](Self::next_timer_work_ms)) comes no earlier
+    /// after it, so whoever keeps that time need not look again.
     #[inline]
     pub fn log_in_place(&mut self, id: &[u8], count: u64, clock_ms: u64) -> Option<LogReport> {
         let inside = |i: &IntervalState| i.contains(clock_ms);
@@ -622,6 +628,14 @@ impl GroupStore {
     /// Number of live auto-declared events (not counting `@overflow`) at `at_ms`.
     pub fn live_auto_events(&self, at_ms: u64) -> u64 {
         self.expiries.alive_at(at_ms)
+    }
+
+    /// The work of freeing the store, in allocations (about one per event
+    /// with a long ID, one per chunk of a per-slot vector), for Redis's
+    /// choice to free it on the main thread or off it: the slots, which
+    /// bound both.
+    pub fn free_effort(&self) -> usize {
+        self.events.slot_count().max(1)
     }
 
     /// Approximate bytes held by the store (for `MEMORY USAGE`).

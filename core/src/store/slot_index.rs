@@ -31,6 +31,7 @@ pub(crate) const MAX_SLOT: u32 = SLOT_MASK - 1;
 // it may hold events (the declared ones among them).
 const _: () = assert!(MAX_EVENTS < (MAX_SLOT as u64) / 2);
 
+#[derive(Clone)]
 pub(crate) struct SlotIndex {
     entries: Box<[u32]>,
     /// Live entries.

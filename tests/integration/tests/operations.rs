@@ -464,3 +464,82 @@ fn events_named_like_options_are_counted_and_replicated() {
     }
     assert_eq!(digest(&mut r, "ecl:{names}"), digest(&mut m, "ecl:{names}"));
 }
+
+fn lazyfreed_objects(c: &mut redis::Connection) -> u64 {
+    let info: String = cmd(&["INFO", "memory"]).query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("lazyfreed_objects:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("INFO memory has lazyfreed_objects")
+}
+
+/// Waits until Redis has freed `n` more objects in the background than
+/// `before`.
+fn wait_lazyfreed(c: &mut redis::Connection, before: u64, n: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while lazyfreed_objects(c) < before + n {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not freed in the background"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_large_group_copies_exactly_and_is_freed_off_the_main_thread() {
+    // Freeing a group of a million events takes milliseconds: above Redis's
+    // lazy-free threshold a group is freed in the background by ECL.DROP,
+    // UNLINK and FLUSHALL ASYNC, and COPY clones it exactly.
+    let s = Server::start_without_config(&[]);
+    let mut c = s.conn();
+    ok(
+        &mut c,
+        &[
+            "ECL.CREATE",
+            "big",
+            "AUTO_DECLARE",
+            "MAX_EVENTS",
+            "5000",
+            "INTERVALS",
+            "1h",
+            "1d",
+        ],
+    );
+    let names: Vec<String> = (0..2_000).map(|i| format!("event-{i}")).collect();
+    let mut args = vec!["ECL.MLOG".to_string(), "big".to_string()];
+    for (i, name) in names.iter().enumerate() {
+        args.push(name.clone());
+        args.push((i % 7 + 1).to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&mut c, &args);
+
+    for copy in ["ecl:{copy1}", "ecl:{copy2}"] {
+        ok(&mut c, &["COPY", "ecl:{big}", copy]);
+        assert_eq!(digest(&mut c, copy), digest(&mut c, "ecl:{big}"), "{copy}");
+    }
+    assert_eq!(
+        counts(&mut c, &["ECL.GET", "big", "1h", "CURRENT"]).len(),
+        names.len(),
+        "the source is unchanged"
+    );
+
+    let before = lazyfreed_objects(&mut c);
+    let dropped: i64 = cmd(&["ECL.DROP", "big"]).query(&mut c).unwrap();
+    assert_eq!(dropped, 1);
+    wait_lazyfreed(&mut c, before, 1, "ECL.DROP");
+    let groups: Vec<String> = cmd(&["ECL.GROUPS"]).query(&mut c).unwrap();
+    assert!(!groups.contains(&"big".to_string()), "{groups:?}");
+
+    let before = lazyfreed_objects(&mut c);
+    let unlinked: i64 = cmd(&["UNLINK", "ecl:{copy1}"]).query(&mut c).unwrap();
+    assert_eq!(unlinked, 1);
+    wait_lazyfreed(&mut c, before, 1, "UNLINK");
+
+    let before = lazyfreed_objects(&mut c);
+    ok(&mut c, &["FLUSHALL", "ASYNC"]);
+    wait_lazyfreed(&mut c, before, 1, "FLUSHALL ASYNC");
+    let pong: String = cmd(&["PING"]).query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+}
