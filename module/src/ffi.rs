@@ -373,6 +373,32 @@ pub fn subscribe_to_role_changes(ctx: &Context, on_change: fn(bool)) -> bool {
     )
 }
 
+static ON_LOADING_CHANGE: OnceLock<fn(bool)> = OnceLock::new();
+
+unsafe extern "C" fn loading_trampoline(
+    _ctx: *mut raw::RedisModuleCtx,
+    _eid: raw::RedisModuleEvent,
+    subevent: u64,
+    _data: *mut c_void,
+) {
+    if let Some(callback) = ON_LOADING_CHANGE.get() {
+        let ended = subevent == raw::REDISMODULE_SUBEVENT_LOADING_ENDED
+            || subevent == raw::REDISMODULE_SUBEVENT_LOADING_FAILED;
+        callback(!ended);
+    }
+}
+
+/// Calls `on_change(loading)` whenever the server starts loading data (an
+/// RDB, the AOF, a full sync from a master) and when it is done.
+pub fn subscribe_to_loading(ctx: &Context, on_change: fn(bool)) -> bool {
+    let _ = ON_LOADING_CHANGE.set(on_change);
+    subscribe(
+        ctx,
+        raw::REDISMODULE_EVENT_LOADING,
+        Some(loading_trampoline),
+    )
+}
+
 /// Calls `on_cron` from every run of Redis's `serverCron`.
 pub fn subscribe_to_cron(ctx: &Context, on_cron: Callback) -> bool {
     let _ = ON_CRON.set(on_cron);

@@ -16,9 +16,15 @@ pub fn signal_modified(ctx: &Context, key: &RedisString) {
 /// the group index's due time right.
 #[inline]
 pub fn written(ctx: &Context, key: &RedisString, event: &CStr, group: &[u8], store: &GroupStore) {
+    signal_and_notify(ctx, key, event);
+    note_work(ctx, group, store);
+}
+
+/// The key changed by `event`: signal it and notify keyspace subscribers.
+#[inline]
+pub fn signal_and_notify(ctx: &Context, key: &RedisString, event: &CStr) {
     signal_modified(ctx, key);
     ffi::notify_module_event(ctx, event, key);
-    note_work(ctx, group, store);
 }
 
 /// Tells the timer when the group next has work, if that changed.

@@ -136,6 +136,9 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
     if !source::follow_role(ctx) {
         ctx.log_warning("ECL: cannot follow the server's replication role; every write asks it");
     }
+    if !source::follow_loading(ctx) {
+        ctx.log_warning("ECL: cannot follow the server's loading; every write asks for its client");
+    }
     if !timer::start(ctx) {
         ctx.log_warning("ECL: cannot subscribe to the server's cron");
         return Status::Err;

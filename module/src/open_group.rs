@@ -193,6 +193,14 @@ impl<'a> OpenGroup<'a> {
         keys::written(ctx, self.group.key(), event, self.group.name, store);
     }
 
+    /// After `GroupStore::log_in_place`: signal and notify `event`. The
+    /// index's due time needs no look (the write makes no work come
+    /// earlier; see there).
+    #[inline]
+    pub fn written_in_place(&self, ctx: &Context, event: &CStr) {
+        keys::signal_and_notify(ctx, self.group.key(), event);
+    }
+
     /// Puts `store` into the key and returns it as it lives there.
     #[allow(clippy::mut_from_ref)]
     fn put(&self, ctx: &Context, store: GroupStore) -> Result<&mut GroupStore, RedisError> {

@@ -50,7 +50,7 @@ fn log_in_place(ctx: &Context, group: &[u8], event: &[u8], count: u64) -> Option
     };
     debug_assert_eq!(propagation(&report, source), Propagation::Verbatim);
     replicate::verbatim(ctx);
-    open.written(ctx, c"ecl.log", store);
+    open.written_in_place(ctx, c"ecl.log");
     Some(Ok(reply::ok(ctx)))
 }
 
