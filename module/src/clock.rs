@@ -14,6 +14,10 @@ use std::time::Instant;
 /// it, cheaper from here than the standard library's).
 pub use crate::ffi::server_milliseconds as server_clock_ms;
 
+/// The server's clock as a write command reads it: the time Redis took for
+/// the command where it gives one (7.2+), else [`server_clock_ms`].
+pub use crate::ffi::command_milliseconds as command_clock_ms;
+
 /// The master's clock as last heard, and when (on this server's
 /// monotonic clock).
 static MASTER_CLOCK: Mutex<Option<(u64, Instant)>> = Mutex::new(None);

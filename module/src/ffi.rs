@@ -247,6 +247,20 @@ pub fn server_milliseconds() -> u64 {
     }
 }
 
+/// The time Redis took for the running command, in Unix milliseconds:
+/// Redis 7.2+ reads its clock as each command starts (its expiries run by
+/// that reading) and gives it to modules for nothing; before 7.2, a
+/// reading of the clock ([`server_milliseconds`]).
+#[inline]
+pub fn command_milliseconds() -> u64 {
+    // SAFETY: reading an API pointer Redis set at load (or None).
+    match unsafe { raw::RedisModule_CachedMicroseconds } {
+        // SAFETY: Redis's function; it takes no arguments.
+        Some(us) => u64::try_from(unsafe { us() }).unwrap_or(0) / 1000,
+        None => server_milliseconds(),
+    }
+}
+
 /// The ID of the client running the command (`CLIENT_ID_AOF` for the AOF).
 pub fn client_id(ctx: &Context) -> u64 {
     // SAFETY: `ctx` is the live context of the running command.

@@ -1,6 +1,6 @@
 //! `ECL.LOG` and `ECL.MLOG`: the hot path.
 
-use crate::clock::{heard_master_clock, server_clock_ms};
+use crate::clock::{command_clock_ms, heard_master_clock};
 use crate::open_group::{err, OpenGroup};
 use crate::source::{from_master, trusted};
 use crate::{ffi, replicate, reply};
@@ -42,7 +42,7 @@ fn log_in_place(ctx: &Context, group: &[u8], event: &[u8], count: u64) -> Option
             return None;
         }
     }
-    let report = store.log_in_place(event, count, server_clock_ms())?;
+    let report = store.log_in_place(event, count, command_clock_ms())?;
     let source = WriteSource {
         trusted: false,
         had_at: false,
@@ -92,7 +92,7 @@ fn apply(
         // From the master without NOW: the store's position (see
         // `propagation`: such a write moved nothing on the master).
         (None, Some(store)) if trusted => store.position_ms(),
-        _ => server_clock_ms(),
+        _ => command_clock_ms(),
     };
     let batch = Batch {
         events,
