@@ -127,7 +127,8 @@ impl<'a> OpenGroup<'a> {
     }
 
     /// Gives the group `shape` (counts of (interval, event) pairs that still
-    /// exist are kept), replicated as `ECL.ALTER group NOW t <the full
+    /// exist are kept), in place where core can (`reshape_in_place`), else
+    /// by a rebuild; replicated as `ECL.ALTER group NOW t <the full
     /// schema>`. Returns the store as it now lives in the key.
     #[allow(clippy::mut_from_ref)]
     pub fn reshape(
@@ -137,8 +138,16 @@ impl<'a> OpenGroup<'a> {
         now: u64,
         event: &CStr,
     ) -> Result<&mut GroupStore, RedisError> {
-        let (reshaped, report) = self
-            .existing_store()?
+        let store = self.existing_store()?;
+        let in_place = store
+            .reshape_in_place(shape, now)
+            .map_err(|e| err(EclError::from(e)))?;
+        if in_place {
+            replicate::schema(ctx, false, shape, now);
+            self.changed(ctx, event, store);
+            return Ok(store);
+        }
+        let (reshaped, report) = store
             .reshape(shape, now)
             .map_err(|e| err(EclError::from(e)))?;
         if !report.dropped_intervals.is_empty() || report.dropped_events > 0 {

@@ -1,7 +1,7 @@
 //! A store taken apart and put back together: what the encoding holds
 //! (`stored_events`, `from_parts`) and reshaping to another schema.
 
-use super::{GroupShape, GroupStore, ProducerState, Tallies};
+use super::{GroupShape, GroupStore, IntervalState, ProducerState, Tallies};
 use crate::event_id::OVERFLOW_EVENT;
 use crate::time::MAX_TIME_MS;
 
@@ -327,6 +327,58 @@ impl GroupStore {
         fresh.tallies = self.tallies;
         fresh.producers = self.producers.clone();
         Ok((fresh, report))
+    }
+
+    /// Gives the store `shape` without rebuilding it where that is exact and
+    /// costs nothing per event: a shape that only adds intervals (the
+    /// existing ones keep their order) and may change `max_events`. A new
+    /// interval starts empty at `now_ms`, as [`reshape`](Self::reshape)
+    /// starts it, and no event's lifetime changes (none has a count in it).
+    /// `Ok(false)`, having changed nothing, for any other shape, which
+    /// `reshape` rebuilds (a million events: most of a second).
+    pub fn reshape_in_place(
+        &mut self,
+        shape: &GroupShape,
+        now_ms: u64,
+    ) -> Result<bool, crate::limits::OverLimit> {
+        let same_events = self.name == shape.name
+            && self.auto_declare == shape.auto_declare
+            && self.history_ms == shape.history_ms
+            && self.declared_count == shape.declared.len()
+            && (0..self.declared_count as u32)
+                .all(|s| self.events.id(s) == Some(&shape.declared[s as usize][..]));
+        let kept_in_order = shape
+            .intervals
+            .iter()
+            .filter(|&&len| self.interval_index(len).is_some())
+            .copied()
+            .eq(self.intervals.iter().map(|i| i.len_ms));
+        if !same_events || !kept_in_order {
+            return Ok(false);
+        }
+        shape.check_limits(self.events.slot_count())?;
+        let now_ms = now_ms.min(MAX_TIME_MS);
+        let slots = self.totals.len();
+        let mut old: Vec<Option<IntervalState>> = std::mem::take(&mut self.intervals)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let old_lens: Vec<u64> = old.iter().flatten().map(|i| i.len_ms).collect();
+        self.intervals = shape
+            .intervals
+            .iter()
+            .zip(shape.kept_windows())
+            .map(|(&len, kept)| {
+                old_lens
+                    .iter()
+                    .position(|&l| l == len)
+                    .and_then(|i| old[i].take())
+                    .unwrap_or_else(|| IntervalState::new(len, now_ms, slots, kept))
+            })
+            .collect();
+        self.shortest_ms = shape.intervals.iter().copied().min().unwrap_or(0);
+        self.max_events = shape.max_events;
+        Ok(true)
     }
 
     /// Whether the store already has exactly this shape.

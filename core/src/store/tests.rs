@@ -1036,3 +1036,93 @@ fn reshaping_keeps_history_as_far_as_the_new_one_reaches() {
         Ok(encode(&lower))
     );
 }
+
+/// Every read of `store` at `t`: each interval's last and current window,
+/// its kept closed windows, the totals and the live auto-declared events.
+fn every_read(store: &GroupStore, t: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in 0..store.intervals().len() {
+        for kind in [WindowKind::Last, WindowKind::Current] {
+            out.push(format!("{i} {kind:?} {:?}", counts(store, i, kind, t)));
+        }
+        out.push(format!(
+            "{i} range {:?}",
+            store.range(i, 0, u64::MAX, usize::MAX, t)
+        ));
+    }
+    out.push(format!("totals {:?}", store.totals(t)));
+    out.push(format!("live {}", store.live_auto_events(t)));
+    out
+}
+
+#[test]
+fn adding_intervals_or_changing_max_events_in_place_answers_as_a_rebuild() {
+    let base = GroupShape {
+        history_ms: 3_000,
+        ..shape(&[1_000, 3_000], &["a", "b"], true, 100)
+    };
+    let mut store = GroupStore::new(&base, T0);
+    log(&mut store, &[("a", 2), ("x", 1)], T0, T0).unwrap();
+    log(&mut store, &[("b", 1), ("y", 5)], T0 + 1_500, T0 + 1_500).unwrap();
+    log(&mut store, &[("x", 3), ("z", 1)], T0 + 1_900, T0 + 2_600).unwrap();
+    let now = T0 + 2_600;
+    let wider = GroupShape {
+        intervals: vec![500, 1_000, 2_000, 3_000],
+        max_events: 50,
+        ..base.clone()
+    };
+    let (mut rebuilt, _) = store.reshape(&wider, now).unwrap();
+    let mut in_place = store.clone();
+    assert!(in_place.reshape_in_place(&wider, now).unwrap());
+    assert_eq!(in_place.shape(), rebuilt.shape());
+    let probes = [now, now + 400, now + 1_200, now + 4_000, now + 9_000];
+    for t in probes {
+        assert_eq!(
+            every_read(&in_place, t),
+            every_read(&rebuilt, t),
+            "at +{}",
+            t - now
+        );
+    }
+    // Writes afterwards land alike, and both save and load alike.
+    for s in [&mut in_place, &mut rebuilt] {
+        log(s, &[("a", 1), ("x", 2), ("w", 1)], now + 700, now + 700).unwrap();
+    }
+    let in_place = decode(&encode(&in_place)).unwrap();
+    for t in probes.map(|t| t + 700) {
+        assert_eq!(
+            every_read(&in_place, t),
+            every_read(&rebuilt, t),
+            "after a write, at +{}",
+            t - now
+        );
+    }
+
+    // Anything else is left to the rebuild, untouched.
+    let before = every_read(&store, now);
+    for other in [
+        GroupShape {
+            intervals: vec![1_000],
+            ..base.clone()
+        },
+        GroupShape {
+            intervals: vec![3_000, 1_000],
+            ..base.clone()
+        },
+        GroupShape {
+            history_ms: 6_000,
+            ..base.clone()
+        },
+        GroupShape {
+            declared: vec![b"a".to_vec()],
+            ..base.clone()
+        },
+        GroupShape {
+            auto_declare: false,
+            ..base.clone()
+        },
+    ] {
+        assert!(!store.reshape_in_place(&other, now).unwrap(), "{other:?}");
+        assert_eq!(every_read(&store, now), before);
+    }
+}
