@@ -216,7 +216,13 @@ unsafe fn dispatch(
         context.reply_error_string(&e.to_string());
         return raw::REDISMODULE_OK as c_int;
     }
-    let run = |args: &[&[u8]]| catch_unwind(AssertUnwindSafe(|| handler(&context, args)));
+    // The reply is sent inside: what comes out is small (no reply value to
+    // move about on the hot path).
+    let run = |args: &[&[u8]]| {
+        catch_unwind(AssertUnwindSafe(|| {
+            send_reply(&context, handler(&context, args))
+        }))
+    };
     // `args[0]` holds the name as registered (see `borrow_args`).
     let name = arity.name.as_bytes();
     let result = if argc <= STACK_ARGS {
@@ -229,29 +235,32 @@ unsafe fn dispatch(
         // SAFETY: as above.
         run(unsafe { ffi::borrow_args(argv, name, &mut slots) })
     };
-    if let Ok(Ok(RedisValue::NoReply)) = &result {
-        // The handler replied. `NoReply` owns nothing: forgetting it skips
-        // the generic drop of a reply value (≈ 20 instructions a write).
-        std::mem::forget(result);
-        return raw::REDISMODULE_OK as c_int;
-    }
-    match result {
-        Ok(Ok(RedisValue::NoReply)) => {}
-        Ok(Ok(other)) => {
-            context.reply(Ok(other));
-        }
-        Ok(Err(RedisError::String(message))) => {
-            context.reply_error_string(&message);
-        }
-        Ok(Err(other)) => {
-            context.reply(Err(other));
-        }
-        Err(_) => {
-            // The panic hook logged what and where.
-            context.reply_error_string("ERR internal error in ECL (see the server log)");
-        }
+    if result.is_err() {
+        // The panic hook logged what and where.
+        context.reply_error_string("ERR internal error in ECL (see the server log)");
     }
     raw::REDISMODULE_OK as c_int
+}
+
+/// Replies what a handler returned, unless it replied itself (`NoReply`).
+#[inline]
+fn send_reply(context: &Context, result: RedisResult) {
+    match result {
+        Ok(RedisValue::NoReply) => {
+            // The handler replied. `NoReply` owns nothing: forgetting it
+            // skips the generic drop of a reply value.
+            std::mem::forget(result);
+        }
+        Ok(other) => {
+            context.reply(Ok(other));
+        }
+        Err(RedisError::String(message)) => {
+            context.reply_error_string(&message);
+        }
+        Err(other) => {
+            context.reply(Err(other));
+        }
+    }
 }
 
 /// Sends panics to the Redis log (with their location), where an operator
