@@ -24,7 +24,7 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
 /// A fast seeded hash, for tables only the config's IDs go into (it is
 /// not meant to resist chosen IDs: a table clients add to uses SipHash).
 /// Short IDs, the usual case, cost two multiplications.
-#[inline]
+#[inline(always)]
 pub fn seeded_hash(seed: u64, s: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let n = s.len();

@@ -385,7 +385,7 @@ impl GroupStore {
     /// The slot of an event a client may log that lives at `now`: declared,
     /// or auto-declared and alive (not `@overflow`, which only the store
     /// counts into).
-    #[inline]
+    #[inline(always)]
     fn known_slot(&self, id: &[u8], now: u64) -> Option<u32> {
         if id.first() == Some(&b'@') {
             return None;
