@@ -27,9 +27,9 @@ pub fn log(ctx: &Context, args: &[&[u8]]) -> RedisResult {
 /// place (`GroupStore::log_in_place`). `None`, having changed nothing, for
 /// anything else, which `apply` then takes, errors included.
 ///
-/// What it does is `apply`'s outcome for that case: counted, sent verbatim
-/// (core's `propagation` of a client's write that moved and created
-/// nothing and had no `AT`), signalled, notified.
+/// What it does is `apply`'s outcome for that case: counted, replicated as
+/// core's `propagation` says (verbatim: a client's write that moved and
+/// created nothing and had no `AT`), signalled, notified.
 #[inline]
 fn log_in_place(ctx: &Context, group: &[u8], event: &[u8], count: u64) -> Option<RedisResult> {
     if trusted(ctx) {
@@ -48,8 +48,15 @@ fn log_in_place(ctx: &Context, group: &[u8], event: &[u8], count: u64) -> Option
         had_at: false,
         created: false,
     };
-    debug_assert_eq!(propagation(&report, source), Propagation::Verbatim);
-    replicate::verbatim(ctx);
+    // Core's rule says verbatim for this case (folded at compile time).
+    let events = [(event, count)];
+    replicate_write(
+        ctx,
+        propagation(&report, source),
+        group,
+        &events,
+        &LogOptions::default(),
+    );
     open.written_in_place(ctx, c"ecl.log");
     Some(Ok(reply::ok(ctx)))
 }
@@ -133,19 +140,8 @@ fn apply(
         had_at: parsed.at_ms.is_some(),
         created,
     };
-    match propagation(&report, source) {
-        Propagation::Nothing => return Ok(reply::ok(ctx)),
-        Propagation::Verbatim => replicate::verbatim(ctx),
-        Propagation::WithTimes { at, now } => replicate::batch(
-            ctx,
-            &MlogArgs {
-                group: group_arg,
-                at_ms: Some(at),
-                now_ms: Some(now),
-                producer: parsed.producer,
-                events,
-            },
-        ),
+    if !replicate_write(ctx, propagation(&report, source), group_arg, events, parsed) {
+        return Ok(reply::ok(ctx));
     }
     let event = if events.len() == 1 && parsed.producer.is_none() {
         c"ecl.log"
@@ -154,6 +150,34 @@ fn apply(
     };
     open.written(ctx, event, store);
     Ok(reply::ok(ctx))
+}
+
+/// Sends an accepted write to replicas and the AOF as `propagation` says;
+/// false when there is nothing to send (a duplicate batch, which changed
+/// nothing).
+#[inline]
+fn replicate_write(
+    ctx: &Context,
+    propagation: Propagation,
+    group: &[u8],
+    events: &[(&[u8], u64)],
+    parsed: &LogOptions<'_>,
+) -> bool {
+    match propagation {
+        Propagation::Nothing => return false,
+        Propagation::Verbatim => replicate::verbatim(ctx),
+        Propagation::WithTimes { at, now } => replicate::batch(
+            ctx,
+            &MlogArgs {
+                group,
+                at_ms: Some(at),
+                now_ms: Some(now),
+                producer: parsed.producer,
+                events,
+            },
+        ),
+    }
+    true
 }
 
 /// The config's declaration of an existing group, once per database in this
