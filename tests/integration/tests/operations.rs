@@ -543,3 +543,27 @@ fn a_large_group_copies_exactly_and_is_freed_off_the_main_thread() {
     let pong: String = cmd(&["PING"]).query(&mut c).unwrap();
     assert_eq!(pong, "PONG");
 }
+
+#[test]
+fn the_aof_replays_writes_where_the_master_made_them_however_late() {
+    // Writes that moved no window go to the AOF as they came, without a
+    // time: replayed, they act at the group's position, not at the clock of
+    // the replay, however many windows have passed since.
+    let s = Server::start(CONFIG, &["--appendonly", "yes"]);
+    let mut c = s.conn();
+    for _ in 0..3 {
+        ok(&mut c, &["ECL.LOG", "g", "e1"]);
+    }
+    let before = (
+        digest(&mut c, "ecl:{g}"),
+        counts(&mut c, &["ECL.TOTALS", "g"]),
+    );
+    // Let windows of the 1 s interval pass (waiting is the point here).
+    thread::sleep(Duration::from_millis(2_200));
+    ok(&mut c, &["DEBUG", "LOADAOF"]);
+    let after = (
+        digest(&mut c, "ecl:{g}"),
+        counts(&mut c, &["ECL.TOTALS", "g"]),
+    );
+    assert_eq!(after, before);
+}
