@@ -161,6 +161,11 @@ fn replicas_and_the_aof_hold_the_master_s_schema_whatever_their_config() {
     );
     ok(&mut m, &["ECL.LOG", "runtime", "x", "5"]);
     ok(&mut m, &["ECL.DECLARE", "app", "EVENTS", "e3"]);
+    // Changes made in place (an interval added, max_events changed), with
+    // a count in the new interval afterwards.
+    ok(&mut m, &["ECL.DECLARE", "runtime", "INTERVALS", "1m"]);
+    ok(&mut m, &["ECL.ALTER", "runtime", "MAX_EVENTS", "50"]);
+    ok(&mut m, &["ECL.LOG", "runtime", "x", "2"]);
     let acked: i64 = cmd(&["WAIT", "2", "5000"]).query(&mut m).unwrap();
     assert_eq!(acked, 2, "both replicas have everything");
     let master_totals = counts(&mut m, &["ECL.TOTALS", "app"]);
@@ -169,6 +174,12 @@ fn replicas_and_the_aof_hold_the_master_s_schema_whatever_their_config() {
         assert_eq!(counts(r, &["ECL.TOTALS", "app"]), master_totals);
         for key in ["ecl:{app}", "ecl:{runtime}"] {
             assert_eq!(digest(r, key), digest(&mut m, key), "{key}");
+        }
+        for interval in ["1m", "1h"] {
+            for kind in ["LAST", "CURRENT"] {
+                let get = ["ECL.GET", "runtime", interval, kind];
+                assert_eq!(counts(r, &get), counts(&mut m, &get), "{get:?}");
+            }
         }
         assert_eq!(groups(r), ["app", "runtime"]);
     }
