@@ -21,19 +21,66 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// A string of at most [`SHORT`] bytes as the two little-endian words of
+/// its bytes padded with zeros to 16: two strings of one length are equal
+/// exactly when their words are. Computed once for an ID looked up, it
+/// serves both its hash and its compares, and a stored ID kept zero-padded
+/// in place compares with two word loads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ShortWords {
+    pub lo: u64,
+    pub hi: u64,
+}
+
+/// Longest string [`short_words`] takes.
+pub const SHORT: usize = 16;
+
+/// The words of `s`, `None` when it is longer than [`SHORT`]. Reads only
+/// `s`'s bytes: overlapping loads, shifted so the bytes land where the
+/// padded string has them.
+#[inline(always)]
+pub fn short_words(s: &[u8]) -> Option<ShortWords> {
+    let n = s.len();
+    let (lo, hi) = match n {
+        // Bytes 8..n come from the word ending at n, its first 16 - n
+        // bytes (already in `lo`) shifted out.
+        9..=16 => (word::<8>(s, 0), word::<8>(s, n - 8) >> (8 * (16 - n))),
+        8 => (word::<8>(s, 0), 0),
+        // The two words overlap on equal bytes at equal places: `|` keeps them.
+        4..=7 => (word::<4>(s, 0) | word::<4>(s, n - 4) << (8 * (n - 4)), 0),
+        1..=3 => (up_to_3(s), 0),
+        0 => (0, 0),
+        _ => return None,
+    };
+    Some(ShortWords { lo, hi })
+}
+
+/// The words of a string kept in place in a zero-padded buffer of at
+/// least 16 bytes (the padding read as it is: the caller keeps it zero).
+#[inline(always)]
+pub fn padded_words(buffer: &[u8]) -> ShortWords {
+    ShortWords {
+        lo: word::<8>(buffer, 0),
+        hi: word::<8>(buffer, 8),
+    }
+}
+
 /// A fast seeded hash, for tables only the config's IDs go into (it is
 /// not meant to resist chosen IDs: a table clients add to uses SipHash).
 /// Short IDs, the usual case, cost two multiplications.
 #[inline(always)]
 pub fn seeded_hash(seed: u64, s: &[u8]) -> u64 {
+    seeded_hash_of(seed, s, short_words(s))
+}
+
+/// [`seeded_hash`] of `s` whose [`short_words`] are `words`.
+#[inline(always)]
+pub fn seeded_hash_of(seed: u64, s: &[u8], words: Option<ShortWords>) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let n = s.len();
-    let (mut lo, mut hi) = match n {
-        8..=16 => (word::<8>(s, 0), word::<8>(s, n - 8)),
-        4..=7 => (word::<4>(s, 0), word::<4>(s, n - 4)),
-        1..=3 => (up_to_3(s), 0),
-        0 => (0, 0),
-        _ => {
+    let (mut lo, mut hi) = match words {
+        Some(w) => (w.lo, w.hi),
+        None => {
             let mut acc = seed;
             let mut at = 0;
             while at + 16 < n {
@@ -94,6 +141,13 @@ mod tests {
             let hashes: std::collections::HashSet<u64> =
                 seeds.iter().map(|&k| seeded_hash(k, &a)).collect();
             assert_eq!(hashes.len(), seeds.len(), "the seed changes the hash ({n})");
+            if n <= SHORT {
+                let mut padded = a.clone();
+                padded.resize(SHORT, 0);
+                assert_eq!(short_words(&a), Some(padded_words(&padded)), "{n}");
+            } else {
+                assert_eq!(short_words(&a), None, "{n}");
+            }
             let mut longer = a.clone();
             longer.push(0);
             assert!(!same(&a, &longer) && !same(&longer, &a), "{n}");

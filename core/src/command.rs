@@ -45,7 +45,13 @@ fn is_keyword(arg: &[u8], keyword: &str) -> bool {
 }
 
 /// A non-negative decimal integer that fits u64 (no sign, no spaces).
+#[inline]
 pub fn parse_u64(arg: &[u8]) -> Option<u64> {
+    // One digit, the commonest count: no loop.
+    if let [b] = *arg {
+        let digit = b.wrapping_sub(b'0');
+        return (digit <= 9).then_some(u64::from(digit));
+    }
     if arg.is_empty() || arg.len() > 20 {
         return None;
     }
@@ -56,6 +62,7 @@ pub fn parse_u64(arg: &[u8]) -> Option<u64> {
     })
 }
 
+#[inline]
 fn count(arg: &[u8]) -> Result<u64, EclError> {
     parse_u64(arg).ok_or_else(|| EclError::BadCount(arg.to_vec()))
 }

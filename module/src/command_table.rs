@@ -15,8 +15,6 @@ use std::mem::MaybeUninit;
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-type Handler = fn(&Context, &[&[u8]]) -> RedisResult;
-
 /// Most arguments taken on the stack: `ECL.LOG group event count AT t NOW t`.
 const STACK_ARGS: usize = 8;
 
@@ -208,7 +206,7 @@ unsafe fn dispatch(
     argv: *mut *mut raw::RedisModuleString,
     argc: c_int,
     arity: Arity,
-    handler: Handler,
+    handler: impl Fn(&Context, &[&[u8]]) -> RedisResult,
 ) -> c_int {
     let context = Context::new(ctx);
     let argc = usize::try_from(argc).unwrap_or(0);

@@ -51,9 +51,12 @@ const MOVED_PER_INSERT: u32 = 8;
 
 /// Longest ID kept in place rather than on the heap.
 const INLINE_ID_LEN: usize = 22;
+// `holds` reads a short ID's words straight from the buffer.
+const _: () = assert!(INLINE_ID_LEN >= bytes::SHORT);
 
 /// An event ID as stored: up to [`INLINE_ID_LEN`] bytes in place, longer
-/// ones on the heap. Most IDs are short; in place, an event costs 24 bytes
+/// ones on the heap. The bytes in place after the ID are zeros (`From` is
+/// the only maker), which `holds` relies on. Most IDs are short; in place, an event costs 24 bytes
 /// here and no allocation, where a boxed ID costs 16 bytes plus an
 /// allocation of at least 16.
 #[derive(Clone)]
@@ -89,11 +92,33 @@ impl std::ops::Deref for StoredId {
     }
 }
 
-/// Whether `slot` holds `id`.
+/// Whether `slot` holds `id`, whose [`bytes::short_words`] are `words`.
+/// A short ID compares as two words with one kept in place, whose buffer
+/// is zero-padded (see `From<&[u8]>`); it never equals one on the heap,
+/// which is longer. A long ID compares out of line (rare).
 #[inline(always)]
-fn holds(ids: &ChunkedVec<Option<StoredId>>, slot: u32, id: &[u8]) -> bool {
+fn holds(
+    ids: &ChunkedVec<Option<StoredId>>,
+    slot: u32,
+    id: &[u8],
+    words: Option<bytes::ShortWords>,
+) -> bool {
+    match words {
+        Some(words) => match ids.get(slot as usize) {
+            Some(Some(StoredId::Inline { len, bytes })) => {
+                usize::from(*len) == id.len() && bytes::padded_words(bytes) == words
+            }
+            _ => false,
+        },
+        None => holds_long(ids, slot, id),
+    }
+}
+
+/// [`holds`] for an ID longer than [`bytes::SHORT`].
+#[inline(never)]
+fn holds_long(ids: &ChunkedVec<Option<StoredId>>, slot: u32, id: &[u8]) -> bool {
     match ids.get(slot as usize) {
-        Some(Some(stored)) => bytes::same(stored, id),
+        Some(Some(stored)) => **stored == *id,
         _ => false,
     }
 }
@@ -113,9 +138,15 @@ enum IdHasher {
 impl IdHasher {
     #[inline(always)]
     fn hash_one(&self, id: &[u8]) -> u64 {
+        self.hash_with_words(id, bytes::short_words(id))
+    }
+
+    /// The hash of `id`, whose [`bytes::short_words`] are `words`.
+    #[inline(always)]
+    fn hash_with_words(&self, id: &[u8], words: Option<bytes::ShortWords>) -> u64 {
         match self {
             IdHasher::Keyed(state) => state.hash_one(id),
-            IdHasher::Fast(seed) => bytes::seeded_hash(*seed, id),
+            IdHasher::Fast(seed) => bytes::seeded_hash_of(*seed, id, words),
         }
     }
 }
@@ -148,11 +179,13 @@ impl EventTable {
     #[inline(always)]
     pub fn find(&self, id: &[u8]) -> Option<u32> {
         let ids = &self.ids;
-        let hash = self.hash(id);
+        // Once, for the hash and every compare.
+        let words = bytes::short_words(id);
+        let hash = self.hasher.hash_with_words(id, words);
         match self.index.find(
             hash,
             #[inline(always)]
-            |slot| holds(ids, slot, id),
+            |slot| holds(ids, slot, id, words),
         ) {
             Some(slot) => Some(slot),
             None if self.growth.is_some() => self.find_in_old_index(hash, id),
@@ -168,7 +201,7 @@ impl EventTable {
         self.growth
             .as_ref()?
             .old
-            .find(hash, |slot| holds(ids, slot, id))
+            .find(hash, |slot| holds(ids, slot, id, bytes::short_words(id)))
     }
 
     /// Hash of the ID in a slot in use. A slot out of use (never indexed)
@@ -354,6 +387,31 @@ mod tests {
             (Some(&b""[..]), Some(&short[..]), Some(&long[..]))
         );
         assert_eq!((t.find(&short), t.find(&long)), (Some(b), Some(c)));
+    }
+
+    /// Short IDs compare as words, with their stored buffers' padding:
+    /// at every length, in place or not, an ID is found and its neighbours
+    /// (a byte changed, a byte more or less, a zero byte more) are not.
+    #[test]
+    fn every_length_finds_the_id_and_only_it() {
+        for clients_add_ids in [false, true] {
+            let mut t = EventTable::new(clients_add_ids);
+            let ids: Vec<Vec<u8>> = (0..=INLINE_ID_LEN + 3)
+                .map(|n| (0..n).map(|i| b'a' + (i * 7 % 26) as u8).collect())
+                .collect();
+            let slots: Vec<u32> = ids.iter().map(|id| t.insert(id)).collect();
+            for (id, &slot) in ids.iter().zip(&slots) {
+                assert_eq!(t.find(id), Some(slot), "{id:?}");
+                let mut padded = id.clone();
+                padded.push(0);
+                assert_eq!(t.find(&padded), None, "{padded:?}");
+                for at in 0..id.len() {
+                    let mut near = id.clone();
+                    near[at] ^= 0x20;
+                    assert_eq!(t.find(&near), None, "{near:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use ecl_core::{Batch, EclError, GroupStore};
 use redis_module::{Context, RedisError, RedisResult};
 
 /// `ECL.LOG group event [count] [AT unix_ms]`.
+#[inline]
 pub fn log(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     let one = parse_log(&args[2..]).map_err(err)?;
     if one.options == LogOptions::default() {
