@@ -121,19 +121,30 @@ fn options<'a>(
     Ok(())
 }
 
+/// `ECL.LOG`'s event and count when it has no options (the common case),
+/// else `None` (then [`parse_log`] has the answer, errors included): small
+/// enough to come back in registers for the write path.
+#[inline]
+pub fn parse_plain_log<'a>(args: &[&'a [u8]]) -> Option<(&'a [u8], u64)> {
+    match *args {
+        [event] => Some((event, 1)),
+        [event, count] => parse_u64(count).map(|count| (event, count)),
+        _ => None,
+    }
+}
+
 /// `ECL.LOG group event [count] [AT unix_ms]`; `args` start after the group.
 #[inline]
 pub fn parse_log<'a>(args: &[&'a [u8]]) -> Result<LogOne<'a>, EclError> {
+    if let Some((event, count)) = parse_plain_log(args) {
+        return Ok(LogOne {
+            event,
+            count,
+            options: LogOptions::default(),
+        });
+    }
     let (event, rest) = match args {
         [] => return Err(EclError::WrongArity("ecl.log")),
-        // The common case: just the event.
-        [event] => {
-            return Ok(LogOne {
-                event,
-                count: 1,
-                options: LogOptions::default(),
-            })
-        }
         [event, rest @ ..] => (*event, rest),
     };
     debug_assert!(!rest.is_empty());

@@ -367,18 +367,24 @@ impl GroupStore {
         }
         let mut counts = Vec::with_capacity(events.len());
         let mut sum = 0u64;
+        let mut all_declared = true;
         for &(id, count) in events {
             let slot = self.known_slot(id, times.now)?;
             sum = sum.checked_add(count)?;
             if count > 0 {
                 counts.push((slot, count));
+                all_declared &= self.is_declared(slot);
             }
         }
         if !self.fits_every_total(sum) {
             return None;
         }
         let moved = self.move_to(times);
-        self.add(&counts, times);
+        // What `add` does, without its second look at every count.
+        if !all_declared {
+            self.renew_auto_events(&counts, times);
+        }
+        self.add_to_windows(&counts, sum, times);
         Some(moved)
     }
 
@@ -475,18 +481,33 @@ impl GroupStore {
     /// write's 530 in the store).
     #[inline(always)]
     fn add(&mut self, counts: &[(u32, u64)], times: &ActTimes) {
-        let at = times.at;
-        // Until when this batch keeps an auto-declared event alive; declared
-        // events never expire, so a batch of them never needs it.
+        self.renew_auto_events(counts, times);
+        let sum = counts
+            .iter()
+            .fold(0u64, |sum, &(_, count)| sum.saturating_add(count));
+        self.add_to_windows(counts, sum, times);
+    }
+
+    /// Keeps the auto-declared events among `counts` alive as long as this
+    /// batch's counts are kept. Inlined, as `add`.
+    #[inline(always)]
+    fn renew_auto_events(&mut self, counts: &[(u32, u64)], times: &ActTimes) {
+        // Declared events never expire: a batch of them needs no time.
         let mut kept_until = None;
-        let mut sum = 0u64;
-        for &(slot, count) in counts {
-            sum = sum.saturating_add(count);
+        for &(slot, _) in counts {
             if !self.is_declared(slot) {
-                let until = *kept_until.get_or_insert_with(|| self.kept_until(at));
+                let until = *kept_until.get_or_insert_with(|| self.kept_until(times.at));
                 self.renew_auto_event(slot, times.now, until);
             }
         }
+    }
+
+    /// Adds `counts`, which sum to `sum`, to the totals and to the window
+    /// of each interval that `times.at` falls in (the auto-declared events
+    /// among them already renewed). Inlined, as `add`.
+    #[inline(always)]
+    fn add_to_windows(&mut self, counts: &[(u32, u64)], sum: u64, times: &ActTimes) {
+        let at = times.at;
         self.totals.add_each(counts);
         self.totals_bound = self.totals_bound.saturating_add(sum);
         let mut late = false;

@@ -4,7 +4,7 @@ use crate::clock::{command_clock_ms, heard_master_clock};
 use crate::open_group::{err, OpenGroup};
 use crate::source::{from_master, trusted};
 use crate::{ffi, replicate, reply};
-use ecl_core::command::{parse_log, parse_mlog, LogOptions};
+use ecl_core::command::{parse_log, parse_mlog, parse_plain_log, LogOptions};
 use ecl_core::protocol::MlogArgs;
 use ecl_core::replication::{propagation, Propagation, WriteSource};
 use ecl_core::{Batch, EclError, GroupStore};
@@ -13,12 +13,12 @@ use redis_module::{Context, RedisError, RedisResult};
 /// `ECL.LOG group event [count] [AT unix_ms]`.
 #[inline]
 pub fn log(ctx: &Context, args: &[&[u8]]) -> RedisResult {
-    let one = parse_log(&args[2..]).map_err(err)?;
-    if one.options == LogOptions::default() {
-        if let Some(done) = log_in_place(ctx, args[1], one.event, one.count) {
+    if let Some((event, count)) = parse_plain_log(&args[2..]) {
+        if let Some(done) = log_in_place(ctx, args[1], event, count) {
             return done;
         }
     }
+    let one = parse_log(&args[2..]).map_err(err)?;
     apply(ctx, args[1], &[(one.event, one.count)], &one.options)
 }
 
