@@ -625,15 +625,19 @@ def main():
                                            ("floor2", ["FLOOR.INCR", "f", "req1"]),
                                            ("log1", ["ECL.LOG", "one", "req1"]),
                                            ("log3", ["ECL.LOG", "requests", "req1"]))}
+            # The ratio against the floor given the same two names, as the
+            # throughput rows: what Redis spends on the second name is no
+            # part of ECL's cost.
             row("instructions per command, whole server (callgrind): ECL.LOG 1 interval; 3 intervals",
                 f"{count['log1']:,.0f}; {count['log3']:,.0f}",
-                f"FLOOR.INCR {count['floor']:,.0f} (given two names {count['floor2']:,.0f}); INCR {count['incr']:,.0f}",
-                f"{count['floor'] / count['log1']:.2f}x; {count['floor'] / count['log3']:.2f}x", "", True)
+                f"FLOOR.INCR given two names {count['floor2']:,.0f} (one name {count['floor']:,.0f}); INCR {count['incr']:,.0f}",
+                f"{count['floor2'] / count['log1']:.3f}x; {count['floor2'] / count['log3']:.3f}x", ">= 0.90x",
+                min(count['floor2'] / count['log1'], count['floor2'] / count['log3']) >= 0.90)
             small, large = (20, 120) if smoke else (500, 3_000)
             mlog = instructions.per_command(server_args, ["ECL.MLOG", "hundred", *mlog_args], small, large, pipeline=1)
             noop = instructions.per_command(server_args, ["FLOOR.NOOP", "hundred", *mlog_args], small, large, pipeline=1)
             row("instructions per counted event, ECL.MLOG of 100 events (callgrind)", f"{mlog / 100:,.0f}",
-                f"FLOOR.NOOP, same arguments {noop / 100:,.0f}", f"{noop / mlog:.2f}x", "", True)
+                f"FLOOR.NOOP, same arguments {noop / 100:,.0f}", f"{noop / mlog:.3f}x", ">= 0.80x", noop / mlog >= 0.80)
 
         # 3. Client direct mode vs the original's direct mode (2 intervals).
         bench = str(EXAMPLES / "bench_client")
