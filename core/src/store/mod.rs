@@ -49,6 +49,13 @@ use windows::Place;
 pub struct GroupStore {
     name: String,
     intervals: Vec<IntervalState>,
+    /// The times inside every interval's current window (and at most
+    /// `MAX_TIME_MS`), `[from, until)`: a write at such a time moves no
+    /// window and lands in every current one. Derived from `intervals`,
+    /// set again wherever a window or the list of intervals changes
+    /// ([`set_current_span`](Self::set_current_span)); checked against
+    /// them on every write that uses it in debug builds.
+    current_span: (u64, u64),
     /// The shortest interval: how far behind the store a clock may be
     /// before it counts as a clock step.
     shortest_ms: u64,
@@ -108,6 +115,7 @@ impl GroupStore {
         let mut store = GroupStore {
             name: shape.name.clone(),
             intervals: Vec::new(),
+            current_span: (0, 0),
             shortest_ms: shape.intervals.iter().copied().min().unwrap_or(0),
             events: EventTable::new(shape.auto_declare),
             totals: SlotCounts::zeros(0),
@@ -135,7 +143,21 @@ impl GroupStore {
             .zip(shape.kept_windows())
             .map(|(&len, kept)| IntervalState::new(len, now_ms, shape.declared.len(), kept))
             .collect();
+        store.set_current_span();
         store
+    }
+
+    /// Derives [`current_span`](Self::current_span) from the intervals.
+    pub(super) fn set_current_span(&mut self) {
+        self.current_span = self.span_of_current_windows();
+    }
+
+    /// The times inside every interval's current window, up to `MAX_TIME_MS`.
+    fn span_of_current_windows(&self) -> (u64, u64) {
+        let from = self.position_ms();
+        let until = self.intervals.iter().map(|i| i.cur_end()).min();
+        let until = until.unwrap_or(u64::MAX).min(time::MAX_TIME_MS + 1);
+        (from, until)
     }
 
     pub fn name(&self) -> &str {
@@ -239,6 +261,7 @@ impl GroupStore {
         for interval in &mut self.intervals {
             moved |= interval.move_to(times);
         }
+        self.set_current_span();
         if times.clock_step && moved {
             self.tallies.clock_steps = self.tallies.clock_steps.saturating_add(1);
             for slot in self.declared_count as u32..self.events.slot_count() as u32 {
@@ -313,8 +336,9 @@ impl GroupStore {
     /// after it, so whoever keeps that time need not look again.
     #[inline]
     pub fn log_in_place(&mut self, id: &[u8], count: u64, clock_ms: u64) -> Option<LogReport> {
-        let inside = |i: &IntervalState| i.contains(clock_ms);
-        if clock_ms > time::MAX_TIME_MS || !self.intervals.iter().all(inside) {
+        debug_assert_eq!(self.current_span, self.span_of_current_windows());
+        let (from, until) = self.current_span;
+        if !(from <= clock_ms && clock_ms < until) {
             return None;
         }
         let slot = self.known_slot(id, clock_ms)?;

@@ -164,6 +164,7 @@ impl GroupStore {
         for (interval, &(_, cur_window)) in store.intervals.iter_mut().zip(&parts.intervals) {
             interval.set_window(cur_window);
         }
+        store.set_current_span();
         let mut slots = Vec::with_capacity(parts.events.len());
         for event in &parts.events {
             let slot = match store.events.find(&event.id) {
@@ -260,6 +261,7 @@ impl GroupStore {
                 new.set_window(self.intervals[*old].cur_window());
             }
         }
+        fresh.set_current_span();
         report.dropped_intervals = self
             .intervals
             .iter()
@@ -376,6 +378,7 @@ impl GroupStore {
                     .unwrap_or_else(|| IntervalState::new(len, now_ms, slots, kept))
             })
             .collect();
+        self.set_current_span();
         self.shortest_ms = shape.intervals.iter().copied().min().unwrap_or(0);
         self.max_events = shape.max_events;
         Ok(true)

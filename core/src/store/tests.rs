@@ -1084,8 +1084,12 @@ fn adding_intervals_or_changing_max_events_in_place_answers_as_a_rebuild() {
             t - now
         );
     }
-    // Writes afterwards land alike, and both save and load alike.
+    // Writes afterwards land alike, and both save and load alike: one
+    // without `AT` by a clock inside the old intervals' current windows
+    // but not the new 500 ms one's (counted in place only where every
+    // current window holds it), then a batch.
     for s in [&mut in_place, &mut rebuilt] {
+        log_at(s, &[("a", 4)], None, now - 200).unwrap();
         log(s, &[("a", 1), ("x", 2), ("w", 1)], now + 700, now + 700).unwrap();
     }
     let in_place = decode(&encode(&in_place)).unwrap();

@@ -101,6 +101,11 @@ impl IntervalState {
         self.cur_start
     }
 
+    /// End (Unix ms, exclusive) of the stored current window.
+    pub fn cur_end(&self) -> u64 {
+        self.cur_end
+    }
+
     pub(crate) fn set_window(&mut self, k: u64) {
         self.cur_window = k;
         self.cur_start = k.saturating_mul(self.len_ms);
@@ -124,12 +129,6 @@ impl IntervalState {
     #[inline]
     pub(crate) fn stays_at(&self, times: &ActTimes) -> bool {
         !times.clock_step && times.now < self.cur_end
-    }
-
-    /// Whether `t` lies in the stored current window.
-    #[inline]
-    pub(crate) fn contains(&self, t: u64) -> bool {
-        self.cur_start <= t && t < self.cur_end
     }
 
     /// Start of the current window once the group is moved to `times`.
