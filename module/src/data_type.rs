@@ -9,10 +9,30 @@ use redis_module::logging::log_warning;
 use redis_module::native_types::RedisType;
 use redis_module::raw;
 use std::os::raw::{c_int, c_void};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// Type encoding version given to Redis. The payload carries its own
 /// version too (`ecl_core::encoding`), which is what decoding dispatches on.
 const TYPE_ENCVER: i32 = 1;
+
+/// [`GROUP_TYPE`]'s handle from Redis, for the write path: one load, where
+/// `RedisType` keeps it behind a `RefCell` borrowed on every use. Set once
+/// by [`remember_raw_type`].
+static RAW_TYPE: AtomicPtr<raw::RedisModuleType> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Keeps the type's handle; `init` calls it (the module macro creates the
+/// type before `init` runs). False if there is none.
+pub fn remember_raw_type() -> bool {
+    let handle = *GROUP_TYPE.raw_type.borrow();
+    RAW_TYPE.store(handle, Ordering::Relaxed);
+    !handle.is_null()
+}
+
+/// The type's handle (null before [`remember_raw_type`]).
+#[inline]
+pub fn raw_type() -> *mut raw::RedisModuleType {
+    RAW_TYPE.load(Ordering::Relaxed)
+}
 
 pub static GROUP_TYPE: RedisType = RedisType::new(
     "ecl-group", // exactly 9 characters, as Redis requires

@@ -83,6 +83,10 @@ fn load_args(args: &[RedisString]) -> Result<LoadArgs, String> {
 /// config is optional; its groups are declared (created or extended) on
 /// first use in each database.
 fn init(ctx: &Context, args: &[RedisString]) -> Status {
+    if !data_type::remember_raw_type() {
+        ctx.log_warning("ECL: not loading: the ecl-group type was not created");
+        return Status::Err;
+    }
     let args = match load_args(args) {
         Ok(args) => args,
         Err(e) => {

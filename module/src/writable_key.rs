@@ -1,7 +1,7 @@
 //! A group's key opened for writing: the write path's one way into the
 //! keyspace, in as few module API calls as the floor module makes.
 
-use crate::data_type::GROUP_TYPE;
+use crate::data_type;
 use ecl_core::GroupStore;
 use redis_module::{raw, Context, RedisString};
 use std::os::raw::c_int;
@@ -34,7 +34,7 @@ impl WritableKey {
         if self.key.is_null() {
             return Ok(None);
         }
-        let ours = *GROUP_TYPE.raw_type.borrow();
+        let ours = data_type::raw_type();
         // SAFETY: `self.key` is open (not null); a value of our type is the
         // boxed `GroupStore` `set` put there, alive while the key holds it,
         // and Redis runs one command at a time on this thread.
@@ -62,7 +62,7 @@ impl WritableKey {
     /// Puts `store` into the key, replacing (and freeing) a store there.
     pub fn set(&self, store: GroupStore) -> Result<(), KeyOfAnotherType> {
         self.store()?;
-        let ours = *GROUP_TYPE.raw_type.borrow();
+        let ours = data_type::raw_type();
         let value = Box::into_raw(Box::new(store));
         // SAFETY: the key is open and empty or ours; Redis takes ownership
         // of the box (freed by the type's `free` callback).

@@ -57,32 +57,56 @@ impl<T> Chunk for Vec<T> {
 /// exactly `CHUNK_SLOTS` slots, the last at least one (no empty chunk is
 /// kept). The one home of that layout; what a slot holds is the chunk's
 /// business.
+///
+/// The first chunk is kept in place, the others in a list: nearly every
+/// group has fewer than `CHUNK_SLOTS` events, and their slots are then
+/// reached without going through the list (each count a write adds to,
+/// and the event lookup, save a bounds check and a load).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Chunks<C> {
-    chunks: Vec<C>,
+    /// Chunk 0; empty when there are no slots (then there is no chunk).
+    first: C,
+    /// Chunks 1 and on.
+    rest: Vec<C>,
 }
 
-impl<C> Default for Chunks<C> {
+impl<C: Default> Default for Chunks<C> {
     fn default() -> Self {
-        Chunks { chunks: Vec::new() }
+        Chunks {
+            first: C::default(),
+            rest: Vec::new(),
+        }
     }
 }
 
-impl<C: Chunk> Chunks<C> {
+impl<C: Chunk + Default> Chunks<C> {
     pub fn new() -> Self {
-        Chunks { chunks: Vec::new() }
+        Self::default()
     }
 
     /// Chunks already made, in order.
     pub fn from_chunks(chunks: Vec<C>) -> Self {
         debug_assert!(chunks.iter().rev().skip(1).all(|c| c.len() == CHUNK_SLOTS));
-        Chunks { chunks }
+        let mut chunks = chunks.into_iter();
+        Chunks {
+            first: chunks.next().unwrap_or_default(),
+            rest: chunks.collect(),
+        }
+    }
+
+    /// How many chunks there are.
+    fn count(&self) -> usize {
+        if self.first.len() == 0 {
+            0
+        } else {
+            1 + self.rest.len()
+        }
     }
 
     pub fn len(&self) -> usize {
-        match self.chunks.last() {
-            Some(last) => (self.chunks.len() - 1) * CHUNK_SLOTS + last.len(),
-            None => 0,
+        match self.rest.last() {
+            Some(last) => self.rest.len() * CHUNK_SLOTS + last.len(),
+            None => self.first.len(),
         }
     }
 
@@ -90,73 +114,93 @@ impl<C: Chunk> Chunks<C> {
     /// uses is).
     #[inline]
     pub fn chunk(&self, index: usize) -> &C {
-        &self.chunks[index]
+        match index {
+            0 => &self.first,
+            _ => &self.rest[index - 1],
+        }
     }
 
     #[inline]
     pub fn chunk_mut(&mut self, index: usize) -> &mut C {
-        &mut self.chunks[index]
+        match index {
+            0 => &mut self.first,
+            _ => &mut self.rest[index - 1],
+        }
+    }
+
+    fn last_chunk_mut(&mut self) -> &mut C {
+        match self.rest.last_mut() {
+            Some(last) => last,
+            None => &mut self.first,
+        }
     }
 
     #[cfg(test)]
-    pub fn iter_chunks(&self) -> std::slice::Iter<'_, C> {
-        self.chunks.iter()
+    pub fn iter_chunks(&self) -> impl Iterator<Item = &C> {
+        std::iter::once(&self.first)
+            .filter(|c| c.len() > 0)
+            .chain(&self.rest)
     }
 
-    pub fn iter_chunks_mut(&mut self) -> std::slice::IterMut<'_, C> {
-        self.chunks.iter_mut()
+    /// Every chunk, and the first even when empty.
+    pub fn iter_chunks_mut(&mut self) -> impl Iterator<Item = &mut C> {
+        std::iter::once(&mut self.first).chain(&mut self.rest)
     }
 
     /// The chunk the next slot goes into: the last one while it has room,
     /// else a new one from `new_chunk`.
     pub fn chunk_with_room(&mut self, new_chunk: impl FnOnce() -> C) -> &mut C {
-        let full = self
-            .chunks
-            .last()
-            .is_none_or(|last| last.len() >= CHUNK_SLOTS);
-        if full {
-            if self.chunks.capacity() == 0 {
-                // One chunk until a group passes `CHUNK_SLOTS` events (a
-                // list grown the usual way would hold four, and a group
-                // has ten such lists).
-                self.chunks.reserve_exact(1);
-            }
-            self.chunks.push(new_chunk());
+        if self.last_chunk_mut().len() < CHUNK_SLOTS {
+            return self.last_chunk_mut();
         }
-        let last = self.chunks.len() - 1;
-        &mut self.chunks[last]
+        if self.rest.capacity() == 0 {
+            // One more chunk until a group passes `2 × CHUNK_SLOTS` events
+            // (a list grown the usual way would hold four, and a group has
+            // ten such lists).
+            self.rest.reserve_exact(1);
+        }
+        self.rest.push(new_chunk());
+        self.last_chunk_mut()
     }
 
     /// Drops the last chunk if it holds nothing.
     pub fn drop_empty_last(&mut self) {
-        if self.chunks.last().is_some_and(|last| last.len() == 0) {
-            self.chunks.pop();
+        match self.rest.last() {
+            Some(last) if last.len() == 0 => {
+                self.rest.pop();
+            }
+            Some(_) => {}
+            // No chunk left: the first gives its memory back too.
+            None if self.first.len() == 0 => self.first = C::default(),
+            None => {}
         }
     }
 
     /// Keeps the first `len` slots; whole chunks beyond are freed.
     pub fn truncate(&mut self, len: usize) {
-        self.chunks.truncate(chunks_for(len));
-        let kept = len - self.chunks.len().saturating_sub(1) * CHUNK_SLOTS;
-        if let Some(last) = self.chunks.last_mut() {
-            last.truncate(kept);
+        let keep = chunks_for(len).min(self.count());
+        self.rest.truncate(keep.saturating_sub(1));
+        if keep == 0 {
+            self.first = C::default();
+            return;
         }
+        let kept = len - (keep - 1) * CHUNK_SLOTS;
+        self.last_chunk_mut().truncate(kept);
     }
 
     /// Gives back the last chunk's capacity when less than half is used (a
     /// copy of at most one chunk).
     pub fn shrink_if_loose(&mut self) {
-        if let Some(last) = self.chunks.last_mut() {
-            last.shrink_if_loose();
-        }
-        if self.chunks.capacity() > 2 * self.chunks.len() + 4 {
-            self.chunks.shrink_to_fit();
+        self.last_chunk_mut().shrink_if_loose();
+        if self.rest.capacity() > 2 * self.rest.len() + 4 {
+            self.rest.shrink_to_fit();
         }
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.chunks.iter().map(Chunk::heap_bytes).sum::<usize>()
-            + self.chunks.capacity() * std::mem::size_of::<C>()
+        self.first.heap_bytes()
+            + self.rest.iter().map(Chunk::heap_bytes).sum::<usize>()
+            + self.rest.capacity() * std::mem::size_of::<C>()
     }
 }
 
@@ -166,8 +210,10 @@ pub(crate) type ChunkedVec<T> = Chunks<Vec<T>>;
 impl<T> Chunks<Vec<T>> {
     #[inline]
     pub fn get(&self, slot: usize) -> Option<&T> {
-        let (chunk, offset) = locate(slot);
-        self.chunks.get(chunk)?.get(offset)
+        match locate(slot) {
+            (0, offset) => self.first.get(offset),
+            (chunk, offset) => self.rest.get(chunk - 1)?.get(offset),
+        }
     }
 
     /// Appends a value, growing only the last chunk (by about an eighth).
@@ -176,17 +222,17 @@ impl<T> Chunks<Vec<T>> {
     }
 
     pub fn last(&self) -> Option<&T> {
-        self.chunks.last()?.last()
+        self.rest.last().unwrap_or(&self.first).last()
     }
 
     pub fn pop(&mut self) -> Option<T> {
-        let value = self.chunks.last_mut()?.pop();
+        let value = self.last_chunk_mut().pop();
         self.drop_empty_last();
         value
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flatten()
+        std::iter::once(&self.first).chain(&self.rest).flatten()
     }
 }
 
@@ -196,7 +242,7 @@ impl<T> std::ops::Index<usize> for Chunks<Vec<T>> {
     #[inline]
     fn index(&self, slot: usize) -> &T {
         let (chunk, offset) = locate(slot);
-        &self.chunks[chunk][offset]
+        &self.chunk(chunk)[offset]
     }
 }
 
@@ -204,7 +250,7 @@ impl<T> std::ops::IndexMut<usize> for Chunks<Vec<T>> {
     #[inline]
     fn index_mut(&mut self, slot: usize) -> &mut T {
         let (chunk, offset) = locate(slot);
-        &mut self.chunks[chunk][offset]
+        &mut self.chunk_mut(chunk)[offset]
     }
 }
 
@@ -240,16 +286,14 @@ mod tests {
         v[CHUNK_SLOTS + 1] = 7;
         assert_eq!(v.iter().nth(CHUNK_SLOTS + 1), Some(&7));
         v.truncate(2 * CHUNK_SLOTS);
-        assert_eq!(
-            (v.len(), v.chunks.len()),
-            (2 * CHUNK_SLOTS, 2),
-            "no empty chunk"
-        );
+        assert_eq!((v.len(), v.count()), (2 * CHUNK_SLOTS, 2), "no empty chunk");
         assert_eq!(v.pop(), Some(2 * CHUNK_SLOTS as u32 - 1));
         v.truncate(3);
-        assert_eq!((v.len(), v.chunks.len()), (3, 1));
+        assert_eq!((v.len(), v.count()), (3, 1));
         v.truncate(0);
-        assert_eq!((v.len(), v.chunks.len(), v.last()), (0, 0, None));
+        assert_eq!((v.len(), v.count(), v.last()), (0, 0, None));
+        v.push(9);
+        assert_eq!((v.len(), v.count(), v.pop(), v.count()), (1, 1, Some(9), 0));
     }
 
     #[test]
@@ -262,7 +306,7 @@ mod tests {
         for i in 10..(CHUNK_SLOTS as u64 + 1) {
             v.push(i);
         }
-        assert!(v.chunks.iter().all(|c| c.capacity() <= CHUNK_SLOTS));
-        assert_eq!(v.chunks[1].len(), 1);
+        assert!(v.iter_chunks().all(|c| c.capacity() <= CHUNK_SLOTS));
+        assert_eq!(v.chunk(1).len(), 1);
     }
 }

@@ -40,7 +40,7 @@ use admission::{Admission, Plan, Target};
 use chunked::ChunkedVec;
 use event_table::EventTable;
 use expiry::ExpiryIndex;
-use slot_counts::SlotCounts;
+use slot_counts::{SlotCounts, SmallAdd};
 use sweep::Sweep;
 use windows::Place;
 
@@ -351,10 +351,22 @@ impl GroupStore {
                 self.renew_auto_event(slot, clock_ms, until);
             }
             let s = slot as usize;
-            self.totals.add(s, count);
             self.totals_bound = self.totals_bound.saturating_add(count);
-            for interval in &mut self.intervals {
-                interval.cur.add(s, count);
+            // Two loops, so the one nearly every write takes decides the
+            // chunk and the count's width once, not once per interval.
+            match SmallAdd::new(s, count) {
+                Some(small) => {
+                    self.totals.add_small(small);
+                    for interval in &mut self.intervals {
+                        interval.cur.add_small(small);
+                    }
+                }
+                None => {
+                    self.totals.add(s, count);
+                    for interval in &mut self.intervals {
+                        interval.cur.add(s, count);
+                    }
+                }
             }
         }
         let times = ActTimes {

@@ -50,10 +50,9 @@ impl CountChunk {
         match self {
             CountChunk::Narrow(v) => {
                 let slot = &mut v[offset];
-                match u64::from(*slot)
-                    .checked_add(n)
-                    .and_then(|sum| u32::try_from(sum).ok())
-                {
+                // A 32-bit add: `n`'s width is the same for every count a
+                // write adds to, so it is one test for them all.
+                match u32::try_from(n).ok().and_then(|n| slot.checked_add(n)) {
                     Some(sum) => *slot = sum,
                     None => self.add_widening(offset, n),
                 }
@@ -75,6 +74,12 @@ impl CountChunk {
             CountChunk::Narrow(v) => push_compact_capped(v, 0, CHUNK_SLOTS),
             CountChunk::Wide(v) => push_compact_capped(v, 0, CHUNK_SLOTS),
         }
+    }
+}
+
+impl Default for CountChunk {
+    fn default() -> Self {
+        CountChunk::Narrow(Vec::new())
     }
 }
 
@@ -104,6 +109,26 @@ impl Chunk for CountChunk {
         match self {
             CountChunk::Narrow(v) => v.capacity() * 4,
             CountChunk::Wide(v) => v.capacity() * 8,
+        }
+    }
+}
+
+/// An add nearly every write makes: a count below 2^32 to a slot of the
+/// first chunk (a group of fewer than `CHUNK_SLOTS` events has no other).
+/// Made once for a write, it spares each count it is added to the tests
+/// of chunk and width.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SmallAdd {
+    offset: usize,
+    n: u32,
+}
+
+impl SmallAdd {
+    #[inline]
+    pub fn new(slot: usize, n: u64) -> Option<SmallAdd> {
+        match (locate(slot), u32::try_from(n)) {
+            ((0, offset), Ok(n)) => Some(SmallAdd { offset, n }),
+            _ => None,
         }
     }
 }
@@ -141,6 +166,19 @@ impl SlotCounts {
     pub fn add(&mut self, slot: usize, n: u64) {
         let (chunk, offset) = locate(slot);
         self.chunks.chunk_mut(chunk).add(offset, n);
+    }
+
+    /// [`add`](Self::add) of a [`SmallAdd`]: one look at the first chunk's
+    /// width, one 32-bit add.
+    #[inline]
+    pub fn add_small(&mut self, add: SmallAdd) {
+        if let CountChunk::Narrow(v) = self.chunks.chunk_mut(0) {
+            if let Some(sum) = v[add.offset].checked_add(add.n) {
+                v[add.offset] = sum;
+                return;
+            }
+        }
+        self.add(add.offset, u64::from(add.n));
     }
 
     /// [`add`](Self::add) of every `(slot, n)`, in one pass: while the
@@ -269,6 +307,20 @@ mod tests {
     }
 
     #[test]
+    fn a_small_add_is_exact_when_it_widens_and_on_a_wide_chunk() {
+        let mut w = SlotCounts::zeros(3);
+        let small = |slot, n| SmallAdd::new(slot, n).unwrap();
+        w.add_small(small(1, 7));
+        w.add_small(small(1, u64::from(u32::MAX) - 3));
+        assert!(w.is_wide(), "u32::MAX + 4 does not fit");
+        assert_eq!(w.get(1), u64::from(u32::MAX) + 4);
+        w.add_small(small(2, 5));
+        assert_eq!((w.get(0), w.get(2)), (0, 5), "added to the wide chunk");
+        assert!(SmallAdd::new(CHUNK_SLOTS, 1).is_none(), "second chunk");
+        assert!(SmallAdd::new(0, 1 << 32).is_none(), "a count over 32 bits");
+    }
+
+    #[test]
     fn only_the_chunk_that_needs_it_widens() {
         let mut w = SlotCounts::zeros(3 * CHUNK_SLOTS);
         w.set(CHUNK_SLOTS + 1, 1 << 40);
@@ -281,7 +333,7 @@ mod tests {
         assert_eq!(w.get(CHUNK_SLOTS + 1), 1 << 40);
         w.push_zero();
         assert_eq!(
-            (w.len(), w.chunks.iter_chunks().len()),
+            (w.len(), w.chunks.iter_chunks().count()),
             (3 * CHUNK_SLOTS + 1, 4)
         );
         w.truncate(CHUNK_SLOTS + 2);
