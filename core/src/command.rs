@@ -192,9 +192,10 @@ pub fn parse_mlog<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
         pairs.len() / 2,
         crate::limits::EVENTS_PER_COMMAND,
     )?;
-    out.events.reserve(pairs.len() / 2);
-    for pair in pairs.chunks_exact(2) {
-        out.events.push((pair[0], count(pair[1])?));
+    // Written in place rather than pushed: no capacity test per event.
+    out.events = vec![(&[][..], 0); pairs.len() / 2];
+    for (event, pair) in out.events.iter_mut().zip(pairs.chunks_exact(2)) {
+        *event = (pair[0], count(pair[1])?);
     }
     Ok(out)
 }

@@ -403,21 +403,20 @@ impl GroupStore {
         }
         let mut counts = Vec::with_capacity(events.len());
         let mut sum = 0u64;
-        let mut all_declared = true;
         for &(id, count) in events {
             let slot = self.known_slot(id, times.now)?;
             sum = sum.checked_add(count)?;
             if count > 0 {
                 counts.push((slot, count));
-                all_declared &= self.is_declared(slot);
             }
         }
         if !self.fits_every_total(sum) {
             return None;
         }
         let moved = self.move_to(times);
-        // What `add` does, without its second look at every count.
-        if !all_declared {
+        // What `add` does, without its second look at every count where
+        // the group holds declared events only (then none is renewed).
+        if self.events.slot_count() > self.declared_count {
             self.renew_auto_events(&counts, times);
         }
         self.add_to_windows(&counts, sum, times);

@@ -195,7 +195,12 @@ impl SlotCounts {
     }
 
     fn add_runs(&mut self, counts: &[(u32, u64)]) {
-        let mut rest = counts;
+        // Nearly always every count goes to the first chunk, narrow.
+        let done = match self.chunks.chunk_mut(0) {
+            CountChunk::Narrow(v) => add_first_chunk_run(v, counts),
+            CountChunk::Wide(_) => 0,
+        };
+        let mut rest = &counts[done..];
         while let Some(&(slot, n)) = rest.first() {
             let (chunk, _) = locate(slot as usize);
             let added = match self.chunks.chunk_mut(chunk) {
@@ -256,6 +261,24 @@ impl SlotCounts {
             .iter_chunks()
             .any(|c| matches!(c, CountChunk::Wide(_)))
     }
+}
+
+/// Adds the leading counts of `counts` that fall into the first chunk, when
+/// narrow (its values `v`), and keep it narrow; returns how many it added.
+/// A slot below `v.len()` is in the first chunk at that offset, so a slot
+/// is one bounds check: no chunk to work out.
+#[inline]
+fn add_first_chunk_run(v: &mut [u32], counts: &[(u32, u64)]) -> usize {
+    for (done, &(slot, n)) in counts.iter().enumerate() {
+        let Some(cell) = v.get_mut(slot as usize) else {
+            return done;
+        };
+        match u32::try_from(n).ok().and_then(|n| cell.checked_add(n)) {
+            Some(sum) => *cell = sum,
+            None => return done,
+        }
+    }
+    counts.len()
 }
 
 /// Adds the leading counts of `counts` that fall into narrow chunk number
