@@ -543,10 +543,11 @@ impl GroupStore {
     #[inline(always)]
     fn add_to_windows(&mut self, counts: &[(u32, u64)], sum: u64, times: &ActTimes) {
         let at = times.at;
-        self.totals.add_each(counts);
         self.totals_bound = self.totals_bound.saturating_add(sum);
         let mut late = false;
         let slots = self.totals.len();
+        // The totals and the windows the batch lands in, two at a time.
+        let mut unpaired = Some(&mut self.totals);
         for interval in &mut self.intervals {
             let window = match interval.place(at) {
                 Place::Current => &mut interval.cur,
@@ -557,7 +558,13 @@ impl GroupStore {
                     continue;
                 }
             };
-            window.add_each(counts);
+            match unpaired.take() {
+                Some(other) => SlotCounts::add_each_to_two(other, window, counts),
+                None => unpaired = Some(window),
+            }
+        }
+        if let Some(last) = unpaired {
+            last.add_each(counts);
         }
         if late {
             // Counted in the total and the windows that keep it, not in this one.

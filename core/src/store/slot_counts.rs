@@ -194,6 +194,27 @@ impl SlotCounts {
         }
     }
 
+    /// [`add_each`](Self::add_each) of the same counts to `a` and `b` (a
+    /// batch's totals and a window it lands in, or two windows): where the
+    /// counts go to both first chunks, narrow (nearly always), each count's
+    /// slot and value are read once for the two.
+    #[inline]
+    pub fn add_each_to_two(a: &mut SlotCounts, b: &mut SlotCounts, counts: &[(u32, u64)]) {
+        if let [(slot, n)] = *counts {
+            a.add(slot as usize, n);
+            b.add(slot as usize, n);
+            return;
+        }
+        let done = match (a.chunks.chunk_mut(0), b.chunks.chunk_mut(0)) {
+            (CountChunk::Narrow(x), CountChunk::Narrow(y)) => {
+                add_first_chunk_run_to_two(x, y, counts)
+            }
+            _ => 0,
+        };
+        a.add_runs(&counts[done..]);
+        b.add_runs(&counts[done..]);
+    }
+
     fn add_runs(&mut self, counts: &[(u32, u64)]) {
         // Nearly always every count goes to the first chunk, narrow.
         let done = match self.chunks.chunk_mut(0) {
@@ -281,6 +302,26 @@ fn add_first_chunk_run(v: &mut [u32], counts: &[(u32, u64)]) -> usize {
     counts.len()
 }
 
+/// [`add_first_chunk_run`] to two first chunks at once: a count is added
+/// to both or, ending the run, to neither.
+#[inline]
+fn add_first_chunk_run_to_two(a: &mut [u32], b: &mut [u32], counts: &[(u32, u64)]) -> usize {
+    for (done, &(slot, n)) in counts.iter().enumerate() {
+        let s = slot as usize;
+        let (Some(x), Some(y), Ok(n)) = (a.get_mut(s), b.get_mut(s), u32::try_from(n)) else {
+            return done;
+        };
+        match (x.checked_add(n), y.checked_add(n)) {
+            (Some(sum_x), Some(sum_y)) => {
+                *x = sum_x;
+                *y = sum_y;
+            }
+            _ => return done,
+        }
+    }
+    counts.len()
+}
+
 /// Adds the leading counts of `counts` that fall into narrow chunk number
 /// `chunk` (its values `v`) and keep it narrow; returns how many it added.
 #[inline]
@@ -341,6 +382,45 @@ mod tests {
         assert_eq!((w.get(0), w.get(2)), (0, 5), "added to the wide chunk");
         assert!(SmallAdd::new(CHUNK_SLOTS, 1).is_none(), "second chunk");
         assert!(SmallAdd::new(0, 1 << 32).is_none(), "a count over 32 bits");
+    }
+
+    /// Two vectors given the same counts end as if each had been given
+    /// them alone, whatever stops the paired run: a count that widens one
+    /// of them, a wide chunk, a slot past the first chunk.
+    #[test]
+    fn counts_added_to_two_at_once_are_added_to_each() {
+        let len = CHUNK_SLOTS + 10;
+        let counts: Vec<(u32, u64)> = vec![
+            (1, 5),
+            (3, u64::from(u32::MAX) - 2),
+            (2, 1),
+            (CHUNK_SLOTS as u32 + 4, 9),
+            (1, 1 << 33),
+            (0, 0),
+        ];
+        let starts = [
+            (None, None),
+            (Some((3, 7)), None),
+            (None, Some((2, 1 << 40))),
+        ];
+        for (start_a, start_b) in starts {
+            let fresh = |start: Option<(usize, u64)>| {
+                let mut w = SlotCounts::zeros(len);
+                if let Some((slot, value)) = start {
+                    w.set(slot, value);
+                }
+                w
+            };
+            let (mut a, mut b) = (fresh(start_a), fresh(start_b));
+            let (mut alone_a, mut alone_b) = (fresh(start_a), fresh(start_b));
+            SlotCounts::add_each_to_two(&mut a, &mut b, &counts);
+            alone_a.add_each(&counts);
+            alone_b.add_each(&counts);
+            assert!(a == alone_a && b == alone_b, "{start_a:?} {start_b:?}");
+            let b3 = u64::from(u32::MAX) - 2;
+            assert_eq!((a.get(1), b.get(3)), (5 + (1 << 33), b3));
+            assert_eq!(b.get(CHUNK_SLOTS + 4), 9);
+        }
     }
 
     #[test]
