@@ -66,15 +66,17 @@ impl<T> Chunk for Vec<T> {
 pub(crate) struct Chunks<C> {
     /// Chunk 0; empty when there are no slots (then there is no chunk).
     first: C,
-    /// Chunks 1 and on.
-    rest: Vec<C>,
+    /// Chunks 1 and on, boxed to their length: 16 bytes in place, where a
+    /// `Vec` takes 24 (a group with history keeps a vector per closed
+    /// window); replaced on the rare change (once per `CHUNK_SLOTS` slots).
+    rest: Box<[C]>,
 }
 
 impl<C: Default> Default for Chunks<C> {
     fn default() -> Self {
         Chunks {
             first: C::default(),
-            rest: Vec::new(),
+            rest: Box::default(),
         }
     }
 }
@@ -139,12 +141,12 @@ impl<C: Chunk + Default> Chunks<C> {
     pub fn iter_chunks(&self) -> impl Iterator<Item = &C> {
         std::iter::once(&self.first)
             .filter(|c| c.len() > 0)
-            .chain(&self.rest)
+            .chain(self.rest.iter())
     }
 
     /// Every chunk, and the first even when empty.
     pub fn iter_chunks_mut(&mut self) -> impl Iterator<Item = &mut C> {
-        std::iter::once(&mut self.first).chain(&mut self.rest)
+        std::iter::once(&mut self.first).chain(self.rest.iter_mut())
     }
 
     /// The chunk the next slot goes into: the last one while it has room,
@@ -153,22 +155,16 @@ impl<C: Chunk + Default> Chunks<C> {
         if self.last_chunk_mut().len() < CHUNK_SLOTS {
             return self.last_chunk_mut();
         }
-        if self.rest.capacity() == 0 {
-            // One more chunk until a group passes `2 × CHUNK_SLOTS` events
-            // (a list grown the usual way would hold four, and a group has
-            // ten such lists).
-            self.rest.reserve_exact(1);
-        }
-        self.rest.push(new_chunk());
+        self.edit_rest(|rest| rest.push(new_chunk()));
         self.last_chunk_mut()
     }
 
     /// Drops the last chunk if it holds nothing.
     pub fn drop_empty_last(&mut self) {
         match self.rest.last() {
-            Some(last) if last.len() == 0 => {
-                self.rest.pop();
-            }
+            Some(last) if last.len() == 0 => self.edit_rest(|rest| {
+                rest.pop();
+            }),
             Some(_) => {}
             // No chunk left: the first gives its memory back too.
             None if self.first.len() == 0 => self.first = C::default(),
@@ -179,7 +175,9 @@ impl<C: Chunk + Default> Chunks<C> {
     /// Keeps the first `len` slots; whole chunks beyond are freed.
     pub fn truncate(&mut self, len: usize) {
         let keep = chunks_for(len).min(self.count());
-        self.rest.truncate(keep.saturating_sub(1));
+        if self.rest.len() > keep.saturating_sub(1) {
+            self.edit_rest(|rest| rest.truncate(keep.saturating_sub(1)));
+        }
         if keep == 0 {
             self.first = C::default();
             return;
@@ -192,15 +190,20 @@ impl<C: Chunk + Default> Chunks<C> {
     /// copy of at most one chunk).
     pub fn shrink_if_loose(&mut self) {
         self.last_chunk_mut().shrink_if_loose();
-        if self.rest.capacity() > 2 * self.rest.len() + 4 {
-            self.rest.shrink_to_fit();
-        }
+    }
+
+    /// Changes the list of chunks after the first (rare: a chunk added or
+    /// dropped), boxed again to its length.
+    fn edit_rest(&mut self, edit: impl FnOnce(&mut Vec<C>)) {
+        let mut rest = std::mem::take(&mut self.rest).into_vec();
+        edit(&mut rest);
+        self.rest = rest.into_boxed_slice();
     }
 
     pub fn heap_bytes(&self) -> usize {
         self.first.heap_bytes()
             + self.rest.iter().map(Chunk::heap_bytes).sum::<usize>()
-            + self.rest.capacity() * std::mem::size_of::<C>()
+            + self.rest.len() * std::mem::size_of::<C>()
     }
 }
 
@@ -232,7 +235,9 @@ impl<T> Chunks<Vec<T>> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        std::iter::once(&self.first).chain(&self.rest).flatten()
+        std::iter::once(&self.first)
+            .chain(self.rest.iter())
+            .flatten()
     }
 }
 

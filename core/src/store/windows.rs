@@ -173,12 +173,14 @@ impl IntervalState {
             let len = self.cur.len();
             let closing_last = std::mem::replace(&mut self.last, SlotCounts::zeros(0));
             if self.cur_window > 0 {
+                self.room_for_one_older();
                 self.older.push_front((self.cur_window - 1, closing_last));
             }
             if k == self.cur_window + 1 {
                 self.last = std::mem::replace(&mut self.cur, SlotCounts::zeros(0));
             } else {
                 let closing_cur = std::mem::replace(&mut self.cur, SlotCounts::zeros(0));
+                self.room_for_one_older();
                 self.older.push_front((self.cur_window, closing_cur));
                 self.last = SlotCounts::zeros(len);
             }
@@ -203,16 +205,32 @@ impl IntervalState {
         true
     }
 
+    /// Room for one more closed window before the last: the queue grows by
+    /// an eighth (at least 4), never past the `kept - 1` it holds at most,
+    /// rather than doubling (a group that keeps a day of 5-minute windows
+    /// has 287; doubling would leave up to half of the queue unused).
+    fn room_for_one_older(&mut self) {
+        if self.older.len() < self.older.capacity() {
+            return;
+        }
+        let most = usize::try_from(self.kept.saturating_sub(1)).unwrap_or(usize::MAX);
+        let grow = (self.older.len() / 8).max(4);
+        let grow = grow.min(most.saturating_sub(self.older.len())).max(1);
+        self.older.reserve_exact(grow);
+    }
+
     /// The counts of closed window `k` (kept, before the last), made if
     /// missing, long enough for `slots` slots.
     pub(crate) fn older_window_mut(&mut self, k: u64, slots: usize) -> &mut SlotCounts {
         let position = match self.older.iter().position(|(w, _)| *w <= k) {
             Some(i) if self.older[i].0 == k => i,
             Some(i) => {
+                self.room_for_one_older();
                 self.older.insert(i, (k, SlotCounts::zeros(slots)));
                 i
             }
             None => {
+                self.room_for_one_older();
                 self.older.push_back((k, SlotCounts::zeros(slots)));
                 self.older.len() - 1
             }
@@ -331,6 +349,30 @@ mod tests {
         assert_eq!(place(5000, 1000, 3, 2500), Place::Older(2));
         assert_eq!(place(5000, 1000, 3, 1999), Place::TooOld);
         assert_eq!(place(500, 1000, 1, 0), Place::Last, "no underflow");
+    }
+
+    /// The queue of closed windows grows by steps to what it can hold,
+    /// not by doubling past it: written into by `AT` or filled by rotation.
+    #[test]
+    fn the_closed_windows_take_little_more_room_than_they_can_hold() {
+        let kept = 288;
+        let mut by_at = IntervalState::new(1000, 1_000_000, 1, kept);
+        for k in (1000 - kept..1000 - 1).rev() {
+            by_at.older_window_mut(k, 1).add(0, 1);
+        }
+        let mut by_rotation = IntervalState::new(1000, 1_000_000, 1, kept);
+        for k in 1001..1001 + 2 * kept {
+            by_rotation.cur.add(0, 1);
+            by_rotation.move_to(&times(k * 1000, false));
+        }
+        for i in [by_at, by_rotation] {
+            assert_eq!(i.older.len() as u64, kept - 1);
+            assert!(
+                i.older.capacity() as u64 <= kept + 4,
+                "{}",
+                i.older.capacity()
+            );
+        }
     }
 
     #[test]
