@@ -154,7 +154,8 @@ impl GroupStore {
 
     /// The times inside every interval's current window, up to `MAX_TIME_MS`.
     fn span_of_current_windows(&self) -> (u64, u64) {
-        let from = self.position_ms();
+        let from = self.intervals.iter().map(|i| i.cur_start()).max();
+        let from = from.unwrap_or(0);
         let until = self.intervals.iter().map(|i| i.cur_end()).min();
         let until = until.unwrap_or(u64::MAX).min(time::MAX_TIME_MS + 1);
         (from, until)
@@ -225,12 +226,11 @@ impl GroupStore {
     /// The earliest time inside the current window of every interval: where
     /// the store stands. A time that rotates no interval is equivalent to it
     /// for every decision the store makes (windows, expiry, the cap).
+    /// The start of [`current_span`](Self::current_span), kept with the
+    /// windows.
     pub fn position_ms(&self) -> u64 {
-        self.intervals
-            .iter()
-            .map(|i| i.cur_start())
-            .max()
-            .unwrap_or(0)
+        debug_assert_eq!(self.current_span, self.span_of_current_windows());
+        self.current_span.0
     }
 
     /// The times a command with `AT at_ms` run by the clock `clock_ms` acts
