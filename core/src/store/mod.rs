@@ -546,26 +546,19 @@ impl GroupStore {
         self.totals_bound = self.totals_bound.saturating_add(sum);
         let mut late = false;
         let slots = self.totals.len();
-        // The totals and the windows the batch lands in, two at a time.
-        let mut unpaired = Some(&mut self.totals);
-        for interval in &mut self.intervals {
-            let window = match interval.place(at) {
+        // The totals and the windows the batch lands in, in one pass.
+        let windows = self.intervals.iter_mut().filter_map(|interval| {
+            Some(match interval.place(at) {
                 Place::Current => &mut interval.cur,
                 Place::Last => &mut interval.last,
                 Place::Older(k) => interval.older_window_mut(k, slots),
                 Place::TooOld => {
                     late = true;
-                    continue;
+                    return None;
                 }
-            };
-            match unpaired.take() {
-                Some(other) => SlotCounts::add_each_to_two(other, window, counts),
-                None => unpaired = Some(window),
-            }
-        }
-        if let Some(last) = unpaired {
-            last.add_each(counts);
-        }
+            })
+        });
+        SlotCounts::add_each_to_all(std::iter::once(&mut self.totals).chain(windows), counts);
         if late {
             // Counted in the total and the windows that keep it, not in this one.
             self.tallies.late_dropped = self.tallies.late_dropped.saturating_add(sum);

@@ -181,46 +181,85 @@ impl SlotCounts {
         self.add(add.offset, u64::from(add.n));
     }
 
+    /// [`add`](Self::add) of every `(slot, n)`, one at a time: what the
+    /// batched adds must match.
+    #[cfg(test)]
+    pub fn add_each(&mut self, counts: &[(u32, u64)]) {
+        for &(slot, n) in counts {
+            self.add(slot as usize, n);
+        }
+    }
+
+    /// [`add_each`](Self::add_each) of the same counts to every vector of
+    /// `targets` (a batch's totals and each window it lands in), in one
+    /// pass per [`FAN_OUT`] vectors: where the counts go to their first
+    /// chunks, narrow (nearly always), each count's slot and value are read
+    /// and checked once for all of them.
+    #[inline]
+    pub fn add_each_to_all<'a>(
+        targets: impl IntoIterator<Item = &'a mut SlotCounts>,
+        counts: &[(u32, u64)],
+    ) {
+        let mut group: [Option<&'a mut SlotCounts>; FAN_OUT] = Default::default();
+        let mut held = 0;
+        for target in targets {
+            group[held] = Some(target);
+            held += 1;
+            if held == FAN_OUT {
+                Self::add_each_to_group(std::mem::take(&mut group), counts);
+                held = 0;
+            }
+        }
+        if held > 0 {
+            Self::add_each_to_group(group, counts);
+        }
+    }
+
+    /// [`add_each_to_all`](Self::add_each_to_all) for one group, filled
+    /// from the front.
+    #[inline(always)]
+    fn add_each_to_group(mut group: [Option<&mut SlotCounts>; FAN_OUT], counts: &[(u32, u64)]) {
+        if let [(slot, n)] = *counts {
+            // `ECL.LOG`: no run to set up.
+            for target in group.into_iter().flatten() {
+                target.add(slot as usize, n);
+            }
+            return;
+        }
+        let done = match &mut group {
+            [Some(a), Some(b), Some(c), Some(d)] => {
+                add_first_chunk_run([a, b, c, d].map(|t| t.first_narrow()), counts)
+            }
+            [Some(a), Some(b), Some(c), None] => {
+                add_first_chunk_run([a, b, c].map(|t| t.first_narrow()), counts)
+            }
+            [Some(a), Some(b), None, None] => {
+                add_first_chunk_run([a, b].map(|t| t.first_narrow()), counts)
+            }
+            _ => 0, // one vector: `add_runs` runs it below
+        };
+        for target in group.into_iter().flatten() {
+            target.add_runs(&counts[done..]);
+        }
+    }
+
+    /// The first chunk's counts while it is narrow, else none (an empty
+    /// slice, which ends any run at its first count).
+    #[inline(always)]
+    fn first_narrow(&mut self) -> &mut [u32] {
+        match self.chunks.chunk_mut(0) {
+            CountChunk::Narrow(v) => v,
+            CountChunk::Wide(_) => &mut [],
+        }
+    }
+
     /// [`add`](Self::add) of every `(slot, n)`, in one pass: while the
     /// slots stay in one narrow chunk and the sums in 32 bits (nearly
     /// always), each count is one bounds-checked add into that chunk,
     /// without finding the chunk or its width again.
-    #[inline]
-    pub fn add_each(&mut self, counts: &[(u32, u64)]) {
-        match *counts {
-            // `ECL.LOG`: inline, no loop.
-            [(slot, n)] => self.add(slot as usize, n),
-            _ => self.add_runs(counts),
-        }
-    }
-
-    /// [`add_each`](Self::add_each) of the same counts to `a` and `b` (a
-    /// batch's totals and a window it lands in, or two windows): where the
-    /// counts go to both first chunks, narrow (nearly always), each count's
-    /// slot and value are read once for the two.
-    #[inline]
-    pub fn add_each_to_two(a: &mut SlotCounts, b: &mut SlotCounts, counts: &[(u32, u64)]) {
-        if let [(slot, n)] = *counts {
-            a.add(slot as usize, n);
-            b.add(slot as usize, n);
-            return;
-        }
-        let done = match (a.chunks.chunk_mut(0), b.chunks.chunk_mut(0)) {
-            (CountChunk::Narrow(x), CountChunk::Narrow(y)) => {
-                add_first_chunk_run_to_two(x, y, counts)
-            }
-            _ => 0,
-        };
-        a.add_runs(&counts[done..]);
-        b.add_runs(&counts[done..]);
-    }
-
     fn add_runs(&mut self, counts: &[(u32, u64)]) {
         // Nearly always every count goes to the first chunk, narrow.
-        let done = match self.chunks.chunk_mut(0) {
-            CountChunk::Narrow(v) => add_first_chunk_run(v, counts),
-            CountChunk::Wide(_) => 0,
-        };
+        let done = add_first_chunk_run([self.first_narrow()], counts);
         let mut rest = &counts[done..];
         while let Some(&(slot, n)) = rest.first() {
             let (chunk, _) = locate(slot as usize);
@@ -284,42 +323,43 @@ impl SlotCounts {
     }
 }
 
-/// Adds the leading counts of `counts` that fall into the first chunk, when
-/// narrow (its values `v`), and keep it narrow; returns how many it added.
-/// A slot below `v.len()` is in the first chunk at that offset, so a slot
-/// is one bounds check: no chunk to work out.
-#[inline]
-fn add_first_chunk_run(v: &mut [u32], counts: &[(u32, u64)]) -> usize {
-    for (done, &(slot, n)) in counts.iter().enumerate() {
-        let Some(cell) = v.get_mut(slot as usize) else {
-            return done;
-        };
-        match u32::try_from(n).ok().and_then(|n| cell.checked_add(n)) {
-            Some(sum) => *cell = sum,
-            None => return done,
-        }
-    }
-    counts.len()
-}
+/// Vectors a batch is added to in one pass: a group's totals and the
+/// windows of up to three intervals (most groups have one to three).
+const FAN_OUT: usize = 4;
 
-/// [`add_first_chunk_run`] to two first chunks at once: a count is added
-/// to both or, ending the run, to neither.
-#[inline]
-fn add_first_chunk_run_to_two(a: &mut [u32], b: &mut [u32], counts: &[(u32, u64)]) -> usize {
-    for (done, &(slot, n)) in counts.iter().enumerate() {
-        let s = slot as usize;
-        let (Some(x), Some(y), Ok(n)) = (a.get_mut(s), b.get_mut(s), u32::try_from(n)) else {
-            return done;
+/// Adds the leading counts of `counts` that fall into the first chunks
+/// `firsts` (narrow, the counts of each), to all of them, and keep them
+/// narrow; returns how many it added. A count is added to every chunk or,
+/// ending the run, to none. A slot below the shortest chunk's length is in
+/// every first chunk at that offset: one bounds check a count, whatever
+/// `K`, and no chunk to work out.
+#[inline(always)]
+fn add_first_chunk_run<const K: usize>(firsts: [&mut [u32]; K], counts: &[(u32, u64)]) -> usize {
+    let len = firsts.iter().map(|v| v.len()).min().unwrap_or(0);
+    // Each cut to `len`, so that one test covers every index below.
+    let mut firsts = firsts.map(|v| &mut v[..len]);
+    let mut rest = counts;
+    'counts: while let [(slot, n), tail @ ..] = rest {
+        let s = *slot as usize;
+        let (true, Ok(n)) = (s < len, u32::try_from(*n)) else {
+            break;
         };
-        match (x.checked_add(n), y.checked_add(n)) {
-            (Some(sum_x), Some(sum_y)) => {
-                *x = sum_x;
-                *y = sum_y;
+        for k in 0..K {
+            match firsts[k][s].checked_add(n) {
+                Some(sum) => firsts[k][s] = sum,
+                None => {
+                    // Rare: this count widens chunk `k`. Taken back from
+                    // the chunks before it, it is left to the general add.
+                    for v in &mut firsts[..k] {
+                        v[s] -= n;
+                    }
+                    break 'counts;
+                }
             }
-            _ => return done,
         }
+        rest = tail;
     }
-    counts.len()
+    counts.len() - rest.len()
 }
 
 /// Adds the leading counts of `counts` that fall into narrow chunk number
@@ -384,11 +424,12 @@ mod tests {
         assert!(SmallAdd::new(0, 1 << 32).is_none(), "a count over 32 bits");
     }
 
-    /// Two vectors given the same counts end as if each had been given
-    /// them alone, whatever stops the paired run: a count that widens one
-    /// of them, a wide chunk, a slot past the first chunk.
+    /// Vectors given the same counts at once (in groups of one to
+    /// `FAN_OUT`) end as if each had been given them alone, whatever stops
+    /// a group's run: a count that widens one of them, a wide chunk, a slot
+    /// past the first chunk.
     #[test]
-    fn counts_added_to_two_at_once_are_added_to_each() {
+    fn counts_added_to_many_at_once_are_added_to_each() {
         let len = CHUNK_SLOTS + 10;
         let counts: Vec<(u32, u64)> = vec![
             (1, 5),
@@ -398,29 +439,40 @@ mod tests {
             (1, 1 << 33),
             (0, 0),
         ];
-        let starts = [
-            (None, None),
-            (Some((3, 7)), None),
-            (None, Some((2, 1 << 40))),
-        ];
-        for (start_a, start_b) in starts {
-            let fresh = |start: Option<(usize, u64)>| {
-                let mut w = SlotCounts::zeros(len);
-                if let Some((slot, value)) = start {
-                    w.set(slot, value);
+        // A start for one of the vectors: a count near 2^32, a wide chunk.
+        let starts = [None, Some((3, 7)), Some((2, 1 << 40))];
+        let fresh = |start: Option<(usize, u64)>| {
+            let mut w = SlotCounts::zeros(len);
+            if let Some((slot, value)) = start {
+                w.set(slot, value);
+            }
+            w
+        };
+        for vectors in 1..=2 * FAN_OUT + 1 {
+            for special in 0..vectors {
+                for start in starts {
+                    for counts in [&counts[..], &counts[..1], &counts[3..4]] {
+                        let start_of = |i| if i == special { start } else { None };
+                        let mut together: Vec<SlotCounts> =
+                            (0..vectors).map(|i| fresh(start_of(i))).collect();
+                        SlotCounts::add_each_to_all(together.iter_mut(), counts);
+                        for (i, w) in together.iter().enumerate() {
+                            let mut alone = fresh(start_of(i));
+                            alone.add_each(counts);
+                            assert!(*w == alone, "{vectors} {special} {start:?} {i}");
+                        }
+                    }
                 }
-                w
-            };
-            let (mut a, mut b) = (fresh(start_a), fresh(start_b));
-            let (mut alone_a, mut alone_b) = (fresh(start_a), fresh(start_b));
-            SlotCounts::add_each_to_two(&mut a, &mut b, &counts);
-            alone_a.add_each(&counts);
-            alone_b.add_each(&counts);
-            assert!(a == alone_a && b == alone_b, "{start_a:?} {start_b:?}");
-            let b3 = u64::from(u32::MAX) - 2;
-            assert_eq!((a.get(1), b.get(3)), (5 + (1 << 33), b3));
-            assert_eq!(b.get(CHUNK_SLOTS + 4), 9);
+            }
         }
+        // And what each alone gives is the sum.
+        let mut w = fresh(Some((3, 7)));
+        w.add_each(&counts);
+        assert_eq!(
+            (w.get(1), w.get(2), w.get(3)),
+            (5 + (1 << 33), 1, u64::from(u32::MAX) + 5)
+        );
+        assert_eq!(w.get(CHUNK_SLOTS + 4), 9);
     }
 
     #[test]
@@ -459,29 +511,42 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The batch add is the one-by-one add: across chunks, with repeated
-        /// slots, and with counts that widen a chunk or saturate mid-batch.
+        /// The batch add, to one vector or to several at once, is the
+        /// one-by-one add to each: across chunks, with repeated slots, and
+        /// with counts that widen a chunk or saturate mid-batch.
         #[test]
         fn adding_a_batch_is_adding_each_count(
-            start in proptest::collection::vec((0usize..6, 0usize..4), 0..6),
+            starts in proptest::collection::vec(
+                proptest::collection::vec((0usize..6, 0usize..4), 0..6), 1..7),
             batch in proptest::collection::vec((0usize..6, 0usize..4), 0..40),
         ) {
             // Slots near both ends of three chunks; counts small, 2^31, 2^32, huge.
             let slots = [0, 1, CHUNK_SLOTS - 1, CHUNK_SLOTS, 2 * CHUNK_SLOTS, 2 * CHUNK_SLOTS + 5];
             let sizes = [1, 1 << 31, 1 << 32, u64::MAX - 3];
-            let mut one_by_one = SlotCounts::zeros(3 * CHUNK_SLOTS);
-            for &(slot, size) in &start {
-                one_by_one.set(slots[slot], sizes[size]);
-            }
-            let mut batched = one_by_one.clone();
             let counts: Vec<(u32, u64)> =
                 batch.iter().map(|&(s, c)| (slots[s] as u32, sizes[c])).collect();
-            for &(slot, n) in &counts {
-                one_by_one.add(slot as usize, n);
+            let mut one_by_one: Vec<SlotCounts> = starts
+                .iter()
+                .map(|start| {
+                    let mut w = SlotCounts::zeros(3 * CHUNK_SLOTS);
+                    for &(slot, size) in start {
+                        w.set(slots[slot], sizes[size]);
+                    }
+                    w
+                })
+                .collect();
+            let mut alone = one_by_one[0].clone();
+            let mut together = one_by_one.clone();
+            for w in &mut one_by_one {
+                w.add_each(&counts);
             }
-            batched.add_each(&counts);
+            alone.add_runs(&counts);
+            SlotCounts::add_each_to_all(together.iter_mut(), &counts);
             for &slot in &slots {
-                proptest::prop_assert_eq!(batched.get(slot), one_by_one.get(slot), "slot {}", slot);
+                proptest::prop_assert_eq!(alone.get(slot), one_by_one[0].get(slot), "slot {}", slot);
+                for (i, w) in together.iter().enumerate() {
+                    proptest::prop_assert_eq!(w.get(slot), one_by_one[i].get(slot), "vector {} slot {}", i, slot);
+                }
             }
         }
     }
