@@ -6,7 +6,7 @@
 //! [`StoredId`]). The index is [`SlotIndex`].
 
 use super::chunked::ChunkedVec;
-use super::slot_index::SlotIndex;
+use super::slot_index::{Probe, SlotIndex};
 use crate::bytes;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -132,7 +132,31 @@ enum IdHasher {
     /// [`bytes::seeded_hash`] with a random seed, several times cheaper on
     /// short IDs. Safe where only declared events are added: a client's
     /// unknown ID is looked up and missed, never inserted.
-    Fast(u64),
+    Fast(Seed),
+}
+
+/// The seed of [`IdHasher::Fast`].
+#[derive(Clone, Copy)]
+pub(crate) struct Seed(u64);
+
+/// One of the ways [`IdHasher`] hashes an ID.
+pub(crate) trait HashId {
+    /// The hash of `id`, whose [`bytes::short_words`] are `words`.
+    fn hash_with_words(&self, id: &[u8], words: Option<bytes::ShortWords>) -> u64;
+}
+
+impl HashId for RandomState {
+    #[inline(always)]
+    fn hash_with_words(&self, id: &[u8], _: Option<bytes::ShortWords>) -> u64 {
+        self.hash_one(id)
+    }
+}
+
+impl HashId for Seed {
+    #[inline(always)]
+    fn hash_with_words(&self, id: &[u8], words: Option<bytes::ShortWords>) -> u64 {
+        bytes::seeded_hash_of(self.0, id, words)
+    }
 }
 
 impl IdHasher {
@@ -141,14 +165,39 @@ impl IdHasher {
         self.hash_with_words(id, bytes::short_words(id))
     }
 
-    /// The hash of `id`, whose [`bytes::short_words`] are `words`.
     #[inline(always)]
     fn hash_with_words(&self, id: &[u8], words: Option<bytes::ShortWords>) -> u64 {
         match self {
-            IdHasher::Keyed(state) => state.hash_one(id),
-            IdHasher::Fast(seed) => bytes::seeded_hash_of(*seed, id, words),
+            IdHasher::Keyed(state) => state.hash_with_words(id, words),
+            IdHasher::Fast(seed) => seed.hash_with_words(id, words),
         }
     }
+}
+
+/// Lookups of a batch of IDs (an `ECL.MLOG`'s), the table's hasher chosen
+/// and its index read once for the batch rather than once per ID. Made by
+/// [`EventTable::lookup`].
+pub(crate) struct Finder<'a, H> {
+    table: &'a EventTable,
+    hasher: &'a H,
+    index: Probe<'a>,
+}
+
+impl<H: HashId> Finder<'_, H> {
+    /// [`EventTable::find`].
+    #[inline(always)]
+    pub fn find(&self, id: &[u8]) -> Option<u32> {
+        let words = bytes::short_words(id);
+        let hash = self.hasher.hash_with_words(id, words);
+        self.table.find_hashed(self.index, id, words, hash)
+    }
+}
+
+/// A batch of lookups, run by [`EventTable::lookup`] with a [`Finder`] of
+/// the table's hasher.
+pub(crate) trait Lookups {
+    type Output;
+    fn run<H: HashId>(self, finder: &Finder<'_, H>) -> Self::Output;
 }
 
 impl EventTable {
@@ -162,7 +211,7 @@ impl EventTable {
             hasher: if clients_add_ids {
                 IdHasher::Keyed(RandomState::new())
             } else {
-                IdHasher::Fast(RandomState::new().hash_one(0u8))
+                IdHasher::Fast(Seed(RandomState::new().hash_one(0u8)))
             },
             free: Vec::new(),
         }
@@ -178,11 +227,42 @@ impl EventTable {
     /// compare's call cost about as much as the probe.
     #[inline(always)]
     pub fn find(&self, id: &[u8]) -> Option<u32> {
-        let ids = &self.ids;
         // Once, for the hash and every compare.
         let words = bytes::short_words(id);
         let hash = self.hasher.hash_with_words(id, words);
-        match self.index.find(
+        self.find_hashed(self.index.probe(), id, words, hash)
+    }
+
+    /// Runs `lookups` with a [`Finder`] of this table.
+    #[inline(always)]
+    pub fn lookup<L: Lookups>(&self, lookups: L) -> L::Output {
+        let index = self.index.probe();
+        match &self.hasher {
+            IdHasher::Keyed(hasher) => lookups.run(&Finder {
+                table: self,
+                hasher,
+                index,
+            }),
+            IdHasher::Fast(hasher) => lookups.run(&Finder {
+                table: self,
+                hasher,
+                index,
+            }),
+        }
+    }
+
+    /// [`find`](Self::find) given the index's probe, and the ID's words
+    /// and hash.
+    #[inline(always)]
+    fn find_hashed(
+        &self,
+        index: Probe<'_>,
+        id: &[u8],
+        words: Option<bytes::ShortWords>,
+        hash: u64,
+    ) -> Option<u32> {
+        let ids = &self.ids;
+        match index.find(
             hash,
             #[inline(always)]
             |slot| holds(ids, slot, id, words),

@@ -38,7 +38,7 @@ use crate::error::EclError;
 use crate::time::{self, ActTimes};
 use admission::{Admission, Plan, Target};
 use chunked::ChunkedVec;
-use event_table::EventTable;
+use event_table::{EventTable, Finder, HashId, Lookups};
 use expiry::ExpiryIndex;
 use slot_counts::{SlotCounts, SmallAdd};
 use sweep::Sweep;
@@ -79,6 +79,34 @@ pub struct GroupStore {
     tallies: Tallies,
     producers: ProducerTable,
     sweep: Sweep,
+}
+
+/// The slots and counts of a batch of known events (see
+/// [`GroupStore::known_slot`]), without the zero counts, and their sum;
+/// `None` if one is not known or the sum overflows. Looked up with the
+/// event table's hasher chosen once for the batch.
+struct KnownCounts<'a> {
+    store: &'a GroupStore,
+    events: &'a [(&'a [u8], u64)],
+    now: u64,
+}
+
+impl Lookups for KnownCounts<'_> {
+    type Output = Option<(Vec<(u32, u64)>, u64)>;
+
+    #[inline(always)]
+    fn run<H: HashId>(self, finder: &Finder<'_, H>) -> Self::Output {
+        let mut counts = Vec::with_capacity(self.events.len());
+        let mut sum = 0u64;
+        for &(id, count) in self.events {
+            let slot = self.store.loggable(finder.find(id)?, id, self.now)?;
+            sum = sum.checked_add(count)?;
+            if count > 0 {
+                counts.push((slot, count));
+            }
+        }
+        Some((counts, sum))
+    }
 }
 
 /// Pushes onto a per-slot vector, growing it by about an eighth rather than
@@ -401,15 +429,11 @@ impl GroupStore {
             }
             return Some(moved);
         }
-        let mut counts = Vec::with_capacity(events.len());
-        let mut sum = 0u64;
-        for &(id, count) in events {
-            let slot = self.known_slot(id, times.now)?;
-            sum = sum.checked_add(count)?;
-            if count > 0 {
-                counts.push((slot, count));
-            }
-        }
+        let (counts, sum) = self.events.lookup(KnownCounts {
+            store: self,
+            events,
+            now: times.now,
+        })?;
         if !self.fits_every_total(sum) {
             return None;
         }
@@ -428,11 +452,16 @@ impl GroupStore {
     /// counts into).
     #[inline(always)]
     fn known_slot(&self, id: &[u8], now: u64) -> Option<u32> {
-        if id.first() == Some(&b'@') {
-            return None;
-        }
-        let slot = self.events.find(id)?;
-        (self.is_declared(slot) || self.is_live(slot, now)).then_some(slot)
+        self.loggable(self.events.find(id)?, id, now)
+    }
+
+    /// [`known_slot`](Self::known_slot) given the slot that holds `id`.
+    #[inline(always)]
+    fn loggable(&self, slot: u32, id: &[u8], now: u64) -> Option<u32> {
+        // A declared ID never starts with '@' (the config's are checked),
+        // so only the others are tested for it.
+        let ok = self.is_declared(slot) || (id.first() != Some(&b'@') && self.is_live(slot, now));
+        ok.then_some(slot)
     }
 
     /// Whether every total can take `sum` more without overflowing (no

@@ -45,6 +45,32 @@ pub(crate) struct SlotIndex {
 /// compares nothing and walks on.
 const TOMBSTONE: u32 = u32::MAX;
 
+/// A [`SlotIndex`]'s table, for lookups (see [`SlotIndex::probe`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Probe<'a> {
+    entries: &'a [u32],
+    mask: usize,
+}
+
+impl Probe<'_> {
+    /// The slot with this hash for which `is_id` holds.
+    #[inline(always)]
+    pub fn find(self, hash: u64, is_id: impl Fn(u32) -> bool) -> Option<u32> {
+        let tag = tag(hash);
+        let mut at = hash as usize & self.mask;
+        loop {
+            let entry = *self.entries.get(at)?;
+            if entry == 0 {
+                return None;
+            }
+            if entry >> SLOT_BITS == tag && is_id(entry_slot(entry)) {
+                return Some(entry_slot(entry));
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+}
+
 /// The tag of a hash: its top byte (the home entry comes from the low bits).
 #[inline]
 fn tag(hash: u64) -> u32 {
@@ -109,21 +135,18 @@ impl SlotIndex {
     /// The slot with this hash for which `is_id` holds.
     #[inline(always)]
     pub fn find(&self, hash: u64, is_id: impl Fn(u32) -> bool) -> Option<u32> {
-        let mask = self.mask();
-        let tag = tag(hash);
-        let mut at = hash as usize & mask;
-        loop {
-            let entry = *self.entries.get(at)?;
-            if entry == 0 {
-                return None;
-            }
-            if entry >> SLOT_BITS == tag && is_id(entry_slot(entry)) {
-                return Some(entry_slot(entry));
-            }
-            at = (at + 1) & mask;
-        }
+        self.probe().find(hash, is_id)
     }
 
+    /// What [`find`](Self::find) reads of the index, read once: a batch of
+    /// lookups keeps it at hand rather than reading it again per ID.
+    #[inline(always)]
+    pub fn probe(&self) -> Probe<'_> {
+        Probe {
+            entries: &self.entries,
+            mask: self.mask(),
+        }
+    }
     /// Where `slot`, stored under `hash`, sits.
     fn position(&self, hash: u64, slot: u32) -> Option<usize> {
         let mask = self.mask();

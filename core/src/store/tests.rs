@@ -623,6 +623,39 @@ fn a_refused_or_duplicate_write_after_a_boundary_changes_nothing() {
     assert!(report.moved);
 }
 
+/// `@overflow` is the store's own: once it holds counts, a client naming
+/// it (alone or among known events, with or without `AT`) is refused and
+/// changes nothing, on every write path.
+#[test]
+fn a_client_cannot_log_an_existing_overflow_event() {
+    let mut s = GroupStore::new(&shape(&[1000], &["a"], true, 1), T0);
+    log(&mut s, &[("x", 1), ("y", 1)], T0, T0).unwrap();
+    assert!(s
+        .totals(T0)
+        .iter()
+        .any(|&(id, n)| id == b"@overflow" && n == 1));
+    let before = encode(&s);
+    for events in [
+        &[(&b"@overflow"[..], 1)][..],
+        &[(b"a", 1), (b"@overflow", 1)],
+        &[(b"x", 1), (b"@overflow", 2)],
+    ] {
+        for at in [None, Some(T0)] {
+            let result = s.log(Batch {
+                at_ms: at,
+                ..batch_of(events, T0 + 10, None)
+            });
+            assert!(
+                matches!(result, Err(EclError::BadEventId { .. })),
+                "{result:?}"
+            );
+            assert_eq!(encode(&s), before);
+        }
+    }
+    assert_eq!(s.log_in_place(b"@overflow", 1, T0 + 10), None);
+    assert_eq!(encode(&s), before);
+}
+
 fn batch_of<'a>(
     events: &'a [(&'a [u8], u64)],
     now: u64,
