@@ -48,28 +48,37 @@ pub unsafe fn borrow_args<'a>(
 ) -> &'a [&'a [u8]] {
     // SAFETY: reading an API pointer Redis set at load (or None).
     let ptr_len = unsafe { raw::RedisModule_StringPtrLen };
-    if let Some(first) = slots.first_mut() {
-        first.write(name);
-    }
-    for (i, slot) in slots.iter_mut().enumerate().skip(1) {
+    let Some(first) = slots.first_mut() else {
+        return &[];
+    };
+    first.write(name);
+    // SAFETY: `argv` holds at least `slots.len()` strings (the caller's
+    // contract).
+    let strings = unsafe { std::slice::from_raw_parts(argv, slots.len()) };
+    // Indexed: `slots` and `strings` have the same length, so there is no
+    // bounds check and no second length to follow.
+    #[allow(clippy::needless_range_loop)]
+    for i in 1..slots.len() {
+        let string = strings[i];
         let arg: &[u8] = match ptr_len {
             None => &[],
             Some(ptr_len) => {
-                let mut len = 0usize;
-                // SAFETY: `i < slots.len()`, so `argv[i]` is a valid string
-                // that outlives `'a` (the caller's contract); Redis returns
-                // a pointer to its `len` bytes, owned by the string.
+                let mut len = MaybeUninit::<usize>::uninit();
+                // SAFETY: `string` is a valid string that outlives `'a` (the
+                // caller's contract). Redis sets `len` whenever it is given
+                // one, and returns a pointer to the string's `len` bytes,
+                // owned by the string.
                 unsafe {
-                    let ptr = ptr_len(*argv.add(i), &mut len);
-                    if ptr.is_null() {
-                        &[]
-                    } else {
-                        std::slice::from_raw_parts(ptr.cast::<u8>(), len)
+                    match NonNull::new(ptr_len(string, len.as_mut_ptr()).cast_mut()) {
+                        Some(ptr) => {
+                            std::slice::from_raw_parts(ptr.as_ptr().cast::<u8>(), len.assume_init())
+                        }
+                        None => &[],
                     }
                 }
             }
         };
-        slot.write(arg);
+        slots[i].write(arg);
     }
     // SAFETY: every slot was written above; `MaybeUninit<T>` has `T`'s
     // layout.
