@@ -1,8 +1,8 @@
 //! Byte strings on the hot path: equality for the short names it compares
 //! (group names, event IDs), a few word compares inline where `==` on
 //! slices calls `memcmp` through the dynamic linker (≈ 20 instructions a
-//! call, three calls an `ECL.LOG`); and a seeded hash of short IDs in a
-//! handful of instructions.
+//! call, three calls an `ECL.LOG`); a seeded hash of short IDs in a
+//! handful of instructions; and the numbers commands give as decimals.
 
 /// Whether `a` and `b` hold the same bytes.
 #[inline(always)]
@@ -63,6 +63,25 @@ pub fn padded_words(buffer: &[u8]) -> ShortWords {
         lo: word::<8>(buffer, 0),
         hi: word::<8>(buffer, 8),
     }
+}
+
+/// A non-negative decimal integer that fits u64 (no sign, no spaces): a
+/// count, or any number a command takes.
+#[inline]
+pub fn parse_u64(arg: &[u8]) -> Option<u64> {
+    // One digit, the commonest count: no loop.
+    if let [b] = *arg {
+        let digit = b.wrapping_sub(b'0');
+        return (digit <= 9).then_some(u64::from(digit));
+    }
+    if arg.is_empty() || arg.len() > 20 {
+        return None;
+    }
+    arg.iter().try_fold(0u64, |n, &b| {
+        let digit = b.wrapping_sub(b'0');
+        (digit <= 9).then_some(())?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// A fast seeded hash, for tables only the config's IDs go into (it is

@@ -44,23 +44,7 @@ fn is_keyword(arg: &[u8], keyword: &str) -> bool {
     arg.eq_ignore_ascii_case(keyword.as_bytes())
 }
 
-/// A non-negative decimal integer that fits u64 (no sign, no spaces).
-#[inline]
-pub fn parse_u64(arg: &[u8]) -> Option<u64> {
-    // One digit, the commonest count: no loop.
-    if let [b] = *arg {
-        let digit = b.wrapping_sub(b'0');
-        return (digit <= 9).then_some(u64::from(digit));
-    }
-    if arg.is_empty() || arg.len() > 20 {
-        return None;
-    }
-    arg.iter().try_fold(0u64, |n, &b| {
-        let digit = b.wrapping_sub(b'0');
-        (digit <= 9).then_some(())?;
-        n.checked_mul(10)?.checked_add(u64::from(digit))
-    })
-}
+pub use crate::bytes::parse_u64;
 
 #[inline]
 fn count(arg: &[u8]) -> Result<u64, EclError> {
@@ -171,6 +155,17 @@ pub fn parse_log<'a>(args: &[&'a [u8]]) -> Result<LogOne<'a>, EclError> {
     })
 }
 
+/// `ECL.MLOG`'s `event count` pairs when it has no options (the common
+/// case) and its pairs are whole and within the limit, else `None` (then
+/// [`parse_mlog`] has the answer, errors included); `args` start after
+/// the group. The counts are left to the caller to parse ([`parse_u64`])
+/// as it looks the events up.
+#[inline]
+pub fn plain_mlog_pairs<'b, 'a>(args: &'b [&'a [u8]]) -> Option<&'b [&'a [u8]]> {
+    let first = args.first()?;
+    (!reads_as_option(first) && check_pairs(args).is_ok()).then_some(args)
+}
+
 /// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`;
 /// `args` start after the group.
 pub fn parse_mlog<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
@@ -181,6 +176,18 @@ pub fn parse_mlog<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
     let mut i = 0;
     options(args, &mut i, &mut out.options, true)?;
     let pairs = &args[i..];
+    check_pairs(pairs)?;
+    // Written in place rather than pushed: no capacity test per event.
+    out.events = vec![(&[][..], 0); pairs.len() / 2];
+    for (event, pair) in out.events.iter_mut().zip(pairs.chunks_exact(2)) {
+        *event = (pair[0], count(pair[1])?);
+    }
+    Ok(out)
+}
+
+/// `ECL.MLOG`'s `event count` pairs: at least one, each whole, and no more
+/// than a command may carry.
+fn check_pairs(pairs: &[&[u8]]) -> Result<(), EclError> {
     if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(EclError::Syntax(
             "expected event count pairs (usage: ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...])"
@@ -192,12 +199,7 @@ pub fn parse_mlog<'a>(args: &[&'a [u8]]) -> Result<LogArgs<'a>, EclError> {
         pairs.len() / 2,
         crate::limits::EVENTS_PER_COMMAND,
     )?;
-    // Written in place rather than pushed: no capacity test per event.
-    out.events = vec![(&[][..], 0); pairs.len() / 2];
-    for (event, pair) in out.events.iter_mut().zip(pairs.chunks_exact(2)) {
-        *event = (pair[0], count(pair[1])?);
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// `ECL.GET group [interval] [LAST|CURRENT]`; `args` start after the group.

@@ -34,6 +34,7 @@ pub use sweep::SWEEP_STEP;
 pub use types::{Batch, GroupShape, LogOutcome, LogReport, Tallies, WindowKind};
 pub use windows::IntervalState;
 
+use crate::bytes::parse_u64;
 use crate::error::EclError;
 use crate::time::{self, ActTimes};
 use admission::{Admission, Plan, Target};
@@ -83,22 +84,26 @@ pub struct GroupStore {
 
 /// The slots and counts of a batch of known events (see
 /// [`GroupStore::known_slot`]), without the zero counts, and their sum;
-/// `None` if one is not known or the sum overflows. Looked up with the
-/// event table's hasher chosen once for the batch.
-struct KnownCounts<'a> {
-    store: &'a GroupStore,
-    events: &'a [(&'a [u8], u64)],
+/// `None` if one is not known or has no count, or the sum overflows.
+/// Looked up with the event table's hasher chosen once for the batch.
+struct KnownCounts<'s, I> {
+    store: &'s GroupStore,
+    events: I,
     now: u64,
 }
 
-impl Lookups for KnownCounts<'_> {
+impl<'a, I> Lookups for KnownCounts<'_, I>
+where
+    I: ExactSizeIterator<Item = Option<(&'a [u8], u64)>>,
+{
     type Output = Option<(Vec<(u32, u64)>, u64)>;
 
     #[inline(always)]
     fn run<H: HashId>(self, finder: &Finder<'_, H>) -> Self::Output {
         let mut counts = Vec::with_capacity(self.events.len());
         let mut sum = 0u64;
-        for &(id, count) in self.events {
+        for event in self.events {
+            let (id, count) = event?;
             let slot = self.store.loggable(finder.find(id)?, id, self.now)?;
             sum = sum.checked_add(count)?;
             if count > 0 {
@@ -364,11 +369,7 @@ impl GroupStore {
     /// after it, so whoever keeps that time need not look again.
     #[inline]
     pub fn log_in_place(&mut self, id: &[u8], count: u64, clock_ms: u64) -> Option<LogReport> {
-        debug_assert_eq!(self.current_span, self.span_of_current_windows());
-        let (from, until) = self.current_span;
-        if !(from <= clock_ms && clock_ms < until) {
-            return None;
-        }
+        let times = self.in_place_times(clock_ms)?;
         let slot = self.known_slot(id, clock_ms)?;
         if !self.fits_every_total(count) {
             return None;
@@ -397,16 +398,52 @@ impl GroupStore {
                 }
             }
         }
-        let times = ActTimes {
+        Some(Self::applied_in_place(times))
+    }
+
+    /// [`log_in_place`](Self::log_in_place) of a plain `ECL.MLOG` (no
+    /// option): `pairs` are its `event count` pairs as the client sent
+    /// them, an even number, each count parsed ([`parse_u64`]) as its event
+    /// is looked up, so no parsed batch is built first. `None`, having
+    /// changed nothing, for any other case: a count that does not parse,
+    /// an event not known, a clock outside the current windows, a total
+    /// that might overflow ([`log`](Self::log) takes it, errors included).
+    /// As `log_in_place`, it adds no event and moves no window.
+    #[inline]
+    pub fn mlog_in_place(&mut self, pairs: &[&[u8]], clock_ms: u64) -> Option<LogReport> {
+        debug_assert!(pairs.len().is_multiple_of(2));
+        let times = self.in_place_times(clock_ms)?;
+        let events = pairs
+            .chunks_exact(2)
+            .map(|pair| Some((pair[0], parse_u64(pair[1])?)));
+        let moved = self.add_known(events, &times)?;
+        debug_assert!(!moved, "in place, nothing moves");
+        Some(Self::applied_in_place(times))
+    }
+
+    /// The times of a write in place at `clock_ms`: the clock, when it is
+    /// inside every current window (then, by the rules of `time::resolve`
+    /// and `windows::place`, a write without `AT` acts at the clock and
+    /// moves nothing); else `None`.
+    #[inline(always)]
+    fn in_place_times(&self, clock_ms: u64) -> Option<ActTimes> {
+        debug_assert_eq!(self.current_span, self.span_of_current_windows());
+        let (from, until) = self.current_span;
+        (from <= clock_ms && clock_ms < until).then_some(ActTimes {
             at: clock_ms,
             now: clock_ms,
             clock_step: false,
-        };
-        Some(LogReport {
+        })
+    }
+
+    /// What a write in place at `times` reports.
+    #[inline(always)]
+    fn applied_in_place(times: ActTimes) -> LogReport {
+        LogReport {
             outcome: LogOutcome::Applied,
             moved: false,
             times,
-        })
+        }
     }
 
     /// The hot path: a batch (without producer) whose events all live at
@@ -429,6 +466,17 @@ impl GroupStore {
             }
             return Some(moved);
         }
+        self.add_known(events.iter().map(|&event| Some(event)), times)
+    }
+
+    /// [`log_known`](Self::log_known) of `events` given one by one, `None`
+    /// for one that cannot be counted (a count that did not parse).
+    #[inline(always)]
+    fn add_known<'a>(
+        &mut self,
+        events: impl ExactSizeIterator<Item = Option<(&'a [u8], u64)>>,
+        times: &ActTimes,
+    ) -> Option<bool> {
         let (counts, sum) = self.events.lookup(KnownCounts {
             store: self,
             events,

@@ -195,7 +195,10 @@ impl SlotCounts {
     /// pass per [`FAN_OUT`] vectors: where the counts go to their first
     /// chunks, narrow (nearly always), each count's slot and value are read
     /// and checked once for all of them.
-    #[inline]
+    ///
+    /// Out of line: inlined into a caller's loop, its chunks' lengths are
+    /// spilled and each count pays a bounds check per vector again.
+    #[inline(never)]
     pub fn add_each_to_all<'a>(
         targets: impl IntoIterator<Item = &'a mut SlotCounts>,
         counts: &[(u32, u64)],

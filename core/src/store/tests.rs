@@ -656,6 +656,55 @@ fn a_client_cannot_log_an_existing_overflow_event() {
     assert_eq!(encode(&s), before);
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A plain `ECL.MLOG` counted in place, from the pairs as sent, does
+    /// what `log` does with the parsed batch at the clock; where it
+    /// declines (a count that does not parse, an event not known or
+    /// reserved, a clock outside the current windows, a total that might
+    /// overflow) it changes nothing, and `log` then has the answer.
+    #[test]
+    fn a_plain_mlog_in_place_is_the_batch_logged(
+        before in proptest::collection::vec((0usize..6, 0u64..3000), 0..6),
+        pairs in proptest::collection::vec((0usize..6, 0usize..7), 1..6),
+        clock_step in 0u64..4000,
+        boundary in 0usize..4,
+    ) {
+        let ids = ["a", "b", "x", "y", "@overflow", "nope"];
+        let intervals = [1000, 1500, 3000];
+        let counts = ["0", "1", "7", "x", "", "18446744073709551615", "99999999999999999999"];
+        let mut store = GroupStore::new(&shape(&intervals, &["a", "b"], true, 2), T0);
+        let mut t = T0;
+        for &(id, dt) in &before {
+            t += dt;
+            let _ = log_at(&mut store, &[(ids[id], 1)], None, t);
+        }
+        // Now and then exactly at the end of a current window.
+        let clock = match boundary {
+            0 => t + clock_step,
+            b => (t / intervals[b - 1] + 1) * intervals[b - 1],
+        };
+        let args: Vec<&[u8]> = pairs
+            .iter()
+            .flat_map(|&(id, count)| [ids[id].as_bytes(), counts[count].as_bytes()])
+            .collect();
+        let mut in_place = store.clone();
+        match in_place.mlog_in_place(&args, clock) {
+            None => prop_assert_eq!(encode(&in_place), encode(&store), "declined, yet changed"),
+            Some(report) => {
+                let events: Vec<(&[u8], u64)> = args
+                    .chunks_exact(2)
+                    .map(|pair| (pair[0], parse_u64(pair[1]).expect("counted, so parsed")))
+                    .collect();
+                let logged = store.log(Batch { events: &events, at_ms: None, now_ms: clock, producer: None });
+                prop_assert_eq!(Ok(report), logged);
+                prop_assert_eq!(encode(&in_place), encode(&store));
+            }
+        }
+    }
+}
+
 fn batch_of<'a>(
     events: &'a [(&'a [u8], u64)],
     now: u64,
