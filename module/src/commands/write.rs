@@ -4,17 +4,27 @@ use crate::clock::{command_clock_ms, heard_master_clock};
 use crate::open_group::{err, OpenGroup};
 use crate::source::{from_master, trusted};
 use crate::{ffi, replicate, reply};
-use ecl_core::command::{parse_log, parse_mlog, parse_plain_log, LogOptions};
+use ecl_core::command::{
+    parse_log, parse_mlog, parse_plain_log, parse_u64, plain_mlog_pairs, LogOptions,
+};
 use ecl_core::protocol::MlogArgs;
 use ecl_core::replication::{propagation, Propagation, WriteSource};
-use ecl_core::{Batch, EclError, GroupStore};
+use ecl_core::{Batch, EclError, GroupStore, LogReport};
 use redis_module::{Context, RedisError, RedisResult};
+use std::ffi::CStr;
 
 /// `ECL.LOG group event [count] [AT unix_ms]`.
 #[inline]
 pub fn log(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     if let Some((event, count)) = parse_plain_log(&args[2..]) {
-        if let Some(done) = log_in_place(ctx, args[1], event, count) {
+        let written = write_in_place(
+            ctx,
+            args[1],
+            |store, clock| store.log_in_place(event, count, clock),
+            1,
+            || vec![(event, count)],
+        );
+        if let Some(done) = written {
             return done;
         }
     }
@@ -22,17 +32,50 @@ pub fn log(ctx: &Context, args: &[&[u8]]) -> RedisResult {
     apply(ctx, args[1], &[(one.event, one.count)], &one.options)
 }
 
-/// The commonest write, without [`apply`]'s general steps: a client's
-/// `ECL.LOG` without options on a group that exists (its config
-/// declaration applied in this database), of an event its store counts in
-/// place (`GroupStore::log_in_place`). `None`, having changed nothing, for
-/// anything else, which `apply` then takes, errors included.
+/// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`.
+pub fn mlog(ctx: &Context, args: &[&[u8]]) -> RedisResult {
+    if let Some(pairs) = plain_mlog_pairs(&args[2..]) {
+        let written = write_in_place(
+            ctx,
+            args[1],
+            |store, clock| store.mlog_in_place(pairs, clock),
+            pairs.len() / 2,
+            || {
+                // Counted, so every count parsed.
+                pairs
+                    .chunks_exact(2)
+                    .map(|pair| (pair[0], parse_u64(pair[1]).unwrap_or_default()))
+                    .collect()
+            },
+        );
+        if let Some(done) = written {
+            return done;
+        }
+    }
+    let parsed = parse_mlog(&args[2..]).map_err(err)?;
+    apply(ctx, args[1], &parsed.events, &parsed.options)
+}
+
+/// The commonest writes, without [`apply`]'s general steps: a client's
+/// `ECL.LOG` or `ECL.MLOG` without options on a group that exists (its
+/// config declaration applied in this database), which its store counts
+/// in place (`write`: `GroupStore::log_in_place`, `mlog_in_place`, given
+/// the store and the clock). `None`, having changed nothing, for anything
+/// else, which `apply` then takes, errors included.
 ///
-/// What it does is `apply`'s outcome for that case: counted, replicated as
-/// core's `propagation` says (verbatim: a client's write that moved and
-/// created nothing and had no `AT`), signalled, notified.
+/// What it does is `apply`'s outcome for that case: counted (`event_count`
+/// events), replicated as core's `propagation` says, signalled, notified.
+/// Core's rule sends a client's write that moved and created nothing and
+/// had no `AT` verbatim, so `events`, the write's events for a stream
+/// with times, are not built.
 #[inline]
-fn log_in_place(ctx: &Context, group: &[u8], event: &[u8], count: u64) -> Option<RedisResult> {
+fn write_in_place<'a>(
+    ctx: &Context,
+    group: &[u8],
+    write: impl FnOnce(&mut GroupStore, u64) -> Option<LogReport>,
+    event_count: usize,
+    events: impl FnOnce() -> Vec<(&'a [u8], u64)>,
+) -> Option<RedisResult> {
     if trusted(ctx) {
         return None;
     }
@@ -43,29 +86,24 @@ fn log_in_place(ctx: &Context, group: &[u8], event: &[u8], count: u64) -> Option
             return None;
         }
     }
-    let report = store.log_in_place(event, count, command_clock_ms())?;
+    let report = write(store, command_clock_ms())?;
     let source = WriteSource {
         trusted: false,
         had_at: false,
         created: false,
     };
-    // Core's rule says verbatim for this case (folded at compile time).
-    let events = [(event, count)];
-    replicate_write(
-        ctx,
-        propagation(&report, source),
-        group,
-        &events,
-        &LogOptions::default(),
-    );
-    open.written_in_place(ctx, c"ecl.log");
+    let options = LogOptions::default();
+    match propagation(&report, source) {
+        with_times @ Propagation::WithTimes { .. } => {
+            replicate_write(ctx, with_times, group, &events(), &options);
+        }
+        // Verbatim or nothing: no events needed.
+        other => {
+            replicate_write(ctx, other, group, &[], &options);
+        }
+    }
+    open.written_in_place(ctx, write_event(event_count, &options));
     Some(Ok(reply::ok(ctx)))
-}
-
-/// `ECL.MLOG group [AT unix_ms] [ID producer seq] event count [event count ...]`.
-pub fn mlog(ctx: &Context, args: &[&[u8]]) -> RedisResult {
-    let parsed = parse_mlog(&args[2..]).map_err(err)?;
-    apply(ctx, args[1], &parsed.events, &parsed.options)
 }
 
 /// Applies a batch: the store admits it against the group as it will be at
@@ -144,13 +182,19 @@ fn apply(
     if !replicate_write(ctx, propagation(&report, source), group_arg, events, parsed) {
         return Ok(reply::ok(ctx));
     }
-    let event = if events.len() == 1 && parsed.producer.is_none() {
+    open.written(ctx, write_event(events.len(), parsed), store);
+    Ok(reply::ok(ctx))
+}
+
+/// The keyspace event a write is notified as: `ecl.log` for one event
+/// without producer, else `ecl.mlog`.
+#[inline]
+fn write_event(event_count: usize, parsed: &LogOptions<'_>) -> &'static CStr {
+    if event_count == 1 && parsed.producer.is_none() {
         c"ecl.log"
     } else {
         c"ecl.mlog"
-    };
-    open.written(ctx, event, store);
-    Ok(reply::ok(ctx))
+    }
 }
 
 /// Sends an accepted write to replicas and the AOF as `propagation` says;
