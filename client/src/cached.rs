@@ -23,6 +23,7 @@ use crate::thread_slot;
 use crate::wake::Wake;
 // hashbrown's default hasher (foldhash, randomly seeded): several times
 // faster than SipHash on short IDs, on the by-name hot path.
+use ecl_core::id_hash::IdHasher;
 use hashbrown::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -154,10 +155,11 @@ impl ThreadCells {
     }
 }
 
-type EventMap = HashMap<Box<[u8]>, Arc<EventCounter>>;
+/// Hashed as the module's event tables are (`ecl_core::id_hash`): fast
+/// where only the config's IDs go in, SipHash where logging adds IDs.
+type EventMap = HashMap<Box<[u8]>, Arc<EventCounter>, IdHasher>;
 
 /// A group's event counters by ID.
-#[derive(Default)]
 struct CounterIndex {
     map: EventMap,
     next_index: usize,
@@ -173,6 +175,15 @@ struct Recycling {
 }
 
 impl CounterIndex {
+    /// An empty index; `grows`: logging adds IDs to it (auto-declared
+    /// events).
+    fn new(grows: bool) -> CounterIndex {
+        CounterIndex {
+            map: HashMap::with_hasher(IdHasher::new(grows)),
+            next_index: 0,
+        }
+    }
+
     fn insert(&mut self, id: &[u8], recycling: &Mutex<Recycling>) -> Arc<EventCounter> {
         let reused = recycling
             .lock()
@@ -235,7 +246,7 @@ pub(crate) struct CachedGroup {
 impl CachedGroup {
     pub fn new(config: &ecl_core::GroupConfig, wake: Arc<Wake>) -> CachedGroup {
         let recycling = Mutex::default();
-        let mut declared = CounterIndex::default();
+        let mut declared = CounterIndex::new(config.auto_declare_events);
         for event in &config.events {
             declared.insert(event.as_bytes(), &recycling);
         }

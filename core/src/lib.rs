@@ -10,6 +10,7 @@ pub mod config;
 pub mod encoding;
 pub mod error;
 pub mod event_id;
+pub mod id_hash;
 pub mod interval;
 pub mod limits;
 pub mod protocol;

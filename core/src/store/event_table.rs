@@ -8,8 +8,7 @@
 use super::chunked::ChunkedVec;
 use super::slot_index::{Probe, SlotIndex};
 use crate::bytes;
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use crate::id_hash::{HashId, IdHasher};
 
 /// Live entries the index may rehash in one sweep step (about 2 ms).
 const MAX_REHASH_IN_ONE_STEP: usize = 50_000;
@@ -123,57 +122,6 @@ fn holds_long(ids: &ChunkedVec<Option<StoredId>>, slot: u32, id: &[u8]) -> bool 
     }
 }
 
-/// How IDs are hashed.
-#[derive(Clone)]
-enum IdHasher {
-    /// SipHash with a random key. A group that auto-declares events adds
-    /// IDs chosen by clients, so its table must resist hash flooding.
-    Keyed(RandomState),
-    /// [`bytes::seeded_hash`] with a random seed, several times cheaper on
-    /// short IDs. Safe where only declared events are added: a client's
-    /// unknown ID is looked up and missed, never inserted.
-    Fast(Seed),
-}
-
-/// The seed of [`IdHasher::Fast`].
-#[derive(Clone, Copy)]
-pub(crate) struct Seed(u64);
-
-/// One of the ways [`IdHasher`] hashes an ID.
-pub(crate) trait HashId {
-    /// The hash of `id`, whose [`bytes::short_words`] are `words`.
-    fn hash_with_words(&self, id: &[u8], words: Option<bytes::ShortWords>) -> u64;
-}
-
-impl HashId for RandomState {
-    #[inline(always)]
-    fn hash_with_words(&self, id: &[u8], _: Option<bytes::ShortWords>) -> u64 {
-        self.hash_one(id)
-    }
-}
-
-impl HashId for Seed {
-    #[inline(always)]
-    fn hash_with_words(&self, id: &[u8], words: Option<bytes::ShortWords>) -> u64 {
-        bytes::seeded_hash_of(self.0, id, words)
-    }
-}
-
-impl IdHasher {
-    #[inline(always)]
-    fn hash_one(&self, id: &[u8]) -> u64 {
-        self.hash_with_words(id, bytes::short_words(id))
-    }
-
-    #[inline(always)]
-    fn hash_with_words(&self, id: &[u8], words: Option<bytes::ShortWords>) -> u64 {
-        match self {
-            IdHasher::Keyed(state) => state.hash_with_words(id, words),
-            IdHasher::Fast(seed) => seed.hash_with_words(id, words),
-        }
-    }
-}
-
 /// Lookups of a batch of IDs (an `ECL.MLOG`'s), the table's hasher chosen
 /// and its index read once for the batch rather than once per ID. Made by
 /// [`EventTable::lookup`].
@@ -208,11 +156,7 @@ impl EventTable {
             ids: ChunkedVec::new(),
             index: SlotIndex::new(),
             growth: None,
-            hasher: if clients_add_ids {
-                IdHasher::Keyed(RandomState::new())
-            } else {
-                IdHasher::Fast(Seed(RandomState::new().hash_one(0u8)))
-            },
+            hasher: IdHasher::new(clients_add_ids),
             free: Vec::new(),
         }
     }

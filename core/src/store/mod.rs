@@ -36,10 +36,11 @@ pub use windows::IntervalState;
 
 use crate::bytes::parse_u64;
 use crate::error::EclError;
+use crate::id_hash::HashId;
 use crate::time::{self, ActTimes};
 use admission::{Admission, Plan, Target};
 use chunked::ChunkedVec;
-use event_table::{EventTable, Finder, HashId, Lookups};
+use event_table::{EventTable, Finder, Lookups};
 use expiry::ExpiryIndex;
 use slot_counts::{SlotCounts, SmallAdd};
 use sweep::Sweep;
