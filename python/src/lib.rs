@@ -120,8 +120,8 @@ fn to_py(e: ClientError) -> PyErr {
 /// An event ID from Python: `str` (UTF-8) or `bytes`, borrowed.
 fn with_event<R>(event: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
     if let Ok(text) = event.cast::<PyString>() {
-        // (abi3 for Python 3.9 has no borrowed UTF-8 view of a str.)
-        return Ok(f(text.to_cow()?.as_bytes()));
+        // Borrowed: the UTF-8 Python keeps with the str (abi3 from 3.10).
+        return Ok(f(text.to_str()?.as_bytes()));
     }
     if let Ok(bytes) = event.cast::<PyBytes>() {
         return Ok(f(bytes.as_bytes()));

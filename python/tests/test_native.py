@@ -44,6 +44,25 @@ def test_construction_raises_redis_py_s_connection_error_when_redis_is_down():
         ecl.Client(url=f"redis://127.0.0.1:{port}/0", groups=groups_config())
 
 
+def test_every_kind_of_str_id_counts_as_its_utf8(server):
+    """An ID given as str counts as the same ID given as its UTF-8 bytes,
+    whatever its characters and length (the str's own UTF-8 is borrowed);
+    a str with a lone surrogate, which has no UTF-8, raises as Python's own
+    encoder does and counts nothing."""
+    ids = ["e", "requests", "\u00e9t\u00e9", "\u20acuro", "\U0001d11e clef", "x" * 64, "y" * 65,
+           "\u00e9" * 64, "\U0001d11e" * 65]
+    with ecl.Client(url=f"redis://127.0.0.1:{server.port}/0", groups=groups_config()) as client:
+        group = client.group("dyn")
+        for i, event in enumerate(ids):
+            group.log(event, n=i + 1)
+            group.log(event.encode(), n=100)
+        with pytest.raises(UnicodeEncodeError):
+            group.log("a\ud800")
+        client.flush(timeout=5)
+        totals = group.totals()
+    assert totals == {event: i + 101 for i, event in enumerate(ids)}
+
+
 def test_a_group_made_on_the_server_needs_no_config(server):
     server.conn().execute_command("ECL.CREATE", "ops", "INTERVALS", "1h", "EVENTS", "deploy")
     client = ecl.Client(url=f"redis://127.0.0.1:{server.port}/0")
