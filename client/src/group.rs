@@ -565,7 +565,7 @@ fn unknown_group(e: &redis::RedisError) -> bool {
 
 impl EventHandle {
     /// Counts one occurrence.
-    #[inline]
+    #[inline(always)]
     pub fn inc(&self) {
         self.add(1);
     }
@@ -574,11 +574,22 @@ impl EventHandle {
     /// thread's own cell, touching only process memory. In a
     /// direct group: one `ECL.LOG`, whose failure is logged (use
     /// [`try_add`](Self::try_add) to handle it).
-    #[inline]
+    ///
+    /// The cached add is always inlined (a few loads and an add, smaller
+    /// than a call); anything else is out of line.
+    #[inline(always)]
     pub fn add(&self, n: u64) {
         if let HandleTarget::Cached { group, counter } = &self.target {
             group.add(counter, n);
-        } else if let Err(e) = self.try_add(n) {
+        } else {
+            self.add_uncached(n);
+        }
+    }
+
+    /// [`add`](Self::add) in a direct or no-op group.
+    #[inline(never)]
+    fn add_uncached(&self, n: u64) {
+        if let Err(e) = self.try_add(n) {
             log::error!("ECL: {e}");
         }
     }
