@@ -19,11 +19,12 @@ pub struct GroupShape {
 }
 
 impl GroupShape {
-    /// Closed windows each interval keeps (at least the last one).
+    /// Closed windows each interval keeps: as many as `history_ms` covers,
+    /// and at least the last one.
     pub fn kept_windows(&self) -> impl Iterator<Item = u64> + '_ {
         self.intervals
             .iter()
-            .map(|&len| super::windows::kept_windows(self.history_ms, len))
+            .map(|&len_ms| (self.history_ms / len_ms.max(1)).max(1))
     }
 
     /// This schema within the limits, for a group holding `live_events`.

@@ -43,12 +43,6 @@ pub(crate) fn place(current_start: u64, len: u64, kept: u64, t: u64) -> Place {
     }
 }
 
-/// Closed windows an interval of `len_ms` keeps for a history of
-/// `history_ms` (at least the last one).
-pub fn kept_windows(history_ms: u64, len_ms: u64) -> u64 {
-    (history_ms / len_ms.max(1)).max(1)
-}
-
 /// One interval's windows for one group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntervalState {
