@@ -2,8 +2,8 @@
 //! Python package's console script both run [`run`].
 
 use crate::{
-    check, declare_config, exporter, finish, groups, info, load_optional_config, log, munin, range,
-    read, read_sum, schema_command, totals, CliError, Format, WindowArgs,
+    check, declare_config, finish, groups, info, load_optional_config, log, munin, range, read,
+    read_sum, schema_command, totals, CliError, Format, WindowArgs,
 };
 use clap::{Parser, Subcommand};
 use ecl_core::interval::parse_interval_ms;
@@ -373,7 +373,7 @@ pub fn run(argv: Vec<String>) -> ! {
         } => seconds(timeout).and_then(|deadline| {
             common
                 .load()
-                .and_then(|c| exporter::serve(&c, &listen, deadline))
+                .and_then(|c| crate::serve::serve(&c, &listen, deadline, false))
         }),
         Command::Munin {
             action,

@@ -9,7 +9,6 @@
 //! counted in `ecl_scrape_errors_total{group}` and logged with the server's
 //! words, and the other groups are exported as usual.
 
-use crate::CliError;
 use ecl_client::{Config, EclClient, GroupSnapshot};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -145,12 +144,6 @@ fn samples(snapshots: &[(String, GroupSnapshot)]) -> String {
          # HELP ecl_window_start_seconds Start of the current and of the last window (Unix time).\n\
          # TYPE ecl_window_start_seconds gauge\n{starts}"
     )
-}
-
-/// Serves `/metrics` and a landing page at `/` until killed (`ecl serve`
-/// adds the page and its API).
-pub fn serve(config: &Config, listen: &str, deadline: Duration) -> Result<String, CliError> {
-    crate::serve::serve(config, listen, deadline, false)
 }
 
 #[cfg(test)]
