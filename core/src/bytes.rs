@@ -45,9 +45,9 @@ pub fn short_words(s: &[u8]) -> Option<ShortWords> {
         // Bytes 8..n come from the word ending at n, its first 16 - n
         // bytes (already in `lo`) shifted out.
         9..=16 => (word::<8>(s, 0), word::<8>(s, n - 8) >> (8 * (16 - n))),
-        8 => (word::<8>(s, 0), 0),
-        // The two words overlap on equal bytes at equal places: `|` keeps them.
-        4..=7 => (word::<4>(s, 0) | word::<4>(s, n - 4) << (8 * (n - 4)), 0),
+        // The two words overlap on equal bytes at equal places (none at
+        // 8): `|` keeps them.
+        4..=8 => (word::<4>(s, 0) | word::<4>(s, n - 4) << (8 * (n - 4)), 0),
         1..=3 => (up_to_3(s), 0),
         0 => (0, 0),
         _ => return None,
