@@ -9,6 +9,7 @@ use std::mem::MaybeUninit;
 use std::os::raw::c_int;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// The bytes of a Redis string (binary-safe; empty where the API is missing).
 ///
@@ -205,6 +206,25 @@ pub fn notify_module_event(ctx: &Context, event: &std::ffi::CStr, key: &RedisStr
             )
         };
     }
+}
+
+/// CPU time the calling thread has used: what a tick did, apart from any
+/// time the thread spent descheduled (which its wall time includes).
+pub fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for the call to write; the clock
+    // exists on every Linux Redis runs on (0 is read as no time on error).
+    let read = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    if read != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
 }
 
 /// Adds a sample to `LATENCY` under `event` (recorded only at or above the

@@ -89,6 +89,7 @@ fn commands_declare_docs_key_specs_and_the_release() {
         "ecl_version:",
         "ecl_groups:2",
         "ecl_timer_max_tick_us:",
+        "ecl_timer_max_tick_cpu_us:",
         "ecl_clock_steps_seen:",
     ] {
         assert!(info.contains(field), "{field} in {info}");

@@ -343,9 +343,19 @@ fn the_timer_frees_many_groups_in_bounded_ticks() {
         assert!(Instant::now() < deadline, "the timer did not finish");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let max_tick = info_field(&mut c, "g0", "timer_max_tick_us");
-    // The budget is 1 ms per tick plus one group's work (debug build: generous).
-    assert!(max_tick < 20_000, "longest tick {max_tick} us");
+    // The budget is 1 ms per tick plus one group's work (debug build:
+    // generous). Checked on the CPU time a tick used: its wall time also
+    // counts any time the server was descheduled, which a busy test
+    // machine adds at random (the bench checks wall time, in release, on
+    // a quiet one); a wall bound ten times wider still catches a tick that
+    // does not stop.
+    let ticks =
+        |c: &mut redis::Connection| (tick_cpu_us(c), info_field(c, "g0", "timer_max_tick_us"));
+    let (cpu, wall) = ticks(&mut c);
+    assert!(
+        cpu < 20_000 && wall < 200_000,
+        "longest tick {cpu} us of CPU, {wall} us"
+    );
     assert!(worst < Duration::from_millis(200), "worst PING {worst:?}");
     // A restart: the timer looks at every group again, a few per tick.
     s.restart();
@@ -355,11 +365,20 @@ fn the_timer_frees_many_groups_in_bounded_ticks() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(groups(&mut c).len(), GROUPS);
-    let max_tick = info_field(&mut c, "g0", "timer_max_tick_us");
+    let (cpu, wall) = ticks(&mut c);
     assert!(
-        max_tick < 20_000,
-        "longest tick after restart {max_tick} us"
+        cpu < 20_000 && wall < 200_000,
+        "longest tick after restart {cpu} us of CPU, {wall} us"
     );
+}
+
+/// `INFO ecl`'s CPU time of the longest timer tick, in µs.
+fn tick_cpu_us(c: &mut redis::Connection) -> u64 {
+    let info: String = cmd(&["INFO", "ecl"]).query(c).unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("ecl_timer_max_tick_cpu_us:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("INFO ecl has ecl_timer_max_tick_cpu_us")
 }
 
 #[test]
