@@ -84,7 +84,7 @@ pub struct GroupStore {
 }
 
 /// The slots and counts of a batch of known events (see
-/// [`GroupStore::known_slot`]), without the zero counts, and their sum;
+/// [`GroupStore::known_slot`]), in order, and their sum;
 /// `None` if one is not known or has no count, or the sum overflows.
 /// Looked up with the event table's hasher chosen once for the batch.
 struct KnownCounts<'s, I> {
@@ -101,15 +101,15 @@ where
 
     #[inline(always)]
     fn run<H: HashId>(self, finder: &Finder<'_, H>) -> Self::Output {
-        let mut counts = Vec::with_capacity(self.events.len());
+        // Written in place, zero counts too (adding 0 changes nothing, and
+        // the renewal skips them): no capacity test per event.
+        let mut counts = vec![(0, 0); self.events.len()];
         let mut sum = 0u64;
-        for event in self.events {
+        for (out, event) in counts.iter_mut().zip(self.events) {
             let (id, count) = event?;
             let slot = self.store.loggable(finder.find(id)?, id, self.now)?;
             sum = sum.checked_add(count)?;
-            if count > 0 {
-                counts.push((slot, count));
-            }
+            *out = (slot, count);
         }
         Some((counts, sum))
     }
@@ -607,8 +607,9 @@ impl GroupStore {
     fn renew_auto_events(&mut self, counts: &[(u32, u64)], times: &ActTimes) {
         // Declared events never expire: a batch of them needs no time.
         let mut kept_until = None;
-        for &(slot, _) in counts {
-            if !self.is_declared(slot) {
+        for &(slot, count) in counts {
+            // A zero count does not keep an event alive.
+            if count > 0 && !self.is_declared(slot) {
                 let until = *kept_until.get_or_insert_with(|| self.kept_until(times.at));
                 self.renew_auto_event(slot, times.now, until);
             }
