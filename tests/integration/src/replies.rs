@@ -68,13 +68,16 @@ pub fn wait_replica_synced(master: &mut redis::Connection, replica: &mut redis::
 
 /// The server's `used_memory` (`INFO memory`), in bytes.
 pub fn used_memory(c: &mut redis::Connection) -> u64 {
-    let info: String = cmd(&["INFO", "memory"]).query(c).unwrap();
+    server_info(c, "memory", "used_memory")
+}
+
+/// A numeric field of `INFO section`.
+pub fn server_info(c: &mut redis::Connection, section: &str, field: &str) -> u64 {
+    let info: String = cmd(&["INFO", section]).query(c).unwrap();
     info.lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .expect("INFO memory has used_memory")
-        .trim()
-        .parse()
-        .unwrap()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("INFO {section} has a number for {field}: {info}"))
 }
 
 /// A numeric field of `ECL.INFO group`.

@@ -466,11 +466,7 @@ fn events_named_like_options_are_counted_and_replicated() {
 }
 
 fn lazyfreed_objects(c: &mut redis::Connection) -> u64 {
-    let info: String = cmd(&["INFO", "memory"]).query(c).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("lazyfreed_objects:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("INFO memory has lazyfreed_objects")
+    server_info(c, "memory", "lazyfreed_objects")
 }
 
 /// Waits until Redis has freed `n` more objects in the background than
