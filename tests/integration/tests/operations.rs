@@ -173,6 +173,9 @@ const REFUSED: &[&[&str]] = &[
     &["ECL.LOG", "g", "e1", "-1"],
     &["ECL.LOG", "g", "e2", "18446744073709551615"],
     &["ECL.MLOG", "g", "e1", "1", "typo", "1"],
+    &["ECL.MLOG", "g", "e1", "1", "e1", "x"],
+    &["ECL.MLOG", "g", "e1", "1", "e2", "1000"],
+    &["ECL.MLOG", "dyn", "a", "1", "@overflow", "1"],
     &["ECL.MLOG", "dyn", "ID", "p", "1", "c", "1"],
 ];
 
@@ -196,19 +199,24 @@ fn refused_writes_after_a_boundary_change_nothing_anywhere() {
         ok(&mut watcher, &["ECL.GET", "g", "1s"]);
         let exec: redis::Value = cmd(&["EXEC"]).query(&mut watcher).unwrap();
         assert_ne!(exec, redis::Value::Nil, "{refused:?} aborted a WATCH");
-        // A plain write after it is replicated verbatim: the replica must
-        // stand where the master stands.
+        // Plain writes after it are replicated verbatim (the second and
+        // third counted in place): the replica must stand where the master
+        // stands.
         ok(&mut m, &["ECL.LOG", "g", "e1"]);
+        ok(&mut m, &["ECL.MLOG", "g", "e1", "2", "e2", "0", "e1", "1"]);
+        ok(&mut m, &["ECL.MLOG", "dyn", "a", "1", "a", "2"]);
         wait_replica_synced(&mut m, &mut r);
         same_on_both(&mut m, &mut r, &format!("after {refused:?}"));
     }
     let before = (
         digest(&mut m, "ecl:{g}"),
+        digest(&mut m, "ecl:{dyn}"),
         counts(&mut m, &["ECL.TOTALS", "g"]),
     );
     ok(&mut m, &["DEBUG", "LOADAOF"]);
     let after = (
         digest(&mut m, "ecl:{g}"),
+        digest(&mut m, "ecl:{dyn}"),
         counts(&mut m, &["ECL.TOTALS", "g"]),
     );
     assert_eq!(after, before, "the AOF holds what the master held");

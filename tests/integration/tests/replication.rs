@@ -54,6 +54,10 @@ fn replica_answers_as_the_master() {
         .query::<()>(&mut m)
         .unwrap();
         cmd(&["ECL.LOG", "fast", "b"]).query::<()>(&mut m).unwrap();
+        // A plain batch, counted in place between boundaries.
+        cmd(&["ECL.MLOG", "fast", "a", "1", "b", "2", "a", "0"])
+            .query::<()>(&mut m)
+            .unwrap();
     }
     // Through at least one rotation by the master's timer.
     std::thread::sleep(Duration::from_millis(1100));
