@@ -415,8 +415,10 @@ impl GroupStore {
         debug_assert!(pairs.len().is_multiple_of(2));
         let times = self.in_place_times(clock_ms)?;
         let events = pairs
-            .chunks_exact(2)
-            .map(|pair| Some((pair[0], parse_u64(pair[1])?)));
+            .as_chunks::<2>()
+            .0
+            .iter()
+            .map(|&[id, count]| Some((id, parse_u64(count)?)));
         let moved = self.add_known(events, &times)?;
         debug_assert!(!moved, "in place, nothing moves");
         Some(Self::applied_in_place(times))

@@ -48,8 +48,8 @@ const TOMBSTONE: u32 = u32::MAX;
 /// A [`SlotIndex`]'s table, for lookups (see [`SlotIndex::probe`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Probe<'a> {
+    /// A power of two of them, or none.
     entries: &'a [u32],
-    mask: usize,
 }
 
 impl Probe<'_> {
@@ -57,7 +57,11 @@ impl Probe<'_> {
     #[inline(always)]
     pub fn find(self, hash: u64, is_id: impl Fn(u32) -> bool) -> Option<u32> {
         let tag = tag(hash);
-        let mut at = hash as usize & self.mask;
+        // The mask from the length here, not kept apart: each `at` is then
+        // seen to be below the length (no bounds check), and a batch's
+        // loop holds one value fewer.
+        let mask = self.entries.len().wrapping_sub(1);
+        let mut at = hash as usize & mask;
         loop {
             let entry = *self.entries.get(at)?;
             if entry == 0 {
@@ -66,7 +70,7 @@ impl Probe<'_> {
             if entry >> SLOT_BITS == tag && is_id(entry_slot(entry)) {
                 return Some(entry_slot(entry));
             }
-            at = (at + 1) & self.mask;
+            at = (at + 1) & mask;
         }
     }
 }
@@ -144,7 +148,6 @@ impl SlotIndex {
     pub fn probe(&self) -> Probe<'_> {
         Probe {
             entries: &self.entries,
-            mask: self.mask(),
         }
     }
     /// Where `slot`, stored under `hash`, sits.
