@@ -62,6 +62,13 @@ impl HashId for RandomState {
     }
 }
 
+impl HashId for &RandomState {
+    #[inline(always)]
+    fn hash_with_words(&self, id: &[u8], words: Option<bytes::ShortWords>) -> u64 {
+        (*self).hash_with_words(id, words)
+    }
+}
+
 impl HashId for Seed {
     #[inline(always)]
     fn hash_with_words(&self, id: &[u8], words: Option<bytes::ShortWords>) -> u64 {

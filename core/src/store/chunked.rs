@@ -266,6 +266,13 @@ impl<C: Chunk + Default> Chunks<C> {
 pub(crate) type ChunkedVec<T> = Chunks<Vec<T>>;
 
 impl<T> Chunks<Vec<T>> {
+    /// The first chunk's values (slots `0..CHUNK_SLOTS` at most): all of
+    /// nearly every group's.
+    #[inline(always)]
+    pub fn first_chunk(&self) -> &[T] {
+        &self.first
+    }
+
     #[inline]
     pub fn get(&self, slot: usize) -> Option<&T> {
         match locate(slot) {

@@ -103,13 +103,21 @@ fn holds(
     words: Option<bytes::ShortWords>,
 ) -> bool {
     match words {
-        Some(words) => match ids.get(slot as usize) {
-            Some(Some(StoredId::Inline { len, bytes })) => {
-                usize::from(*len) == id.len() && bytes::padded_words(bytes) == words
-            }
-            _ => false,
-        },
+        Some(words) => ids
+            .get(slot as usize)
+            .is_some_and(|stored| holds_short(stored, id, words)),
         None => holds_long(ids, slot, id),
+    }
+}
+
+/// [`holds`] of a short ID, given what its slot stores.
+#[inline(always)]
+fn holds_short(stored: &Option<StoredId>, id: &[u8], words: bytes::ShortWords) -> bool {
+    match stored {
+        Some(StoredId::Inline { len, bytes }) => {
+            usize::from(*len) == id.len() && bytes::padded_words(bytes) == words
+        }
+        _ => false,
     }
 }
 
@@ -127,8 +135,11 @@ fn holds_long(ids: &ChunkedVec<Option<StoredId>>, slot: u32, id: &[u8]) -> bool 
 /// [`EventTable::lookup`].
 pub(crate) struct Finder<'a, H> {
     table: &'a EventTable,
-    hasher: &'a H,
+    /// By value (a seed, or a reference to SipHash's keys), and the first
+    /// chunk of IDs at hand: a batch's loop keeps them in registers.
+    hasher: H,
     index: Probe<'a>,
+    first_ids: &'a [Option<StoredId>],
 }
 
 impl<H: HashId> Finder<'_, H> {
@@ -138,6 +149,27 @@ impl<H: HashId> Finder<'_, H> {
         let words = bytes::short_words(id);
         let hash = self.hasher.hash_with_words(id, words);
         self.table.find_hashed(self.index, id, words, hash)
+    }
+
+    /// [`find`](Self::find) of the commonest ID: short, and held in the
+    /// first chunk of slots. `None` for any other (an ID longer than
+    /// [`bytes::SHORT`], one not in the index, or one held elsewhere):
+    /// `find` then answers. With the fast hash it calls nothing, so a
+    /// loop of these lookups keeps more of its values in registers.
+    #[inline(always)]
+    pub fn find_short(&self, id: &[u8]) -> Option<u32> {
+        let words = bytes::short_words(id)?;
+        let hash = self.hasher.hash_with_words(id, Some(words));
+        let first = self.first_ids;
+        self.index.find(
+            hash,
+            #[inline(always)]
+            |slot| {
+                first
+                    .get(slot as usize)
+                    .is_some_and(|stored| holds_short(stored, id, words))
+            },
+        )
     }
 }
 
@@ -180,17 +212,19 @@ impl EventTable {
     /// Runs `lookups` with a [`Finder`] of this table.
     #[inline(always)]
     pub fn lookup<L: Lookups>(&self, lookups: L) -> L::Output {
-        let index = self.index.probe();
+        let (index, first_ids) = (self.index.probe(), self.ids.first_chunk());
         match &self.hasher {
-            IdHasher::Keyed(hasher) => lookups.run(&Finder {
+            IdHasher::Keyed(keys) => lookups.run(&Finder {
                 table: self,
-                hasher,
+                hasher: keys,
                 index,
+                first_ids,
             }),
-            IdHasher::Fast(hasher) => lookups.run(&Finder {
+            IdHasher::Fast(seed) => lookups.run(&Finder {
                 table: self,
-                hasher,
+                hasher: *seed,
                 index,
+                first_ids,
             }),
         }
     }

@@ -104,8 +104,30 @@ where
         // Written in place, zero counts too (adding 0 changes nothing, and
         // the renewal skips them): no capacity test per event.
         let mut counts = vec![(0, 0); self.events.len()];
+        let mut events = self.events;
+        // Declared events with short IDs, the commonest batch, in a loop
+        // of their own that calls nothing out of line (so fewer of its
+        // values are spilled: ≈ 20 instructions an event fewer) until an
+        // event needs more: that one and the rest go the general way.
+        let declared = self.store.declared_count;
         let mut sum = 0u64;
-        for (out, event) in counts.iter_mut().zip(self.events) {
+        let mut next = None;
+        for (out, event) in counts.iter_mut().zip(&mut events) {
+            let (id, count) = event?;
+            match finder.find_short(id) {
+                Some(slot) if (slot as usize) < declared => {
+                    sum = sum.checked_add(count)?;
+                    *out = (slot, count);
+                }
+                _ => {
+                    next = Some((id, count));
+                    break;
+                }
+            }
+        }
+        let fast = counts.len() - events.len() - usize::from(next.is_some());
+        let rest = next.into_iter().map(Some).chain(events);
+        for (out, event) in counts[fast..].iter_mut().zip(rest) {
             let (id, count) = event?;
             let slot = self.store.loggable(finder.find(id)?, id, self.now)?;
             sum = sum.checked_add(count)?;

@@ -653,6 +653,13 @@ fn a_client_cannot_log_an_existing_overflow_event() {
         }
     }
     assert_eq!(s.log_in_place(b"@overflow", 1, T0 + 10), None);
+    for pairs in [
+        &[&b"@overflow"[..], b"1"][..],
+        &[b"a", b"1", b"@overflow", b"1"],
+        &[b"x", b"1", b"@overflow", b"1"],
+    ] {
+        assert_eq!(s.mlog_in_place(pairs, T0 + 10), None);
+    }
     assert_eq!(encode(&s), before);
 }
 
@@ -664,17 +671,24 @@ proptest! {
     /// declines (a count that does not parse, an event not known or
     /// reserved, a clock outside the current windows, a total that might
     /// overflow) it changes nothing, and `log` then has the answer.
+    /// Declared and auto-declared events, short and long IDs, mixed in any
+    /// order (the declared short ones take a loop of their own).
     #[test]
     fn a_plain_mlog_in_place_is_the_batch_logged(
-        before in proptest::collection::vec((0usize..6, 0u64..3000), 0..6),
-        pairs in proptest::collection::vec((0usize..6, 0usize..7), 1..6),
+        before in proptest::collection::vec((0usize..8, 0u64..3000), 0..6),
+        pairs in proptest::collection::vec((0usize..8, 0usize..10), 1..8),
         clock_step in 0u64..4000,
-        boundary in 0usize..4,
+        boundary in 0usize..6,
+        auto in any::<bool>(),
     ) {
-        let ids = ["a", "b", "x", "y", "@overflow", "nope"];
+        let ids = [
+            "a", "b", "x", "y", "@overflow", "nope",
+            "a-declared-event-with-a-long-id", "an-auto-declared-event-with-a-long-id",
+        ];
         let intervals = [1000, 1500, 3000];
-        let counts = ["0", "1", "7", "x", "", "18446744073709551615", "99999999999999999999"];
-        let mut store = GroupStore::new(&shape(&intervals, &["a", "b"], true, 2), T0);
+        let counts = ["0", "1", "7", "1", "2", "12", "x", "", "18446744073709551615", "99999999999999999999"];
+        let declared = ["a", "b", ids[6]];
+        let mut store = GroupStore::new(&shape(&intervals, &declared, auto, 4), T0);
         let mut t = T0;
         for &(id, dt) in &before {
             t += dt;
@@ -682,8 +696,8 @@ proptest! {
         }
         // Now and then exactly at the end of a current window.
         let clock = match boundary {
-            0 => t + clock_step,
-            b => (t / intervals[b - 1] + 1) * intervals[b - 1],
+            0..=2 => t + clock_step % 1000,
+            b => (t / intervals[b - 3] + 1) * intervals[b - 3],
         };
         let args: Vec<&[u8]> = pairs
             .iter()
@@ -700,6 +714,74 @@ proptest! {
                 let logged = store.log(Batch { events: &events, at_ms: None, now_ms: clock, producer: None });
                 prop_assert_eq!(Ok(report), logged);
                 prop_assert_eq!(encode(&in_place), encode(&store));
+            }
+        }
+    }
+}
+
+/// The declared events with short IDs of a plain `ECL.MLOG` go through a
+/// loop of their own until another comes; wherever that one stands in the
+/// batch, and whatever the table's hasher, the batch is counted as `log`
+/// counts it.
+#[test]
+fn a_plain_mlog_in_place_counts_declared_and_other_events_in_any_order() {
+    let long = "a-declared-event-with-a-long-id";
+    for auto in [false, true] {
+        let batches: &[&[&str]] = &[
+            &["a", "b", "a"],
+            &[long, "a", "b"],
+            &["a", long, "b"],
+            &["a", "b", long],
+            &["a", "x", "b"],
+            &["x", "a", "y"],
+            &["a", "b", "x"],
+        ];
+        for (i, batch) in batches.iter().enumerate() {
+            let mut store = GroupStore::new(&shape(&[1000, 3000], &["a", "b", long], auto, 10), T0);
+            // x and y exist (and live) where the group takes new events.
+            log_at(&mut store, &[("a", 1)], None, T0).unwrap();
+            if auto {
+                log_at(&mut store, &[("x", 1), ("y", 1)], None, T0).unwrap();
+            }
+            let args: Vec<&[u8]> = batch
+                .iter()
+                .enumerate()
+                .flat_map(|(n, id)| [id.as_bytes(), [b"1", b"2", b"3"][n].as_slice()])
+                .collect();
+            let mut in_place = store.clone();
+            let counted = in_place.mlog_in_place(&args, T0 + 10);
+            let knows_all = auto || !batch.iter().any(|id| id.starts_with(['x', 'y']));
+            assert_eq!(counted.is_some(), knows_all, "batch {i}, auto {auto}");
+            if counted.is_some() {
+                let events: Vec<(&[u8], u64)> = args
+                    .chunks_exact(2)
+                    .map(|pair| (pair[0], parse_u64(pair[1]).unwrap()))
+                    .collect();
+                let logged = store.log(batch_of(&events, T0 + 10, None));
+                assert_eq!(counted.map(|r| r.outcome), logged.ok().map(|r| r.outcome));
+                assert_eq!(encode(&in_place), encode(&store), "batch {i}, auto {auto}");
+                let total = |id: &str| {
+                    let totals = in_place.totals(T0 + 10);
+                    totals
+                        .iter()
+                        .find(|(t, _)| *t == id.as_bytes())
+                        .map(|&(_, n)| n)
+                };
+                let sent = |id: &str| -> u64 {
+                    events
+                        .iter()
+                        .filter(|(e, _)| *e == id.as_bytes())
+                        .map(|&(_, n)| n)
+                        .sum()
+                };
+                // Each logged once before the batch, but the long ID.
+                assert_eq!(total("a"), Some(sent("a") + 1), "batch {i}, auto {auto}");
+                assert_eq!(total(long), Some(sent(long)), "batch {i}, auto {auto}");
+                if auto {
+                    assert_eq!(total("x"), Some(sent("x") + 1), "batch {i}, auto {auto}");
+                }
+            } else {
+                assert_eq!(encode(&in_place), encode(&store), "declined, yet changed");
             }
         }
     }
