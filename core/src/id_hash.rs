@@ -62,10 +62,11 @@ impl HashId for RandomState {
     }
 }
 
+/// A table's SipHash keys, borrowed for a batch of lookups.
 impl HashId for &RandomState {
     #[inline(always)]
     fn hash_with_words(&self, id: &[u8], words: Option<bytes::ShortWords>) -> u64 {
-        (*self).hash_with_words(id, words)
+        <RandomState as HashId>::hash_with_words(self, id, words)
     }
 }
 
